@@ -1,0 +1,50 @@
+"""Exceptions raised by glider-plugins.
+
+Every error names the argument (or model input) at fault and what was expected, so that a user can
+fix the call without reading our source. The classes subclass the built-in exception a Python user
+would catch anyway (``ValueError``, ``TypeError``, ``RuntimeError``), so ``except ValueError`` keeps
+working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GliderError",
+    "InputError",
+    "InputTypeError",
+    "ModelError",
+    "ModelLoadError",
+    "NonFiniteOutputError",
+    "UnknownPluginError",
+]
+
+
+class GliderError(Exception):
+    """Base class of every error raised by glider-plugins."""
+
+
+class InputError(GliderError, ValueError):
+    """An argument or model input has the wrong shape, value, name or count."""
+
+
+class InputTypeError(GliderError, TypeError):
+    """An argument or model input has a type or dtype that cannot be used safely."""
+
+
+class ModelError(GliderError, RuntimeError):
+    """The model raised while answering a batch of queries."""
+
+
+class NonFiniteOutputError(ModelError):
+    """The model returned NaN or infinite scores."""
+
+
+class ModelLoadError(GliderError, ValueError):
+    """A model file or object could not be loaded (corrupt file, unknown format)."""
+
+
+class UnknownPluginError(GliderError, KeyError):
+    """A perturbation scheme, detector, encoder or adapter name that no plugin registered."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""

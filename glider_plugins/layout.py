@@ -1,0 +1,73 @@
+"""FeatureLayout: the formatted inputs of a batch and how their elements group into features.
+
+Built once at the public boundary (:class:`~glider_plugins.InteractionAttribution`) and read by
+every perturbation scheme.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FeatureLayout"]
+
+
+@dataclass
+class FeatureLayout:
+    """Inputs of N instances, their interpretable features and their baselines.
+
+    Attributes
+    ----------
+    inputs : tuple of numpy.ndarray
+        One array per model input, each of shape (N, *shape_k).
+    feature_mask : tuple of numpy.ndarray of int64
+        One per input, each of shape (N, *shape_k) or (1, *shape_k): the feature id (0..p-1) of
+        every element. Elements sharing an id form one interpretable feature.
+    n_features : int
+        p, the number of interpretable features.
+    baselines : tuple of numpy.ndarray or None
+        Per input, the value an "off" element takes: broadcastable to (N, *shape_k) (a scalar, a
+        tensor per feature, a missing id ...). ``None`` when ``background`` is used instead.
+    background : tuple of numpy.ndarray or None
+        Per input, a background data set of shape (B, *shape_k): an "off" feature takes its value
+        from one random background row (one row per perturbed sample).
+    input_names : tuple of str or None
+        Names when the inputs were given as a dict (the order of ``inputs``).
+    feature_names : list of str
+        Names of the p features.
+    """
+
+    inputs: tuple[np.ndarray, ...]
+    feature_mask: tuple[np.ndarray, ...]
+    n_features: int
+    baselines: tuple[np.ndarray, ...] | None = None
+    background: tuple[np.ndarray, ...] | None = None
+    input_names: tuple[str, ...] | None = None
+    feature_names: list[str] | None = None
+
+    @property
+    def n_instances(self) -> int:
+        return int(self.inputs[0].shape[0])
+
+    def element_masks(self, masks: np.ndarray, instance_ids: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Expand feature masks (M, p) to per-element on/off arrays, one (M, *shape_k) per input."""
+        out = []
+        for fm in self.feature_mask:
+            ids = fm[instance_ids] if fm.shape[0] > 1 else np.broadcast_to(fm, (len(instance_ids), *fm.shape[1:]))
+            rows = np.arange(len(instance_ids)).reshape((-1,) + (1,) * (ids.ndim - 1))
+            out.append(masks[rows, ids])
+        return tuple(out)
+
+    def off_values(self, instance_ids: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """The values "off" elements take for M rows: baselines, or one background row per sample."""
+        m = len(instance_ids)
+        if self.background is not None:
+            rows = rng.integers(0, self.background[0].shape[0], size=m)
+            return tuple(bg[rows] for bg in self.background)
+        assert self.baselines is not None
+        out = []
+        for x, b in zip(self.inputs, self.baselines):
+            b = b[instance_ids] if b.ndim == x.ndim and b.shape[0] == x.shape[0] and b.shape[0] > 1 else b
+            out.append(np.broadcast_to(b, (m, *x.shape[1:])))
+        return tuple(out)
