@@ -16,7 +16,6 @@ answers one chunk (:meth:`ModelAdapter._predict`).
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -195,7 +194,7 @@ def select_target(scores: np.ndarray, target: TargetType) -> np.ndarray:
             raise InputError(f"target={target} is out of range: the model returns one score per row, so target must be None or 0")
         if len(out_shape) != 1:
             raise InputError(f"target={target}: the model returns scores of shape {out_shape} per row; pass a tuple of {len(out_shape)} indices")
-        _check_index(target, out_shape[0], "target")
+        _check_index(int(target), out_shape[0], f"target={target}")
         return scores[:, int(target)]
     if isinstance(target, tuple) and all(isinstance(t, (int, np.integer)) for t in target):
         if len(target) != len(out_shape):
@@ -483,7 +482,3 @@ def pad_batch(batch: Batch, size: int) -> Batch:
 def describe_batch(batch: Batch) -> str:
     items = batch.items() if isinstance(batch, dict) else ((f"[{k}]", a) for k, a in enumerate(batch))
     return ", ".join(f"{name} {tuple(a.shape)} {a.dtype}" for name, a in items)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return int(math.ceil(a / b))

@@ -1,0 +1,29 @@
+"""glider-plugins: which features of a model work together.
+
+Feature-interaction detection (MADEX local, GLIDER global; Tsang et al., ICLR 2020) for PyTorch,
+TensorFlow/Keras, ONNX models and plain callables, behind a Captum-style API, extensible through
+pluggy plugins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["InteractionAttribution", "adapt", "hookimpl", "__version__"]
+
+_LAZY = {
+    "InteractionAttribution": ("glider_plugins.attribution", "InteractionAttribution"),
+    "adapt": ("glider_plugins.adapters.dispatch", "adapt"),
+    "hookimpl": ("glider_plugins.plugins", "hookimpl"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'glider_plugins' has no attribute {name!r}")
