@@ -27,8 +27,8 @@ class FeatureLayout:
     n_features : int
         p, the number of interpretable features.
     baselines : tuple of numpy.ndarray or None
-        Per input, the value an "off" element takes: broadcastable to (N, *shape_k) (a scalar, a
-        tensor per feature, a missing id ...). ``None`` when ``background`` is used instead.
+        Per input, the value an "off" element takes, of shape (N, *shape_k) or (1, *shape_k) (a
+        scalar, a tensor per feature, a missing id ...). ``None`` when ``background`` is used.
     background : tuple of numpy.ndarray or None
         Per input, a background data set of shape (B, *shape_k): an "off" feature takes its value
         from one random background row (one row per perturbed sample).
@@ -66,8 +66,4 @@ class FeatureLayout:
             rows = rng.integers(0, self.background[0].shape[0], size=m)
             return tuple(bg[rows] for bg in self.background)
         assert self.baselines is not None
-        out = []
-        for x, b in zip(self.inputs, self.baselines):
-            b = b[instance_ids] if b.ndim == x.ndim and b.shape[0] == x.shape[0] and b.shape[0] > 1 else b
-            out.append(np.broadcast_to(b, (m, *x.shape[1:])))
-        return tuple(out)
+        return tuple(b[instance_ids] if b.shape[0] > 1 else np.broadcast_to(b, (m, *b.shape[1:])) for b in self.baselines)

@@ -6,13 +6,16 @@ to JSON and pandas.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Interaction", "LocalInteractions"]
+__all__ = ["AttributionResult", "Interaction", "LocalInteractions"]
 
 #: One interaction: the sorted tuple of feature ids that act together, and its strength.
 Interaction = tuple[tuple[int, ...], float]
@@ -99,3 +102,162 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+class AttributionResult(Sequence[LocalInteractions]):
+    """What :meth:`InteractionAttribution.attribute` found for each of N instances.
+
+    ``res[i]`` is the :class:`LocalInteractions` of instance ``i``; ``len(res)`` is N.
+
+    Attributes
+    ----------
+    instances : list of LocalInteractions
+    feature_names : list of str
+    feature_mask : tuple of numpy.ndarray
+        The feature id of every input element, each (1 or N, *shape_k); maps main effects back
+        onto the inputs in :meth:`attributions`.
+    input_shapes : tuple of tuple of int
+        Shapes of the explained inputs, (N, *shape_k) each.
+    input_names : tuple of str, optional
+        Names when the inputs were a dict.
+    metadata : dict
+        Detector, perturbation, n_samples, seed, number of model queries, and the split between
+        query time and detection time (``query_seconds``, ``detect_seconds``).
+    """
+
+    def __init__(
+        self,
+        instances: list[LocalInteractions],
+        *,
+        feature_names: list[str],
+        feature_mask: tuple[np.ndarray, ...] = (),
+        input_shapes: tuple[tuple[int, ...], ...] = (),
+        input_names: tuple[str, ...] | None = None,
+        single_input: bool = True,
+        torch_tensors: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.instances = list(instances)
+        self.feature_names = list(feature_names)
+        self.feature_mask = tuple(np.asarray(m) for m in feature_mask)
+        self.input_shapes = tuple(tuple(int(d) for d in s) for s in input_shapes)
+        self.input_names = input_names
+        self.single_input = single_input
+        self.torch_tensors = torch_tensors
+        self.metadata = dict(metadata or {})
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return self.instances[index]
+        return self.instances[index]
+
+    def __len__(self) -> int:
+        return len(self.instances)
+
+    def __iter__(self) -> Iterator[LocalInteractions]:
+        return iter(self.instances)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    def pairwise(self) -> np.ndarray:
+        """Pairwise strengths of every instance, shape (N, p, p)."""
+        return np.stack([r.pairwise() for r in self.instances])
+
+    def main_effects(self) -> np.ndarray:
+        """Main effects of every instance, shape (N, p)."""
+        return np.stack([r.main_effects for r in self.instances])
+
+    def attributions(self) -> Any:
+        """Main effects spread over the inputs' elements, in the shape (and type) of ``inputs``.
+
+        Every element gets the main effect of the feature it belongs to, as Captum's
+        perturbation methods return attributions, so ``captum.attr.visualization`` takes them.
+        A tuple of tensors for tuple inputs, a dict for dict inputs, torch tensors when the inputs
+        were torch tensors.
+        """
+        if not self.feature_mask:
+            raise ValueError("attributions(): this result has no feature mask (it was loaded without one)")
+        effects = self.main_effects()
+        out = []
+        for mask, shape in zip(self.feature_mask, self.input_shapes):
+            ids = np.broadcast_to(mask, shape)
+            out.append(np.take_along_axis(effects, ids.reshape(shape[0], -1), axis=1).reshape(shape))
+        if self.torch_tensors:
+            import torch
+
+            out = [torch.as_tensor(a) for a in out]
+        if self.input_names is not None:
+            return dict(zip(self.input_names, out))
+        return out[0] if self.single_input else tuple(out)
+
+    def to_dataframe(self, top_k: int | None = None):
+        """Long table: one row per (instance, interaction), strongest first within an instance.
+
+        Columns: ``instance``, ``rank``, ``features`` (tuple of ids), ``names`` (joined with
+        " x "), ``order``, ``strength``.
+        """
+        import pandas as pd
+
+        rows = []
+        for i, local in enumerate(self.instances):
+            for rank, (feats, strength) in enumerate(local.top(top_k)):
+                names = [self.feature_names[f] for f in feats]
+                rows.append({"instance": i, "rank": rank, "features": feats, "names": " x ".join(names), "order": len(feats), "strength": strength})
+        return pd.DataFrame(rows, columns=["instance", "rank", "features", "names", "order", "strength"])
+
+    def main_effects_dataframe(self):
+        """Wide table of main effects: one row per instance, one column per feature name."""
+        import pandas as pd
+
+        return pd.DataFrame(self.main_effects(), columns=self.feature_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "glider_plugins.AttributionResult/1",
+            "feature_names": self.feature_names,
+            "feature_mask": [m.tolist() for m in self.feature_mask],
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "input_names": list(self.input_names) if self.input_names is not None else None,
+            "single_input": self.single_input,
+            "metadata": _jsonable(self.metadata),
+            "instances": [r.to_dict() for r in self.instances],
+        }
+
+    def to_json(self, path: str | os.PathLike | None = None, indent: int | None = None) -> str:
+        """Serialise to JSON; also write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike) -> AttributionResult:
+        """Load from a JSON string or a file path written by :meth:`to_json`."""
+        text = Path(source).read_text() if _is_path(source) else str(source)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"source: not a JSON document written by AttributionResult.to_json ({exc})") from exc
+        if not isinstance(data, dict) or data.get("format") != "glider_plugins.AttributionResult/1":
+            raise ValueError("source: not a JSON document written by AttributionResult.to_json (missing format tag)")
+        return cls(
+            [LocalInteractions.from_dict(d) for d in data["instances"]],
+            feature_names=data["feature_names"],
+            feature_mask=tuple(np.asarray(m, dtype=np.int64) for m in data["feature_mask"]),
+            input_shapes=tuple(tuple(s) for s in data["input_shapes"]),
+            input_names=tuple(data["input_names"]) if data.get("input_names") is not None else None,
+            single_input=bool(data.get("single_input", True)),
+            metadata=data.get("metadata") or {},
+        )
+
+    def __repr__(self) -> str:
+        return f"AttributionResult(n_instances={len(self)}, n_features={self.n_features}, detector={self.metadata.get('detector')!r})"
+
+
+def _is_path(source: Any) -> bool:
+    if isinstance(source, os.PathLike):
+        return True
+    text = str(source)
+    return not text.lstrip().startswith("{") and len(text) < 4096 and Path(text).is_file()

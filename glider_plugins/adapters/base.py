@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InputError, InputTypeError, ModelError, NonFiniteOutputError
 
-__all__ = ["Batch", "InputSpec", "ModelAdapter", "TargetType", "select_target", "to_numpy"]
+__all__ = ["Batch", "InputSpec", "ModelAdapter", "Static", "TargetType", "select_target", "to_numpy"]
 
 #: A batch of model inputs after formatting: positional arrays or arrays keyed by input name.
 Batch = Union[tuple[np.ndarray, ...], dict[str, np.ndarray]]
@@ -65,6 +65,17 @@ class InputSpec:
         dims = "?" if self.shape is None else "(" + ", ".join("N" if i == 0 and d is None else ("?" if d is None else str(d)) for i, d in enumerate(self.shape)) + ")"
         dtype = "any dtype" if self.dtype is None else str(self.dtype)
         return f"'{self.name}' {dims} {dtype}"
+
+
+@dataclass(frozen=True)
+class Static:
+    """A positional model argument that is not batched (a flag, a temperature, an object).
+
+    It is passed to every chunk unchanged, as Captum passes non-tensor ``additional_forward_args``.
+    Only models called from Python (torch modules, callables) can take one.
+    """
+
+    value: Any
 
 
 def to_numpy(value: Any, *, name: str = "inputs") -> np.ndarray:
@@ -335,9 +346,12 @@ class ModelAdapter(ABC):
             batch: Batch = self._order_named(named, specs) if specs is not None else named
         else:
             seq = tuple(inputs) if isinstance(inputs, (tuple, list)) and not _is_scalar_list(inputs) else (inputs,)
-            batch = tuple(to_numpy(v, name=f"inputs[{k}]") for k, v in enumerate(seq))
+            batch = tuple(v if isinstance(v, Static) else to_numpy(v, name=f"inputs[{k}]") for k, v in enumerate(seq))
             self._check_count(len(batch), specs)
         if specs is not None:
+            for k, value in enumerate(batch):
+                if isinstance(value, Static):
+                    raise InputTypeError(f"inputs[{k}]: the {self.framework} model takes only arrays, got a non-batched {type(value.value).__name__}")
             batch = tuple(self._conform(a, s) for a, s in zip(batch, specs))
         _check_batch_dims(batch)
         return batch
@@ -441,7 +455,9 @@ def _is_scalar_list(value: Sequence[Any]) -> bool:
 
 
 def batch_arrays(batch: Batch) -> list[np.ndarray]:
-    return list(batch.values()) if isinstance(batch, dict) else list(batch)
+    """The batched arrays of ``batch`` (static arguments left out)."""
+    values = batch.values() if isinstance(batch, dict) else batch
+    return [v for v in values if not isinstance(v, Static)]
 
 
 def batch_length(batch: Batch) -> int:
@@ -450,7 +466,7 @@ def batch_length(batch: Batch) -> int:
 
 
 def _check_batch_dims(batch: Batch) -> None:
-    items = list(batch.items()) if isinstance(batch, dict) else [(f"inputs[{k}]", a) for k, a in enumerate(batch)]
+    items = list(batch.items()) if isinstance(batch, dict) else [(f"inputs[{k}]", a) for k, a in enumerate(batch) if not isinstance(a, Static)]
     if not items:
         raise InputError("inputs: got no arrays; pass at least one input")
     for name, array in items:
@@ -464,13 +480,15 @@ def _check_batch_dims(batch: Batch) -> None:
 def slice_batch(batch: Batch, start: int, stop: int) -> Batch:
     if isinstance(batch, dict):
         return {k: v[start:stop] for k, v in batch.items()}
-    return tuple(v[start:stop] for v in batch)
+    return tuple(v if isinstance(v, Static) else v[start:stop] for v in batch)
 
 
 def pad_batch(batch: Batch, size: int) -> Batch:
     """Repeat the last row so a model with a fixed batch dimension can answer a short chunk."""
 
     def pad(a: np.ndarray) -> np.ndarray:
+        if isinstance(a, Static):
+            return a
         extra = size - a.shape[0]
         return np.concatenate([a, np.repeat(a[-1:], extra, axis=0)], axis=0)
 
@@ -481,4 +499,4 @@ def pad_batch(batch: Batch, size: int) -> Batch:
 
 def describe_batch(batch: Batch) -> str:
     items = batch.items() if isinstance(batch, dict) else ((f"[{k}]", a) for k, a in enumerate(batch))
-    return ", ".join(f"{name} {tuple(a.shape)} {a.dtype}" for name, a in items)
+    return ", ".join(f"{name} {type(a.value).__name__}" if isinstance(a, Static) else f"{name} {tuple(a.shape)} {a.dtype}" for name, a in items)

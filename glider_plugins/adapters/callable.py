@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from .base import Batch, ModelAdapter
+from .base import Batch, ModelAdapter, Static
 
 __all__ = ["CallableAdapter"]
 
@@ -38,7 +38,7 @@ class CallableAdapter(ModelAdapter):
     def _predict(self, batch: Batch) -> Any:
         if isinstance(batch, dict):
             return self.func(batch)
-        return self.func(*batch)
+        return self.func(*(v.value if isinstance(v, Static) else v for v in batch))
 
 
 def _positional_arity(func: Callable[..., Any]) -> tuple[int, int | None] | None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .base import Batch, InputSpec, ModelAdapter
+from .base import Batch, InputSpec, ModelAdapter, Static
 from .callable import _positional_arity
 
 __all__ = ["TorchAdapter"]
@@ -70,7 +70,9 @@ class TorchAdapter(ModelAdapter):
     def input_arity(self) -> tuple[int, int | None] | None:
         return self._arity
 
-    def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
+    def _to_tensor(self, array: np.ndarray | Static) -> Any:
+        if isinstance(array, Static):
+            return array.value
         tensor = torch.from_numpy(np.ascontiguousarray(array))
         if tensor.is_floating_point():
             tensor = tensor.to(self.float_dtype)

@@ -1,0 +1,266 @@
+"""InteractionAttribution: MADEX local interaction detection behind Captum's interface.
+
+The Captum-facing boundary: arguments are formatted and checked here once (see
+:mod:`glider_plugins.formatting`), then the batch of instances flows through
+perturbation -> model queries -> detector in one pass.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from captum.attr import Attribution
+
+from .adapters.base import TargetType
+from .adapters.dispatch import adapt
+from .errors import InputError
+from .formatting import build_layout
+from .perturbations.base import PerturbationScheme
+from .querying import QueryPlan, default_rows_per_eval, probe_instances, query_masks
+from .results import AttributionResult, LocalInteractions
+
+__all__ = ["InteractionAttribution"]
+
+
+class InteractionAttribution(Attribution):
+    r"""Which interpretable features of an input act together in a model's output (MADEX).
+
+    Around each instance, features are switched off at random (an "off" feature takes its
+    baseline), the model is queried on every perturbed input, and a detector reads the
+    interactions off the (mask -> output) experiments: ``"nid"`` fits a small L1-regularised MLP
+    with separate main effects and decodes its weights (Neural Interaction Detection),
+    ``"archdetect"`` measures discrete second differences without training.
+
+    Works with any model :func:`glider_plugins.adapters.adapt` accepts: PyTorch modules,
+    TensorFlow/Keras models, ONNX models (a path, bytes, a proto or a session) and plain Python
+    callables on numpy arrays.
+
+    Parameters
+    ----------
+    forward_func : torch.nn.Module, keras.Model, ONNX model, or callable
+        The model to explain; anything :func:`~glider_plugins.adapters.adapt` accepts, or a
+        ready :class:`~glider_plugins.adapters.ModelAdapter`.
+    detector : str or Detector, default "nid"
+        A registered detector name (``glider_plugins.plugins.available("detectors")``) or an
+        instance.
+    perturbation : str or PerturbationScheme, default "binary"
+        A registered perturbation scheme name or an instance.
+    **adapter_options
+        Passed to :func:`~glider_plugins.adapters.adapt`: ``batch_size``, ``output``
+        ("logits"/"probabilities"), ``device``, ``framework``, ...
+
+    Examples
+    --------
+    >>> ia = InteractionAttribution(model)                      # doctest: +SKIP
+    >>> res = ia.attribute(x, baselines=0, n_samples=1000, seed=0)
+    >>> res[0].interactions[:3]       # [((2, 5), 0.91), ((0, 2, 5), 0.40), ...]
+    >>> res[0].main_effects           # shape (p,)
+    >>> res.pairwise()                # shape (N, p, p)
+    """
+
+    def __init__(self, forward_func: Any, detector: Any = "nid", perturbation: Any = "binary", **adapter_options: Any) -> None:
+        from .plugins import make_detector, make_perturbation
+
+        self.adapter = adapt(forward_func, **adapter_options)
+        super().__init__(forward_func)
+        self.detector = detector
+        self.perturbation: PerturbationScheme = make_perturbation(perturbation)
+        make_detector(detector)  # unknown names fail here, not after the model queries
+
+    def attribute(  # type: ignore[override]
+        self,
+        inputs: Any,
+        baselines: Any = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        feature_mask: Any = None,
+        n_samples: int = 1000,
+        perturbations_per_eval: int | None = None,
+        max_order: int | None = None,
+        top_k: int | None = None,
+        seed: int | None = None,
+        show_progress: bool = False,
+        feature_names: Sequence[str] | None = None,
+        kernel_width: float | None = None,
+        **detector_options: Any,
+    ) -> AttributionResult:
+        r"""Detect the feature interactions of each instance in ``inputs``.
+
+        Parameters
+        ----------
+        inputs : tensor/array of shape (N, ...), tuple of them, or dict name -> array
+            The instances to explain, batch first; each row is explained on its own. A tuple for a
+            multi-input model (Captum's convention), a dict for a model with named inputs (ONNX,
+            Keras). Categorical inputs are integer ids.
+        baselines : scalar, tensor, tuple/dict of them, or :class:`~glider_plugins.Background`
+            The value an "off" feature takes, with Captum's meaning: a scalar per input, or a
+            tensor broadcastable to the input (per element, per instance, per channel), e.g. the
+            missing/OOV id of a categorical field. ``Background(data)``: take the values of a
+            random background row instead. Default: zeros (id 0 for id inputs).
+        target : int, tuple, or list of them with one per instance, optional
+            Output to explain for a model with several outputs (Captum's meaning).
+        additional_forward_args : any or tuple, optional
+            Extra positional arguments after the inputs. Tensors with one row per instance are
+            expanded to every perturbation; other values are passed unchanged.
+        feature_mask : integer tensor/array, or tuple/dict of them, optional
+            The interpretable feature (0..p-1) of every input element, broadcastable to the input
+            (Captum's meaning; shared ids across inputs make one feature). Default: one feature
+            per element.
+        n_samples : int, default 1000
+            Perturbations per instance, the instance itself included. ``"archdetect"`` uses its
+            own design of p**2 + p + 2 queries and ignores this.
+        perturbations_per_eval : int, optional
+            Most perturbed rows (over all instances) per model call. Default: as many as fit in
+            about 64 MB of model input. Background draws depend on it: keep it fixed to
+            reproduce a run with ``seed``.
+        max_order : int, optional
+            Largest interaction order reported (2 = pairs only). Default: the detector's.
+        top_k : int, optional
+            Keep only the ``top_k`` strongest interactions of each instance.
+        seed : int, optional
+            Seeds the one random generator every step draws from: the same seed gives the same
+            result.
+        show_progress : bool, default False
+            tqdm progress bars for the model queries and the detector.
+        feature_names : sequence of str, optional
+            Names of the p features, used in tables and plots.
+        kernel_width : float, optional
+            Weight samples with LIME's exponential kernel on the cosine distance to the
+            instance, with this width (MADEX uses 0.25). Default: equal weights.
+        **detector_options
+            Passed to the detector's constructor (e.g. ``hidden_units``, ``l1``, ``cutoff`` for
+            ``"nid"``).
+
+        Returns
+        -------
+        AttributionResult
+            ``res[i].interactions`` (list of ``(feature_ids, strength)``, strongest first),
+            ``res[i].main_effects`` (p,), ``res[i].pairwise()`` (p, p); ``res.pairwise()``
+            (N, p, p); ``res.attributions()`` main effects in the shape of ``inputs``;
+            ``res.to_dataframe()``, ``res.to_json()``.
+
+        Raises
+        ------
+        InputError, InputTypeError
+            For arguments that do not fit (the message names the argument).
+        ModelError, NonFiniteOutputError
+            When the model raises or answers NaN/inf on the perturbed inputs.
+        """
+        from .plugins import make_detector
+
+        total_start = time.perf_counter()
+        detector = make_detector(self.detector, **detector_options)
+        layout, info = build_layout(inputs, baselines, feature_mask, feature_names)
+        n_features = layout.n_features
+        _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width)
+        rows = _rows_per_eval(perturbations_per_eval, layout)
+        extra = _as_tuple(additional_forward_args)
+        plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows)
+        rng = np.random.default_rng(seed)
+
+        unperturbed = probe_instances(plan)
+        masks = detector.design(layout.n_instances, n_features, n_samples, self.perturbation, rng)
+        outputs, stats = query_masks(plan, masks, rng, unperturbed=unperturbed, show_progress=show_progress)
+        weights = self.perturbation.kernel_weights(masks, kernel_width) if kernel_width is not None else None
+
+        detect_start = time.perf_counter()
+        local = _detect(detector, masks, outputs, weights, max_order, rng, show_progress)
+        detect_seconds = time.perf_counter() - detect_start
+        for item in local:
+            item.feature_names = layout.feature_names
+            if top_k is not None:
+                item.interactions = item.interactions[:top_k]
+        metadata = {
+            "detector": getattr(detector, "name", type(detector).__name__),
+            "perturbation": getattr(self.perturbation, "name", type(self.perturbation).__name__),
+            "framework": self.adapter.framework,
+            "n_samples": int(masks.shape[1]),
+            "seed": seed,
+            "kernel_width": kernel_width,
+            **stats,
+            "n_queries": stats["n_queries"] + layout.n_instances,
+            "detect_seconds": detect_seconds,
+            "total_seconds": time.perf_counter() - total_start,
+        }
+        return AttributionResult(
+            local,
+            feature_names=layout.feature_names or [],
+            feature_mask=layout.feature_mask,
+            input_shapes=info.shapes,
+            input_names=info.names,
+            single_input=info.single,
+            torch_tensors=info.torch_tensors,
+            metadata=metadata,
+        )
+
+    def has_convergence_delta(self) -> bool:
+        return False
+
+
+def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None, max_order: int | None, rng: np.random.Generator, show_progress: bool) -> list[LocalInteractions]:
+    """Run the detector on the instances whose output varies; constant ones get empty results."""
+    spread = np.ptp(outputs, axis=1)
+    scale = np.maximum(1.0, np.abs(outputs).max(axis=1))
+    constant = spread <= 1e-9 * scale
+    if constant.all():
+        raise InputError(
+            "the model's output does not change under any perturbation of the given instances, so no interaction "
+            "can be detected; check the baselines (are they equal to the inputs?), the target, and the feature_mask"
+        )
+    if constant.any():
+        warnings.warn(
+            f"the model's output is constant under perturbation for instance(s) {np.flatnonzero(constant)[:10].tolist()}; "
+            "they get empty results (no interactions, zero main effects)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    keep = np.flatnonzero(~constant)
+    found = detector.detect(masks[keep], outputs[keep], None if weights is None else weights[keep], max_order=max_order, rng=rng, show_progress=show_progress)
+    if len(found) != keep.size:
+        raise RuntimeError(f"detector {detector!r} returned {len(found)} results for {keep.size} instances")
+    p = masks.shape[2]
+    results: list[LocalInteractions] = [LocalInteractions([], np.zeros(p), np.zeros((p, p)), metadata={"constant_output": True}) for _ in range(outputs.shape[0])]
+    for index, item in zip(keep, found):
+        results[index] = item
+    return results
+
+
+def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int | None, top_k: int | None, kernel_width: float | None) -> None:
+    if n_features < 2:
+        raise InputError(f"feature_mask: found {n_features} interpretable feature(s); interactions need at least 2")
+    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
+        raise InputError(f"n_samples must be an integer, got {type(n_samples).__name__}")
+    needed = detector.min_samples(n_features)
+    if _uses_random_design(detector) and n_samples < needed:
+        raise InputError(f"n_samples={n_samples} is too small for detector '{detector.name}' with {n_features} features; it needs at least {needed}")
+    if max_order is not None and (not isinstance(max_order, (int, np.integer)) or max_order < 2):
+        raise InputError(f"max_order must be an integer >= 2 (2 = pairs only), got {max_order!r}")
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise InputError(f"top_k must be a positive integer, got {top_k!r}")
+    if kernel_width is not None and not kernel_width > 0:
+        raise InputError(f"kernel_width must be positive, got {kernel_width!r}")
+
+
+def _uses_random_design(detector: Any) -> bool:
+    from .detectors.base import Detector
+
+    return getattr(type(detector), "design", None) is Detector.design
+
+
+def _rows_per_eval(perturbations_per_eval: int | None, layout: Any) -> int:
+    if perturbations_per_eval is None:
+        return default_rows_per_eval(layout)
+    if not isinstance(perturbations_per_eval, (int, np.integer)) or perturbations_per_eval < 1:
+        raise InputError(f"perturbations_per_eval must be a positive integer, got {perturbations_per_eval!r}")
+    return int(perturbations_per_eval)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, tuple) else (value,)
+

@@ -1,0 +1,137 @@
+"""Realising masks as model inputs and querying the model, in streamed chunks.
+
+Shared by local detection (:mod:`glider_plugins.attribution`) and global detection: masks of N
+instances go in, the model's score for every mask comes out, shape (N, n).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .adapters.base import ModelAdapter, Static, TargetType, to_numpy
+from .errors import InputError
+from .layout import FeatureLayout
+from .perturbations.base import PerturbationScheme
+
+__all__ = ["QueryPlan", "query_masks", "default_rows_per_eval"]
+
+#: Perturbed rows per model call are sized to keep one chunk of model inputs near this many bytes.
+CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass
+class QueryPlan:
+    """Everything needed to turn mask rows into model calls, fixed for one attribution call."""
+
+    adapter: ModelAdapter
+    layout: FeatureLayout
+    scheme: PerturbationScheme
+    target: TargetType = None
+    additional_forward_args: tuple[Any, ...] = ()
+    rows_per_eval: int = 1024
+
+    def model_inputs(self, arrays: tuple[np.ndarray, ...], instance_ids: np.ndarray) -> Any:
+        """Arrange perturbed arrays (and expanded extra arguments) the way the user passed inputs."""
+        extras = tuple(_expand_extra(a, instance_ids, self.layout.n_instances) for a in self.additional_forward_args)
+        if self.layout.input_names is not None:
+            if extras:
+                raise InputError("additional_forward_args: cannot be combined with dict inputs; put them in the dict")
+            return dict(zip(self.layout.input_names, arrays))
+        return tuple(arrays) + extras
+
+    def target_for(self, instance_ids: np.ndarray) -> TargetType:
+        """The target of each row: per-instance targets are expanded to the rows."""
+        if self.target is None or isinstance(self.target, (int, np.integer, tuple)):
+            return self.target
+        per_instance = list(self.target)
+        return [per_instance[i] for i in instance_ids]
+
+    def score(self, arrays: tuple[np.ndarray, ...], instance_ids: np.ndarray) -> np.ndarray:
+        return self.adapter(self.model_inputs(arrays, instance_ids), target=self.target_for(instance_ids))
+
+
+def default_rows_per_eval(layout: FeatureLayout) -> int:
+    """Rows per model call so that one chunk of perturbed inputs stays near :data:`CHUNK_BYTES`."""
+    row_bytes = sum(int(np.prod(a.shape[1:], dtype=np.int64)) * a.dtype.itemsize for a in layout.inputs)
+    return int(np.clip(CHUNK_BYTES // max(row_bytes, 1), 64, 16384))
+
+
+def probe_instances(plan: QueryPlan) -> np.ndarray:
+    """Score the unperturbed instances, shape (N,): checks target and output before a long run."""
+    ids = np.arange(plan.layout.n_instances)
+    return plan.score(plan.layout.inputs, ids)
+
+
+def query_masks(
+    plan: QueryPlan,
+    masks: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    unperturbed: np.ndarray | None = None,
+    show_progress: bool = False,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Query the model on every mask row.
+
+    Parameters
+    ----------
+    plan : QueryPlan
+    masks : numpy.ndarray of bool, shape (N, n, p)
+    rng : numpy.random.Generator
+        Passed to the scheme for its random draws (background rows, noise).
+    unperturbed : numpy.ndarray, shape (N,), optional
+        Scores of the instances themselves; all-on rows reuse them instead of querying again.
+    show_progress : bool
+        A tqdm bar over the model calls.
+
+    Returns
+    -------
+    outputs : numpy.ndarray of float64, shape (N, n)
+    stats : dict
+        ``n_queries`` (rows sent to the model) and ``query_seconds``.
+    """
+    n_instances, n_samples, _ = masks.shape
+    flat = masks.reshape(n_instances * n_samples, -1)
+    instance_ids = np.repeat(np.arange(n_instances), n_samples)
+    outputs = np.empty(n_instances * n_samples, dtype=np.float64)
+    todo = np.arange(flat.shape[0])
+    if unperturbed is not None:
+        full = flat.all(axis=1)
+        outputs[full] = unperturbed[instance_ids[full]]
+        todo = np.flatnonzero(~full)
+    start = time.perf_counter()
+    step = max(1, int(plan.rows_per_eval))
+    chunks = range(0, todo.size, step)
+    for lo in _progress(chunks, show_progress, "model queries"):
+        rows = todo[lo : lo + step]
+        arrays = plan.scheme.perturb(plan.layout, flat[rows], instance_ids[rows], rng)
+        outputs[rows] = plan.score(arrays, instance_ids[rows])
+    stats = {"n_queries": int(todo.size), "query_seconds": time.perf_counter() - start}
+    return outputs.reshape(n_instances, n_samples), stats
+
+
+def _expand_extra(value: Any, instance_ids: np.ndarray, n_instances: int) -> Any:
+    """Captum's rule: a tensor whose first dimension is the number of instances is expanded to one
+    row per perturbation; any other value is passed unchanged."""
+    if isinstance(value, Static):
+        return value
+    if hasattr(value, "shape") and getattr(value, "ndim", 0) >= 1:
+        array = to_numpy(value, name="additional_forward_args")
+        if array.shape[0] == n_instances:
+            return array[instance_ids]
+        raise InputError(
+            f"additional_forward_args: a tensor of shape {tuple(array.shape)} must have one row per instance ({n_instances}) in its first dimension"
+        )
+    return Static(value)
+
+
+def _progress(iterable: Sequence[int] | range, show: bool, desc: str):
+    if not show:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, unit="batch")

@@ -1,0 +1,309 @@
+"""InteractionAttribution: the Captum-facing boundary, on functions and models with planted interactions."""
+
+from __future__ import annotations
+
+import warnings
+
+import captum.attr
+import numpy as np
+import pytest
+import torch
+
+from glider_plugins import InteractionAttribution
+from glider_plugins.errors import InputError, InputTypeError, NonFiniteOutputError, UnknownPluginError
+from glider_plugins.formatting import Background
+from glider_plugins.results import AttributionResult
+from tests import models
+
+
+def planted(x: np.ndarray) -> np.ndarray:
+    """x0*x1 + x2*x3*x4 + main effects on x5, x6; x7 does nothing."""
+    return 2 * x[:, 0] * x[:, 1] + 3 * x[:, 2] * x[:, 3] * x[:, 4] + x[:, 5] - 0.5 * x[:, 6]
+
+
+def instances(n: int = 3, p: int = 8, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0.5, 1.5, size=(n, p))
+
+
+def top_pairs(res, i: int, k: int) -> set[tuple[int, int]]:
+    pw = res[i].pairwise()
+    iu = np.triu_indices_from(pw, 1)
+    order = np.argsort(-pw[iu])[:k]
+    return {(int(iu[0][o]), int(iu[1][o])) for o in order}
+
+
+PLANTED_PAIRS = {(0, 1), (2, 3), (2, 4), (3, 4)}
+
+
+def test_is_a_captum_attribution():
+    ia = InteractionAttribution(planted)
+    assert isinstance(ia, captum.attr.Attribution)
+    assert ia.get_name() == "Interaction Attribution"
+    assert ia.has_convergence_delta() is False
+    assert ia.forward_func is planted
+
+
+@pytest.mark.parametrize("detector", ["nid", "archdetect"])
+def test_planted_interactions_are_found(detector):
+    res = InteractionAttribution(planted, detector=detector).attribute(instances(), baselines=0.0, n_samples=1000, seed=0)
+    assert len(res) == 3
+    for i in range(3):
+        assert top_pairs(res, i, 4) == PLANTED_PAIRS
+        strengths = [s for _, s in res[i].interactions]
+        assert strengths == sorted(strengths, reverse=True)
+        higher = [set(f) for f, _ in res[i].interactions if len(f) >= 3][:3]
+        assert {2, 3, 4} in higher
+        # x5 and x6 act alone: large main effects of the right sign, x7 none
+        me = res[i].main_effects
+        assert me[5] > 0.3 and me[6] < -0.1 and abs(me[7]) < 0.1
+
+
+def test_same_seed_same_result_and_seed_matters():
+    ia = InteractionAttribution(planted)
+    a = ia.attribute(instances(), n_samples=300, seed=7)
+    b = ia.attribute(instances(), n_samples=300, seed=7)
+    c = ia.attribute(instances(), n_samples=300, seed=8)
+    np.testing.assert_array_equal(a.pairwise(), b.pairwise())
+    assert a[0].interactions == b[0].interactions
+    assert not np.array_equal(a.pairwise(), c.pairwise())
+
+
+def test_single_instance_is_the_batch_of_one():
+    x = instances(n=3)
+    batch = InteractionAttribution(planted, detector="archdetect").attribute(x, seed=0)
+    one = InteractionAttribution(planted, detector="archdetect").attribute(x[1:2], seed=0)
+    np.testing.assert_allclose(one.pairwise()[0], batch.pairwise()[1])
+
+
+def test_result_shapes_exports_and_json_round_trip(tmp_path):
+    names = [f"f{i}" for i in range(8)]
+    res = InteractionAttribution(planted).attribute(torch.as_tensor(instances()), n_samples=300, seed=0, feature_names=names, top_k=5)
+    assert res.pairwise().shape == (3, 8, 8)
+    np.testing.assert_allclose(res.pairwise(), res.pairwise().transpose(0, 2, 1))
+    assert all(len(r.interactions) <= 5 for r in res)
+    attributions = res.attributions()
+    assert isinstance(attributions, torch.Tensor) and attributions.shape == (3, 8)
+    np.testing.assert_allclose(attributions.numpy(), res.main_effects())
+    df = res.to_dataframe()
+    assert list(df.columns) == ["instance", "rank", "features", "names", "order", "strength"]
+    assert df.iloc[0]["names"] == " x ".join(names[f] for f in res[0].interactions[0][0])
+    assert res.main_effects_dataframe().shape == (3, 8)
+    path = tmp_path / "res.json"
+    res.to_json(path)
+    back = AttributionResult.from_json(path)
+    assert back[1].interactions == res[1].interactions
+    np.testing.assert_allclose(back.pairwise(), res.pairwise())
+    np.testing.assert_allclose(back.attributions(), res.main_effects())
+    assert back.metadata["detector"] == "nid" and back.metadata["n_queries"] == 3 * 300
+    with pytest.raises(ValueError, match="not a JSON document"):
+        AttributionResult.from_json("{broken")
+
+
+def test_metadata_reports_query_and_detection_time():
+    res = InteractionAttribution(planted).attribute(instances(), n_samples=200, seed=0)
+    meta = res.metadata
+    assert meta["query_seconds"] >= 0 and meta["detect_seconds"] > 0
+    assert meta["total_seconds"] >= meta["detect_seconds"]
+    assert meta["framework"] == "callable" and meta["perturbation"] == "binary"
+
+
+def test_feature_mask_groups_elements_across_a_tuple_of_inputs():
+    """Two inputs; feature 0 spans an element of each, so the product across inputs is one feature."""
+
+    def f(a, b):
+        return a[:, 0] * b[:, 0] * a[:, 1] + b[:, 1]
+
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(1, 2, size=(2, 2)), rng.uniform(1, 2, size=(2, 2))
+    mask = (np.array([[0, 1]]), np.array([[0, 2]]))
+    res = InteractionAttribution(f, detector="archdetect").attribute((a, b), feature_mask=mask, seed=0)
+    assert res.n_features == 3
+    assert top_pairs(res, 0, 1) == {(0, 1)}
+    attr_a, attr_b = res.attributions()
+    assert attr_a.shape == (2, 2) and attr_b.shape == (2, 2)
+    np.testing.assert_allclose(attr_a[:, 0], attr_b[:, 0])  # shared feature, same attribution
+
+
+def test_image_style_mask_broadcasts_over_channels():
+    """A (1, 1, H, W) mask on (N, C, H, W) images groups each pixel's channels (Captum's convention)."""
+
+    def f(x):
+        return x[:, :, 0, 0].sum(1) * x[:, :, 1, 1].sum(1)
+
+    x = np.random.default_rng(0).uniform(1, 2, size=(2, 3, 2, 2)).astype(np.float32)
+    mask = np.arange(4).reshape(1, 1, 2, 2)
+    res = InteractionAttribution(f, detector="archdetect").attribute(torch.as_tensor(x), feature_mask=torch.as_tensor(mask), seed=0)
+    assert res.n_features == 4
+    assert top_pairs(res, 0, 1) == {(0, 3)}
+    assert res.attributions().shape == (2, 3, 2, 2)
+
+
+def test_dict_inputs_and_named_baselines():
+    def f(d):
+        return d["a"][:, 0] * d["b"][:, 0] + d["a"][:, 1]
+
+    x = {"a": np.ones((2, 2)) * 2, "b": np.ones((2, 1)) * 3}
+    res = InteractionAttribution(f, detector="archdetect").attribute(x, baselines={"a": 0.0, "b": 1.0}, seed=0)
+    assert top_pairs(res, 0, 1) == {(0, 2)}
+    attributions = res.attributions()
+    assert set(attributions) == {"a", "b"}
+
+
+def test_ctr_model_with_missing_id_baseline_through_onnx(ctr):
+    """int64 field ids + float dense values; an off field takes the missing id 0, off dense values 0."""
+    cat, dense = models.ctr_batch(4, seed=3)
+    cat = np.maximum(cat, 1)  # instances have real (non-missing) ids
+    mask = (np.arange(4)[None, :], np.arange(4, 7)[None, :])
+    names = ["f0", "f1", "f2", "f3", "d0", "d1", "d2"]
+    onnx_res = InteractionAttribution(str(ctr.torch_onnx), detector="archdetect").attribute((cat, dense), baselines=(0, 0.0), feature_mask=mask, feature_names=names, seed=0)
+    torch_res = InteractionAttribution(ctr.torch, detector="archdetect").attribute((torch.as_tensor(cat), torch.as_tensor(dense)), baselines=(0, 0.0), feature_mask=mask, seed=0)
+    np.testing.assert_allclose(onnx_res.pairwise(), torch_res.pairwise(), rtol=1e-3, atol=1e-6)
+    assert onnx_res.to_dataframe().iloc[0]["names"].count(" x ") >= 1
+    nid = InteractionAttribution(str(ctr.torch_onnx)).attribute((cat, dense), baselines=(0, 0.0), feature_mask=mask, n_samples=400, seed=0)
+    assert len(nid) == 4 and nid.pairwise().shape == (4, 7, 7)
+
+
+def test_ctr_model_with_background_data(ctr):
+    cat, dense = models.ctr_batch(3, seed=4)
+    bg_cat, bg_dense = models.ctr_batch(50, seed=5)
+    calls = []
+
+    def record(c, d):
+        calls.append((c.copy(), d.copy()))
+        return models.CTRModel.forward(ctr.torch, torch.as_tensor(c), torch.as_tensor(d)).detach().numpy()
+
+    res = InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0)
+    assert res.n_features == 7
+    perturbed_cat = np.concatenate([c for c, _ in calls[1:]])
+    # an off field took a background value: every perturbed value is the instance's or a background one
+    for field in range(4):
+        allowed = set(cat[:, field]) | set(bg_cat[:, field])
+        assert set(perturbed_cat[:, field]) <= allowed
+    assert len({tuple(r) for r in perturbed_cat}) > 20
+    with pytest.raises(InputError, match=r"Background data\[1\]: expected rows shaped like the input"):
+        InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense[:, :2])))
+
+
+def test_perturbations_per_eval_bounds_model_calls_and_progress_shows(capsys):
+    sizes = []
+
+    def f(x):
+        sizes.append(len(x))
+        return planted(x)
+
+    InteractionAttribution(f).attribute(instances(), n_samples=200, perturbations_per_eval=128, seed=0, show_progress=True)
+    assert max(sizes) <= 128 and sum(sizes) >= 3 * 199
+    assert "model queries" in capsys.readouterr().err
+
+
+def test_additional_forward_args_are_expanded_or_passed_unchanged():
+    def f(x, scale, power):
+        return scale[:, 0] * x[:, 0] * x[:, 1] ** power
+
+    x = instances(n=2, p=3)
+    scale = np.array([[1.0], [-1.0]])
+    res = InteractionAttribution(f, detector="archdetect").attribute(x, additional_forward_args=(scale, 2), seed=0)
+    assert top_pairs(res, 0, 1) == {(0, 1)}
+    assert res[0].main_effects[0] * res[1].main_effects[0] < 0  # per-instance scale reached its rows
+    with pytest.raises(InputError, match="additional_forward_args: a tensor of shape"):
+        InteractionAttribution(f).attribute(x, additional_forward_args=(np.ones((5, 1)), 2))
+
+
+def test_kernel_weights_run_and_change_the_fit():
+    ia = InteractionAttribution(planted)
+    plain = ia.attribute(instances(n=1), n_samples=300, seed=0)
+    weighted = ia.attribute(instances(n=1), n_samples=300, seed=0, kernel_width=0.25)
+    assert weighted.metadata["kernel_width"] == 0.25
+    assert not np.allclose(plain.pairwise(), weighted.pairwise())
+
+
+def test_target_selects_an_output_and_is_checked(cnn):
+    x = models.image_batch(2)
+    mask = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 4, axis=0), 4, axis=1)[None, None]
+    ia = InteractionAttribution(cnn.torch, detector="archdetect")
+    res = ia.attribute(torch.as_tensor(x), target=1, feature_mask=torch.as_tensor(mask), seed=0)
+    assert res.n_features == 4
+    per_instance = ia.attribute(torch.as_tensor(x), target=[1, 2], feature_mask=torch.as_tensor(mask), seed=0)
+    np.testing.assert_allclose(per_instance.pairwise()[0], res.pairwise()[0], atol=1e-6)
+    with pytest.raises(InputError, match="target=3 is out of range for a model with 3 outputs"):
+        ia.attribute(torch.as_tensor(x), target=3, feature_mask=torch.as_tensor(mask))
+    with pytest.raises(InputError, match="pass target"):
+        ia.attribute(torch.as_tensor(x), feature_mask=torch.as_tensor(mask))
+
+
+# ---------------------------------------------------------------- bad input
+def test_feature_mask_with_gaps_or_bad_shape():
+    x = instances(n=2, p=4)
+    ia = InteractionAttribution(planted_small)
+    with pytest.raises(InputError, match=r"feature_mask: ids must be exactly 0..p-1 without gaps.*\[1\]"):
+        ia.attribute(x, feature_mask=np.array([0, 2, 2, 3]))
+    with pytest.raises(InputError, match=r"feature_mask: shape \(3,\) does not broadcast to the input's shape \(2, 4\)"):
+        ia.attribute(x, feature_mask=np.array([0, 1, 2]))
+    with pytest.raises(InputTypeError, match="feature_mask: expected integer feature ids, got dtype float64"):
+        ia.attribute(x, feature_mask=np.array([0.0, 1, 2, 3]))
+    with pytest.raises(InputError, match="at least 2"):
+        ia.attribute(x, feature_mask=np.zeros(4, dtype=int))
+    with pytest.raises(InputError, match="feature_names: expected 4 names"):
+        ia.attribute(x, feature_names=["a"])
+
+
+def planted_small(x):
+    return x[:, 0] * x[:, 1] + x[:, 2]
+
+
+def test_baselines_of_the_wrong_shape():
+    x = instances(n=2, p=4)
+    ia = InteractionAttribution(planted_small)
+    with pytest.raises(InputError, match=r"baselines: shape \(3,\) does not broadcast"):
+        ia.attribute(x, baselines=np.zeros(3))
+    with pytest.raises(InputError, match="baselines: inputs is a tuple of 2 tensors, so pass a tuple of 2"):
+        InteractionAttribution(lambda a, b: a[:, 0] * b[:, 0]).attribute((x, x), baselines=(0.0, 0.0, 0.0))
+
+
+def test_float_baseline_for_id_input_is_refused(ctr):
+    cat, dense = models.ctr_batch(2)
+    with pytest.raises(InputTypeError, match=r"baselines\[0\]: the input holds integer ids"):
+        InteractionAttribution(ctr.torch).attribute((cat, dense), baselines=(0.5, 0.0))
+
+
+def test_n_samples_too_small_names_the_minimum():
+    with pytest.raises(InputError, match=r"n_samples=5 is too small for detector 'nid' with 4 features; it needs at least \d+"):
+        InteractionAttribution(planted_small).attribute(instances(n=1, p=4), n_samples=5)
+
+
+def test_unknown_detector_or_perturbation_lists_the_known_ones():
+    with pytest.raises(UnknownPluginError, match="archdetect.*nid"):
+        InteractionAttribution(planted_small, detector="lasso")
+    with pytest.raises(UnknownPluginError, match="binary"):
+        InteractionAttribution(planted_small, perturbation="dropout")
+
+
+def test_constant_model_output_is_an_error_and_partly_constant_a_warning():
+    with pytest.raises(InputError, match="does not change under any perturbation"):
+        InteractionAttribution(lambda x: np.ones(len(x))).attribute(instances(n=2, p=4), n_samples=100)
+    x = instances(n=2, p=4)
+    x[1] = 0.0  # equal to the baseline: nothing changes for instance 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = InteractionAttribution(planted_small).attribute(x, baselines=0.0, n_samples=100, seed=0)
+    assert any("constant under perturbation for instance(s) [1]" in str(w.message) for w in caught)
+    assert res[1].interactions == [] and not res[1].main_effects.any()
+    assert res[0].interactions
+
+
+def test_model_returning_nan_on_perturbations():
+    def f(x):
+        out = planted_small(x)
+        out[(x == 0).sum(axis=1) == 2] = np.nan
+        return out
+
+    with pytest.raises(NonFiniteOutputError, match="non-finite scores"):
+        InteractionAttribution(f).attribute(instances(n=1, p=4), baselines=0.0, n_samples=200, seed=0)
+
+
+def test_bad_counts_are_named():
+    ia = InteractionAttribution(planted_small)
+    x = instances(n=1, p=4)
+    for kwargs, name in [({"max_order": 1}, "max_order"), ({"top_k": 0}, "top_k"), ({"perturbations_per_eval": 0}, "perturbations_per_eval"), ({"kernel_width": -1.0}, "kernel_width")]:
+        with pytest.raises(InputError, match=name):
+            ia.attribute(x, **kwargs)
