@@ -11,10 +11,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["InteractionAttribution", "adapt", "hookimpl", "__version__"]
+__all__ = ["AttributionResult", "Background", "InteractionAttribution", "adapt", "hookimpl", "__version__"]
 
 _LAZY = {
     "InteractionAttribution": ("glider_plugins.attribution", "InteractionAttribution"),
+    "AttributionResult": ("glider_plugins.results", "AttributionResult"),
+    "Background": ("glider_plugins.formatting", "Background"),
     "adapt": ("glider_plugins.adapters.dispatch", "adapt"),
     "hookimpl": ("glider_plugins.plugins", "hookimpl"),
 }

@@ -15,6 +15,7 @@ __all__ = [
     "ModelError",
     "ModelLoadError",
     "NonFiniteOutputError",
+    "PluginConflictError",
     "UnknownPluginError",
 ]
 
@@ -48,3 +49,7 @@ class UnknownPluginError(GliderError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class PluginConflictError(GliderError, RuntimeError):
+    """Two plugins registered the same name for one kind (perturbation, detector, encoder, adapter)."""

@@ -47,10 +47,8 @@ def adapt(model: Any, framework: str | None = None, **options: Any) -> ModelAdap
         return model
     if framework is not None:
         return _by_framework(model, framework, options)
-    try:  # TEMP until plugins land
-        from ..plugins import adapt_model
-    except ImportError:
-        adapt_model = builtin_adapter
+    from ..plugins import adapt_model
+
     adapter = adapt_model(model, dict(options))
     if adapter is None:
         raise InputError(

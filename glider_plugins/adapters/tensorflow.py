@@ -27,7 +27,8 @@ class TensorFlowAdapter(ModelAdapter):
         A Keras model (its declared inputs give names, dtypes and shapes; called with
         ``training=False`` inside a ``tf.function``), a function on tensors (a ``tf.function`` with
         an ``input_signature`` declares its inputs), or the path of a SavedModel directory (its
-        serving signature declares named inputs; positional inputs follow the signature's order).
+        serving signature declares named inputs; positional inputs follow the model's own order
+        where the SavedModel records it, as Keras' ``model.export`` does, else the names sorted).
     signature : str, default "serving_default"
         Which signature of a SavedModel to call.
     compile : bool, default True
@@ -110,7 +111,21 @@ def _load_saved_model(path: str | os.PathLike, signature: str) -> Any:
         raise ModelLoadError(f"signature={signature!r} is not in the SavedModel at '{path}'; it has {sorted(signatures)}")
     fn = signatures[signature]
     fn._glider_keepalive = loaded  # the signature needs its object alive
+    fn._glider_input_order = _positional_order(loaded)
     return fn
+
+
+def _positional_order(loaded: Any) -> list[str]:
+    """Input names in the model's own positional order, read from a Keras export's ``serve``
+    endpoint; empty when the SavedModel has none (inputs are then ordered by name)."""
+    serve = getattr(loaded, "serve", None)
+    for concrete in getattr(serve, "concrete_functions", ()) or ():
+        args, _ = concrete.structured_input_signature
+        flat = [s for a in args for s in (a if isinstance(a, (list, tuple)) else [a])]
+        names = [getattr(s, "name", None) for s in flat]
+        if names and all(names):
+            return names
+    return []
 
 
 def _is_keras_model(model: Any) -> bool:
@@ -142,7 +157,9 @@ def _specs_of(model: Any) -> tuple[InputSpec, ...] | None:
     if structured is not None:  # a concrete function (SavedModel signature)
         args, kwargs = structured
         if kwargs:
-            return tuple(_spec(k, s.dtype, s.shape) for k, s in kwargs.items())
+            order = [n for n in getattr(model, "_glider_input_order", []) if n in kwargs]
+            names = order if len(order) == len(kwargs) else sorted(kwargs)
+            return tuple(_spec(k, kwargs[k].dtype, kwargs[k].shape) for k in names)
         return tuple(_spec(s.name or f"input_{k}", s.dtype, s.shape) for k, s in enumerate(args))
     signature = getattr(model, "input_signature", None)
     if signature:
