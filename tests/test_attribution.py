@@ -10,7 +10,12 @@ import pytest
 import torch
 
 from glider_plugins import InteractionAttribution
-from glider_plugins.errors import InputError, InputTypeError, NonFiniteOutputError, UnknownPluginError
+from glider_plugins.errors import (
+    InputError,
+    InputTypeError,
+    NonFiniteOutputError,
+    UnknownPluginError,
+)
 from glider_plugins.formatting import Background
 from glider_plugins.results import AttributionResult
 from tests import models

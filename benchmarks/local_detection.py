@@ -1,0 +1,108 @@
+"""Local detection on the ten NID functions: accuracy and speed at equal query budgets.
+
+For each budget (model queries per instance), each NID function F1..F10 and a few random
+instances, explain the function as a black-box callable with ``"nid"`` (MADEX) and
+``"archdetect"`` through :class:`~glider_plugins.InteractionAttribution`, and with shapiq's
+KernelSHAPIQ (k-SII, order 2) on the same mask games as the outside reference. Prints mean pairwise
+ROC AUC against the planted interactions and milliseconds per instance, measured in this run, and
+the ratios against KernelSHAPIQ.
+
+ArchDetect's design needs exactly p**2 + p + 2 = 112 queries for p = 10, whatever the budget.
+
+    python benchmarks/local_detection.py [--instances 5] [--budgets 300 1000 3000] [--plot out/local.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.groundtruth
+
+from tests.groundtruth.sampling import instances_and_baselines  # noqa: E402
+
+from glider_plugins import InteractionAttribution  # noqa: E402
+from tests.groundtruth.nid_functions import FUNCTIONS, mask_game, pairwise_auc  # noqa: E402
+
+
+def run_glider(detector: str, fn, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int) -> tuple[float, float]:
+    start = time.perf_counter()
+    res = InteractionAttribution(fn, detector=detector).attribute(x, baselines=baselines, n_samples=budget, seed=seed)
+    seconds = time.perf_counter() - start
+    aucs = [pairwise_auc(res[i].pairwise(), fn.interactions) for i in range(len(x))]
+    return float(np.mean(aucs)), 1000 * seconds / len(x)
+
+
+def run_shapiq(fn, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int) -> tuple[float, float]:
+    import shapiq
+
+    aucs, start = [], time.perf_counter()
+    for i in range(len(x)):
+        game = mask_game(fn, x[i], baselines[i])
+        approximator = shapiq.KernelSHAPIQ(n=fn.n_features, max_order=2, index="k-SII", random_state=seed)
+        values = approximator.approximate(budget=budget, game=lambda coalitions, g=game: g(coalitions.astype(bool)))
+        pairwise = np.abs(values.get_n_order_values(2))
+        aucs.append(pairwise_auc(pairwise, fn.interactions))
+    return float(np.mean(aucs)), 1000 * (time.perf_counter() - start) / len(x)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", type=int, default=5, help="random instances per function")
+    parser.add_argument("--budgets", type=int, nargs="+", default=[300, 1000, 3000])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", type=Path, default=None, help="save an AUC/time plot here (PNG)")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+
+    rows = []
+    for budget in args.budgets:
+        totals: dict[str, list[tuple[float, float]]] = {"nid": [], "archdetect": [], "KernelSHAPIQ": []}
+        for k, fn in enumerate(FUNCTIONS.values()):
+            rng = np.random.default_rng([args.seed, k])
+            x, baselines = instances_and_baselines(fn, args.instances, rng)
+            totals["nid"].append(run_glider("nid", fn, x, baselines, budget, args.seed))
+            totals["archdetect"].append(run_glider("archdetect", fn, x, baselines, budget, args.seed))
+            totals["KernelSHAPIQ"].append(run_shapiq(fn, x, baselines, budget, args.seed))
+        for method, values in totals.items():
+            auc, ms = np.mean([v[0] for v in values]), np.mean([v[1] for v in values])
+            rows.append((budget, method, auc, ms))
+
+    print(f"NID functions F1..F10, {args.instances} random instances each; pairwise ROC AUC vs the planted interactions")
+    print(f"{'budget':>7} {'method':<13} {'queries':>8} {'mean AUC':>9} {'ms/instance':>12} {'speed vs SHAPIQ':>16} {'AUC - SHAPIQ':>13}")
+    for budget in args.budgets:
+        ref = next(r for r in rows if r[0] == budget and r[1] == "KernelSHAPIQ")
+        for b, method, auc, ms in (r for r in rows if r[0] == budget):
+            queries = 112 if method == "archdetect" else b
+            print(f"{b:>7} {method:<13} {queries:>8} {auc:>9.3f} {ms:>12.1f} {ref[3] / ms:>15.1f}x {auc - ref[2]:>+13.3f}")
+    if args.plot:
+        save_plot(rows, args.budgets, args.plot)
+        print(f"plot saved to {args.plot}")
+
+
+def save_plot(rows, budgets, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for method in ("nid", "archdetect", "KernelSHAPIQ"):
+        pts = [(r[0], r[2], r[3]) for r in rows if r[1] == method]
+        left.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=method)
+        right.plot([p[0] for p in pts], [p[2] for p in pts], marker="o", label=method)
+    left.set(xscale="log", xlabel="query budget", ylabel="mean pairwise AUC", title="accuracy")
+    right.set(xscale="log", yscale="log", xlabel="query budget", ylabel="ms per instance", title="time")
+    left.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Functions and data with known interactions, for testing detectors end to end."""

@@ -1,0 +1,481 @@
+"""The built-in detectors on masks and outputs alone (no model adapters).
+
+Ground truth comes from the ten NID test functions (``tests/groundtruth/nid_functions.py``) played
+as mask games: for an instance ``x`` and a baseline ``x'``, both drawn independently from the
+function's input range, ``g(mask) = f(where(mask, x, x'))``. Masks come from a uniform LIME
+sampler (row 0 all on, then ``k ~ U{1..p}`` features off).
+
+What "ground truth" means locally. A pair outside every set of the paper never interacts in any
+mask game (its mixed differences are exactly zero). A pair inside a set does, but how much depends
+on the instance: on random draws, the exact local strengths (RMS of the mixed difference over all
+2**8 contexts, by enumeration) of the true pairs span three orders of magnitude, and about 40 % of
+them are below 5 % of the instance's strongest pair (F7's ``(x4 x5 x6 x7 x8)^2`` term, for one,
+is ~1e-3 of it). No estimator with a noise floor ranks those above zero: the exact strengths plus
+noise of 1 % of the maximum score a mean AUC of 0.92 against the paper's sets. The pairwise
+acceptance test therefore scores *local* ground truth: true pairs whose exact local strength is
+at least ``TAU`` (5 %) of the instance's strongest pair are positives, all pairs outside the sets
+are negatives, and the weak true pairs in between are left out. The AUC against the paper's sets
+in full is asserted too, as a regression guard at the level measured.
+
+Measured with this file's seeds (n = 1000 samples, 4 instances per function; AUC local / full):
+
+======  ============  ============
+        nid           archdetect
+======  ============  ============
+F1      0.95 / 0.83   1.00 / 1.00
+F2      0.95 / 0.85   1.00 / 1.00
+F3      0.98 / 0.91   1.00 / 1.00
+F4      0.98 / 0.88   1.00 / 1.00
+F5      0.96 / 0.69   1.00 / 0.98
+F6      0.99 / 0.74   1.00 / 1.00
+F7      1.00 / 0.61   1.00 / 0.99
+F8      0.94 / 0.89   1.00 / 1.00
+F9      0.97 / 0.68   1.00 / 1.00
+F10     0.99 / 0.95   1.00 / 1.00
+mean    0.97 / 0.80   1.00 / 1.00
+======  ============  ============
+
+With other seeds for the instances and the detector, nid's means were 0.96-0.97 (local) and
+0.79-0.83 (full). ArchDetect misses only pairs that are exactly zero in both of its contexts
+(F5's ``|x6 + x7|`` when the sign of ``x6 + x7`` is the same at all four corners).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from glider_plugins.detectors import ArchDetectDetector, Detector, NIDDetector
+from glider_plugins.detectors.archdetect import archdetect_design
+from glider_plugins.errors import InputError
+from glider_plugins.results import LocalInteractions
+from tests.groundtruth.nid_functions import (
+    FUNCTIONS,
+    cube_values,
+    local_pair_strengths,
+    mask_game,
+    mixed_difference_rms,
+    pairwise_auc,
+    true_pair_matrix,
+)
+
+P = 10
+N_PER_FUNCTION = 4
+N_SAMPLES = 1000
+#: A true pair counts as a local interaction when its exact strength is >= TAU x the strongest.
+TAU = 0.05
+
+
+def lime_masks(n_instances: int, n_samples: int, p: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform LIME masks, shape (N, n, p): row 0 all on, then k ~ U{1..p} features off."""
+    n_off = rng.integers(1, p + 1, size=(n_instances, n_samples))
+    ranks = rng.random((n_instances, n_samples, p)).argsort(axis=-1).argsort(axis=-1)
+    masks = ranks >= n_off[..., None]
+    masks[:, 0] = True
+    return masks
+
+
+@dataclass
+class Panel:
+    """Mask games of all ten functions, ``N_PER_FUNCTION`` instances each, in function order."""
+
+    names: list[str]  # function name per instance
+    x: np.ndarray  # (N, p)
+    baseline: np.ndarray  # (N, p)
+    masks: np.ndarray  # (N, n, p)
+    outputs: np.ndarray  # (N, n)
+    cubes: list[np.ndarray]  # exact game values on all 2**p masks, per instance
+    exact: np.ndarray  # (N, p, p) exact local pair strengths
+
+    def game(self, k: int):
+        return mask_game(FUNCTIONS[self.names[k]], self.x[k], self.baseline[k])
+
+    def local_exclude(self, k: int) -> np.ndarray:
+        """True pairs too weak, locally, to count (see the module docstring)."""
+        truth = true_pair_matrix(FUNCTIONS[self.names[k]].interactions, P)
+        return truth & (self.exact[k] < TAU * self.exact[k].max())
+
+
+@pytest.fixture(scope="module")
+def panel() -> Panel:
+    rng = np.random.default_rng(2)
+    names, xs, bs, masks, outputs, cubes = [], [], [], [], [], []
+    for name, fn in FUNCTIONS.items():
+        x, b = fn.sample(N_PER_FUNCTION, rng), fn.sample(N_PER_FUNCTION, rng)
+        m = lime_masks(N_PER_FUNCTION, N_SAMPLES, P, rng)
+        names += [name] * N_PER_FUNCTION
+        xs.append(x)
+        bs.append(b)
+        masks.append(m)
+        outputs.append(mask_game(fn, x, b)(m))
+        cubes += [cube_values(mask_game(fn, x[k], b[k]), P) for k in range(N_PER_FUNCTION)]
+    return Panel(
+        names=names,
+        x=np.concatenate(xs),
+        baseline=np.concatenate(bs),
+        masks=np.concatenate(masks),
+        outputs=np.concatenate(outputs),
+        cubes=cubes,
+        exact=np.stack([local_pair_strengths(c) for c in cubes]),
+    )
+
+
+@pytest.fixture(scope="module")
+def nid_results(panel: Panel) -> list[LocalInteractions]:
+    return NIDDetector().detect(panel.masks, panel.outputs, rng=np.random.default_rng(0))
+
+
+@pytest.fixture(scope="module")
+def arch_results(panel: Panel) -> list[LocalInteractions]:
+    det = ArchDetectDetector()
+    n_inst = len(panel.names)
+    design = det.design(n_inst, P, 0, None, np.random.default_rng(0))
+    outputs = np.stack([panel.game(k)(design[k]) for k in range(n_inst)])
+    return det.detect(design, outputs, rng=np.random.default_rng(0))
+
+
+def auc_table(panel: Panel, results: list[LocalInteractions]) -> dict[str, tuple[float, float]]:
+    """Per function: mean (local AUC, full AUC) over its instances."""
+    table: dict[str, list[tuple[float, float]]] = {}
+    for k, res in enumerate(results):
+        sets = FUNCTIONS[panel.names[k]].interactions
+        local = pairwise_auc(res.pairwise_strengths, sets, exclude=panel.local_exclude(k))
+        full = pairwise_auc(res.pairwise_strengths, sets)
+        table.setdefault(panel.names[k], []).append((local, full))
+    return {name: tuple(np.mean(v, axis=0)) for name, v in table.items()}
+
+
+def describe(table: dict[str, tuple[float, float]]) -> str:
+    return "; ".join(f"{name} {loc:.3f}/{full:.3f}" for name, (loc, full) in table.items())
+
+
+# ----------------------------------------------------------------------------------------------
+# accuracy on the NID functions
+
+
+def test_panel_ground_truth_is_exact(panel: Panel) -> None:
+    """Pairs outside the paper's sets have exactly zero local interaction (float64 rounding)."""
+    for k, name in enumerate(panel.names):
+        truth = true_pair_matrix(FUNCTIONS[name].interactions, P)
+        outside = panel.exact[k][~truth & ~np.eye(P, dtype=bool)]
+        assert outside.max() <= 1e-9 * np.abs(panel.cubes[k]).max(), name
+
+
+def test_nid_pairwise_auc(panel: Panel, nid_results: list[LocalInteractions]) -> None:
+    table = auc_table(panel, nid_results)
+    local = np.mean([v[0] for v in table.values()])
+    full = np.mean([v[1] for v in table.values()])
+    assert local >= 0.95, f"nid local AUC {local:.3f} (local/full per function: {describe(table)})"
+    # regression guard on the paper's sets in full, weak pairs included (measured 0.79; see top)
+    assert full >= 0.75, f"nid full AUC {full:.3f} (local/full per function: {describe(table)})"
+
+
+def test_archdetect_pairwise_auc(panel: Panel, arch_results: list[LocalInteractions]) -> None:
+    table = auc_table(panel, arch_results)
+    local = np.mean([v[0] for v in table.values()])
+    full = np.mean([v[1] for v in table.values()])
+    assert local >= 0.98, f"archdetect local AUC {local:.3f} ({describe(table)})"
+    assert full >= 0.98, f"archdetect full AUC {full:.3f} ({describe(table)})"
+
+
+def test_nid_finds_planted_higher_order_sets(
+    panel: Panel, nid_results: list[LocalInteractions]
+) -> None:
+    """Planted 3- and 4-way sets show up among the 5 strongest sets of order >= 3.
+
+    Only sets that interact locally are scored: every pair inside and the set's own ``|S|``-th
+    order mixed difference at least ``TAU`` times the strongest pair. Measured: 16 of 23 here,
+    16/24, 25/29 and 17/20 with other seeds; 27 of all 64 planted 3-/4-way sets, weak ones included.
+    """
+    hits = []
+    for k, res in enumerate(nid_results):
+        values = panel.cubes[k]
+        strongest = panel.exact[k].max()
+        top = [s for s, _ in res.interactions if len(s) >= 3][:5]
+        for planted in FUNCTIONS[panel.names[k]].interactions:
+            if len(planted) not in (3, 4):
+                continue
+            pairs_strong = all(
+                panel.exact[k][i, j] >= TAU * strongest
+                for i, j in itertools.combinations(planted, 2)
+            )
+            if pairs_strong and mixed_difference_rms(values, planted) >= TAU * strongest:
+                hits.append(planted in top)
+    assert len(hits) >= 15, (
+        f"only {len(hits)} locally active planted sets; the test lost its substance"
+    )
+    assert np.mean(hits) >= 0.6, f"planted sets found in {np.mean(hits):.2f} of {len(hits)} cases"
+
+
+def test_results_are_well_formed(
+    nid_results: list[LocalInteractions], arch_results: list[LocalInteractions]
+) -> None:
+    for res in [*nid_results, *arch_results]:
+        assert res.main_effects.shape == (P,)
+        pw = res.pairwise_strengths
+        np.testing.assert_array_equal(pw, pw.T)
+        assert np.all(np.diag(pw) == 0) and np.all(pw >= 0)
+        strengths = [v for _, v in res.interactions]
+        assert strengths == sorted(strengths, reverse=True)
+        assert all(list(s) == sorted(s) and len(set(s)) == len(s) >= 2 for s, _ in res.interactions)
+    meta = nid_results[0].metadata
+    assert {"val_loss", "val_r2", "epochs", "best_epoch"} <= set(meta)
+    assert meta["val_r2"] > 0.99 and 1 <= meta["best_epoch"] <= meta["epochs"]
+
+
+# ----------------------------------------------------------------------------------------------
+# a function with exactly known interactions
+
+
+def planted_game(
+    n_instances: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``2 m0 m1 + 3 m2 m3 m4 + sum_i c_i m_i`` on LIME masks; returns masks, outputs, c (N, p)."""
+    masks = lime_masks(n_instances, N_SAMPLES, P, rng)
+    c = rng.normal(size=(n_instances, P))
+    m = masks.astype(float)
+    outputs = (
+        2 * m[..., 0] * m[..., 1]
+        + 3 * m[..., 2] * m[..., 3] * m[..., 4]
+        + np.einsum("nsp,np->ns", m, c)
+    )
+    return masks, outputs, c
+
+
+def top_pairs(pairwise: np.ndarray, k: int) -> set[tuple[int, int]]:
+    iu, ju = np.triu_indices(pairwise.shape[0], 1)
+    best = np.argsort(-pairwise[iu, ju], kind="stable")[:k]
+    return {(int(iu[b]), int(ju[b])) for b in best}
+
+
+def test_nid_cutoff_keeps_the_planted_interactions() -> None:
+    masks, outputs, _ = planted_game(4, np.random.default_rng(3))
+    results = NIDDetector(cutoff=True).detect(masks, outputs, rng=np.random.default_rng(1))
+    for res in results:
+        kept = res.metadata["cutoff"]
+        assert 2 <= kept <= 3, res.metadata
+        assert len(res.interactions) == kept
+        assert {(0, 1), (2, 3, 4)} <= {s for s, _ in res.interactions}
+        curve = res.metadata["cutoff_r2"]
+        assert len(curve) == kept + 2 and curve[kept] > 0.99 > curve[0]
+
+
+def test_nid_additive_game_has_no_interactions() -> None:
+    masks, _, c = planted_game(3, np.random.default_rng(4))
+    outputs = np.einsum("nsp,np->ns", masks.astype(float), c) + 5.0
+    results = NIDDetector().detect(masks, outputs, rng=np.random.default_rng(0))
+    for res, coef in zip(results, c, strict=True):
+        np.testing.assert_allclose(res.main_effects, coef, atol=1e-4)
+        assert res.pairwise_strengths.max() < 1e-3 * np.abs(coef).max()
+
+
+def test_archdetect_exact_on_a_polynomial() -> None:
+    rng = np.random.default_rng(5)
+    c = rng.normal(size=P)
+    design = archdetect_design(P)
+    m = design.astype(float)
+    outputs = (2 * m[:, 0] * m[:, 1] + 3 * m[:, 2] * m[:, 3] * m[:, 4] + m @ c)[None]
+    res = ArchDetectDetector().detect(design[None], outputs, rng=rng)[0]
+    expected = np.zeros((P, P))
+    expected[0, 1] = expected[1, 0] = 2.0  # both contexts see the full product
+    for i, j in itertools.combinations((2, 3, 4), 2):  # only the all-on context completes m2 m3 m4
+        expected[i, j] = expected[j, i] = np.sqrt(0.5 * 9.0)
+    np.testing.assert_allclose(res.pairwise_strengths, expected, atol=1e-12)
+    # main effect: average of the drop from all-on and the rise from all-off
+    main = c.copy()
+    main[[0, 1]] += 0.5 * 2
+    main[[2, 3, 4]] += 0.5 * 3
+    np.testing.assert_allclose(res.main_effects, main, atol=1e-12)
+    sets = [s for s, _ in res.interactions]
+    assert sets[0] == (2, 3, 4)  # merged set: sum of its three edges
+    assert set(sets) == {(0, 1), (2, 3), (2, 4), (3, 4), (2, 3, 4)}
+
+
+def test_max_order_two_reports_pairs_only(panel: Panel) -> None:
+    sl = slice(0, 2)
+    nid = NIDDetector(max_epochs=5).detect(
+        panel.masks[sl], panel.outputs[sl], max_order=2, rng=np.random.default_rng(0)
+    )
+    assert all(len(s) == 2 for res in nid for s, _ in res.interactions)
+    det = ArchDetectDetector(max_order=2)
+    design = det.design(1, P, 0, None, np.random.default_rng(0))
+    outputs = panel.game(0)(design[0])[None]
+    arch = det.detect(design, outputs, rng=np.random.default_rng(0))
+    assert all(len(s) == 2 for s, _ in arch[0].interactions)
+
+
+# ----------------------------------------------------------------------------------------------
+# randomness, batching, weights
+
+
+def test_nid_is_deterministic_given_the_seed(panel: Panel) -> None:
+    det = NIDDetector(max_epochs=8)
+    sl = slice(0, 3)
+    a = det.detect(panel.masks[sl], panel.outputs[sl], rng=np.random.default_rng(7))
+    b = det.detect(panel.masks[sl], panel.outputs[sl], rng=np.random.default_rng(7))
+    c = det.detect(panel.masks[sl], panel.outputs[sl], rng=np.random.default_rng(8))
+    for ra, rb in zip(a, b, strict=True):
+        np.testing.assert_array_equal(ra.pairwise_strengths, rb.pairwise_strengths)
+        np.testing.assert_array_equal(ra.main_effects, rb.main_effects)
+        assert ra.interactions == rb.interactions and ra.metadata == rb.metadata
+    assert any(
+        not np.array_equal(ra.pairwise_strengths, rc.pairwise_strengths)
+        for ra, rc in zip(a, c, strict=True)
+    )
+
+
+def test_nid_batched_agrees_with_one_at_a_time(
+    panel: Panel, nid_results: list[LocalInteractions]
+) -> None:
+    """A batch and single runs draw different initial weights, so they agree in substance only."""
+    masks, outputs, _ = planted_game(3, np.random.default_rng(6))
+    det = NIDDetector()
+    batched = det.detect(masks, outputs, rng=np.random.default_rng(0))
+    for k in range(3):
+        alone = det.detect(masks[k : k + 1], outputs[k : k + 1], rng=np.random.default_rng(0))[0]
+        assert (
+            {s for s, _ in batched[k].interactions[:2]}
+            == {s for s, _ in alone.interactions[:2]}
+            == {(0, 1), (2, 3, 4)}
+        )
+    # one instance per NID function: the strongest pair and the strength pattern agree
+    iu = np.triu_indices(P, 1)
+    same_top, corr = [], []
+    for k in range(0, len(panel.names), N_PER_FUNCTION):
+        alone = det.detect(
+            panel.masks[k : k + 1], panel.outputs[k : k + 1], rng=np.random.default_rng(0)
+        )[0]
+        a, b = nid_results[k].pairwise_strengths[iu], alone.pairwise_strengths[iu]
+        same_top.append(np.argmax(a) == np.argmax(b))
+        corr.append(np.corrcoef(a, b)[0, 1])
+    assert np.mean(same_top) >= 0.8 and np.mean(corr) >= 0.9, (same_top, corr)
+
+
+def test_nid_uses_sample_weights() -> None:
+    rng = np.random.default_rng(9)
+    masks, outputs, _ = planted_game(2, rng)
+    det = NIDDetector()
+    plain = det.detect(masks, outputs, rng=np.random.default_rng(0))
+    ones = det.detect(masks, outputs, np.ones_like(outputs), rng=np.random.default_rng(0))
+    for a, b in zip(plain, ones, strict=True):
+        np.testing.assert_array_equal(a.pairwise_strengths, b.pairwise_strengths)
+    # corrupt a quarter of the samples with a spurious (5, 6) interaction
+    bad = rng.random(outputs.shape) < 0.25
+    bad[:, 0] = False
+    m = masks.astype(float)
+    corrupted = outputs + np.where(bad, 6 * m[..., 5] * m[..., 6], 0.0)
+    ignored = det.detect(masks, corrupted, np.where(bad, 0.0, 1.0), rng=np.random.default_rng(0))
+    unweighted = det.detect(masks, corrupted, rng=np.random.default_rng(0))
+    for res_w, res_u in zip(ignored, unweighted, strict=True):
+        pw_w, pw_u = res_w.pairwise_strengths, res_u.pairwise_strengths
+        assert top_pairs(pw_w, 4) == {(0, 1), (2, 3), (2, 4), (3, 4)}
+        assert pw_w[5, 6] < 0.1 * pw_w[0, 1]  # down-weighted samples are ignored ...
+        assert pw_u[5, 6] > 0.3 * pw_u[0, 1]  # ... and matter when they are not
+
+
+def test_archdetect_design_and_weights(panel: Panel) -> None:
+    det = ArchDetectDetector()
+    assert det.min_samples(P) == P * P + P + 2
+    design = det.design(3, 6, 999, None, np.random.default_rng(0))
+    assert design.shape == (3, 6 * 6 + 6 + 2, 6) and design.dtype == bool
+    assert design[:, 0].all() and not design[:, 1 + 6 + 15].any()
+    assert len({row.tobytes() for row in design[0]}) == design.shape[1]  # distinct for p >= 5
+    full = det.design(2, P, 0, None, np.random.default_rng(0))
+    outputs = np.stack([panel.game(k)(full[k]) for k in range(2)])
+    plain = det.detect(full, outputs, rng=np.random.default_rng(0))
+    weighted = det.detect(
+        full, outputs, np.random.default_rng(1).random(outputs.shape), rng=np.random.default_rng(0)
+    )
+    for a, b in zip(plain, weighted, strict=True):
+        np.testing.assert_array_equal(a.pairwise_strengths, b.pairwise_strengths)
+
+
+# ----------------------------------------------------------------------------------------------
+# validation
+
+
+def _inputs(n_inst: int = 2, n: int = 40, p: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return lime_masks(n_inst, n, p, rng), rng.normal(size=(n_inst, n))
+
+
+@pytest.mark.parametrize(
+    ("change", "argument"),
+    [
+        (lambda m, o, w: (m[0], o, w), "masks"),
+        (lambda m, o, w: (m * 2, o, w), "masks"),
+        (lambda m, o, w: (m, o[:, :-1], w), "outputs"),
+        (lambda m, o, w: (m, np.where(m[..., 0], np.nan, o), w), "outputs"),
+        (lambda m, o, w: (m, o, np.ones((2, 3))), "weights"),
+        (lambda m, o, w: (m, o, -np.ones_like(o)), "weights"),
+    ],
+)
+@pytest.mark.parametrize("detector", [NIDDetector, ArchDetectDetector])
+def test_detect_rejects_bad_inputs(detector: type[Detector], change, argument: str) -> None:
+    masks, outputs = _inputs()
+    masks, outputs, weights = change(masks.astype(int), outputs, None)
+    with pytest.raises(InputError, match=argument):
+        detector().detect(masks, outputs, weights, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("detector", [NIDDetector, ArchDetectDetector])
+def test_detect_rejects_bad_max_order_and_rng(detector: type[Detector]) -> None:
+    masks, outputs = _inputs()
+    with pytest.raises(ValueError, match="max_order"):
+        detector().detect(masks, outputs, max_order=1, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng"):
+        detector().detect(masks, outputs, rng=np.random.RandomState(0))
+
+
+def test_detectors_reject_wrong_designs() -> None:
+    masks, outputs = _inputs(n=10)
+    with pytest.raises(InputError, match="samples"):
+        NIDDetector().detect(masks, outputs, rng=np.random.default_rng(0))
+    masks, outputs = _inputs(n=40)
+    with pytest.raises(InputError, match="masks"):  # 40 rows, but p=4 needs 22
+        ArchDetectDetector().detect(masks, outputs, rng=np.random.default_rng(0))
+    design = archdetect_design(4)[None]
+    with pytest.raises(InputError, match="order"):
+        ArchDetectDetector().detect(
+            design[:, ::-1], np.zeros((1, 22)), rng=np.random.default_rng(0)
+        )
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"hidden_units": ()}, "hidden_units"),
+        ({"hidden_units": (8, 0)}, "hidden_units"),
+        ({"l1": -1.0}, "l1"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"patience": -1}, "patience"),
+        ({"input_init_scale": 0.0}, "input_init_scale"),
+        ({"cutoff": "yes"}, "cutoff"),
+        ({"cutoff": True, "validation_fraction": 0.0}, "validation_fraction"),
+        ({"max_order": 1}, "max_order"),
+        ({"max_interactions": 0}, "max_interactions"),
+        ({"device": "no-such-device"}, "device"),
+    ],
+)
+def test_nid_options_are_validated(options: dict, argument: str) -> None:
+    with pytest.raises(ValueError, match=argument):
+        NIDDetector(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"merge_threshold": 0.0}, "merge_threshold"),
+        ({"max_order": 1}, "max_order"),
+        ({"rtol": -1.0}, "rtol"),
+    ],
+)
+def test_archdetect_options_are_validated(options: dict, argument: str) -> None:
+    with pytest.raises(ValueError, match=argument):
+        ArchDetectDetector(**options)
