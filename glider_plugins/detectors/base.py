@@ -15,10 +15,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
 
-__all__ = ["Detector"]
+__all__ = ["Detector", "check_experiments"]
 
 
 class Detector(ABC):
@@ -85,3 +86,65 @@ class Detector(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def check_experiments(
+    masks: np.ndarray,
+    outputs: np.ndarray,
+    weights: np.ndarray | None,
+    max_order: int | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int | None]:
+    """Validate a detector's inputs; shared by the built-in detectors.
+
+    Returns
+    -------
+    masks : numpy.ndarray of bool, shape (N, n, p)
+    outputs : numpy.ndarray of float64, shape (N, n)
+    weights : numpy.ndarray of float64, shape (N, n), or None
+    max_order : int or None
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise InputTypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    masks = np.asarray(masks)
+    if masks.ndim != 3:
+        raise InputError(f"masks must have shape (N, n, p), got shape {masks.shape}")
+    if masks.dtype != bool:
+        if not (np.issubdtype(masks.dtype, np.integer) or np.issubdtype(masks.dtype, np.floating)):
+            raise InputTypeError(f"masks must be bool (or 0/1 numbers), got dtype {masks.dtype}")
+        if not np.isin(masks, (0, 1)).all():
+            raise InputError("masks must hold only 0/1 (True/False) values")
+        masks = masks.astype(bool)
+    n_inst, n, p = masks.shape
+    if n < 1 or p < 1:
+        raise InputError(
+            f"masks must have at least one sample and one feature, got shape {masks.shape}"
+        )
+    outputs = np.asarray(outputs)
+    if outputs.shape != (n_inst, n):
+        raise InputError(
+            f"outputs must have shape (N, n) = ({n_inst}, {n}) to match masks, got {outputs.shape}"
+        )
+    if not np.issubdtype(outputs.dtype, np.number) or np.issubdtype(
+        outputs.dtype, np.complexfloating
+    ):
+        raise InputTypeError(f"outputs must be real numbers, got dtype {outputs.dtype}")
+    outputs = outputs.astype(np.float64)
+    if not np.isfinite(outputs).all():
+        raise InputError("outputs must be finite (found NaN or inf)")
+    if weights is not None:
+        weights = np.asarray(weights)
+        if weights.shape != (n_inst, n):
+            raise InputError(
+                f"weights must have shape (N, n) = ({n_inst}, {n}) to match masks, got {weights.shape}"
+            )
+        weights = weights.astype(np.float64)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise InputError("weights must be finite and non-negative")
+        if n_inst and (weights.sum(axis=1) <= 0).any():
+            raise InputError("weights must have a positive sum for every instance")
+    if max_order is not None and (
+        isinstance(max_order, bool) or not isinstance(max_order, (int, np.integer)) or max_order < 2
+    ):
+        raise InputError(f"max_order must be an integer >= 2 or None, got {max_order!r}")
+    return masks, outputs, weights, None if max_order is None else int(max_order)

@@ -1,0 +1,63 @@
+"""Pictures of interaction results: matplotlib figures and HTML, one kind of picture per module.
+
+Results never draw themselves; these functions take them (``res[i]``, a global table) and return
+a :class:`matplotlib.figure.Figure` (or an HTML string). Every function takes ``save=path`` to
+write the picture too, or call :func:`save_figure`. Figures are built without ``pyplot``: no GUI is
+needed, nothing is left open, and no function calls ``plt.show()``.
+
+- :func:`plot_pairwise_heatmap`: heat map of ``res[i].pairwise()`` with feature names;
+- :func:`plot_interactions`: the top interactions as ranked bars, main effects beside;
+- :func:`plot_image_interactions`: the top interacting superpixel sets outlined on the image;
+- :func:`text_interactions_html`: words coloured by main effect, groups underlined (HTML);
+- :func:`plot_text_interactions`: the same as a figure (PNG);
+- :func:`plot_global_interactions`: GLIDER's global interactions by frequency;
+- :func:`plot_auc_table`: AUC by model and variant as grouped bars with error bars;
+- :func:`save_figure`: write a figure to a file.
+
+Signed values (main effects, pairwise strengths) use one colour map, :data:`SIGNED_CMAP`
+(red up, blue down, white at zero). Importing this package does not import matplotlib; the
+first use of a function does (``pip install matplotlib scikit-image`` for the image overlay).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "GROUP_COLORS",
+    "SIGNED_CMAP",
+    "InteractionHTML",
+    "plot_auc_table",
+    "plot_global_interactions",
+    "plot_image_interactions",
+    "plot_interactions",
+    "plot_pairwise_heatmap",
+    "plot_text_interactions",
+    "save_figure",
+    "text_interactions_html",
+]
+
+_LAZY = {
+    "GROUP_COLORS": "._common",
+    "SIGNED_CMAP": "._common",
+    "save_figure": "._common",
+    "plot_pairwise_heatmap": ".heatmap",
+    "plot_interactions": ".ranking",
+    "plot_image_interactions": ".image",
+    "InteractionHTML": ".text",
+    "text_interactions_html": ".text",
+    "plot_text_interactions": ".text_figure",
+    "plot_global_interactions": ".glider",
+    "plot_auc_table": ".glider",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,161 @@
+"""What every picture shares: the colour scheme, argument checks, figure creation and saving.
+
+Figures are made with :class:`matplotlib.figure.Figure` directly, not through ``pyplot``: nothing
+is registered with pyplot's figure manager, so no figure is left open, no GUI backend is needed,
+and Jupyter shows a returned figure once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import matplotlib
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import Colormap, Normalize, to_hex
+    from matplotlib.figure import Figure
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "glider_plugins.visualization needs matplotlib: pip install matplotlib"
+    ) from exc
+
+from glider_plugins.errors import InputError
+from glider_plugins.results import AttributionResult, LocalInteractions
+
+__all__ = ["GROUP_COLORS", "SIGNED_CMAP", "STRENGTH_COLOR", "save_figure"]
+
+#: The one colour map for signed values (main effects, pairwise strengths): red up, blue down,
+#: white at zero.
+SIGNED_CMAP = "RdBu_r"
+#: Colour of interaction-strength bars (neither sign: strengths are magnitudes).
+STRENGTH_COLOR = "#6a3d9a"
+#: Colours that tell interacting groups (superpixel sets, word groups) apart, in rank order.
+GROUP_COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4",
+                "#42d4f4", "#f032e6", "#bfef45", "#9a6324", "#000075")
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150, **kwargs: Any) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix: .png, .pdf, .svg).
+
+    A PNG is ``fig.get_size_inches() * dpi`` pixels (figures use constrained layout, so nothing
+    is cut off); pass ``bbox_inches="tight"`` to crop instead.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure returned by one of the plotting functions.
+    path : str or os.PathLike
+        Destination; missing parent folders are created.
+    dpi : int, default 150
+        Resolution of raster formats.
+    **kwargs
+        Passed on to :meth:`matplotlib.figure.Figure.savefig`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, **kwargs)
+    return path
+
+
+def finish(fig: Figure, save: str | os.PathLike | None) -> Figure:
+    """Save ``fig`` when a path is given, and return it."""
+    if save is not None:
+        save_figure(fig, save)
+    return fig
+
+
+def new_figure(figsize: tuple[float, float], layout: str | None = "constrained") -> Figure:
+    """A pyplot-free figure with an Agg canvas (so text can be measured before saving)."""
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """``ax`` and its figure, or a new figure with one axes."""
+    if ax is not None:
+        if not isinstance(ax, Axes):
+            raise InputError(f"ax: expected a matplotlib Axes, got {type(ax).__name__}")
+        return root_figure(ax), ax
+    fig = new_figure(figsize)
+    return fig, fig.add_subplot()
+
+
+def root_figure(ax: Axes) -> Figure:
+    """The top-level figure of ``ax`` (not a subfigure), the one that can be saved."""
+    try:
+        return ax.get_figure(root=True)
+    except TypeError:  # matplotlib < 3.10
+        return ax.figure
+
+
+def signed_cmap() -> Colormap:
+    return matplotlib.colormaps[SIGNED_CMAP]
+
+
+def signed_norm(values: np.ndarray) -> Normalize:
+    """A colour scale symmetric around zero, so white means 0 in every picture."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    vmax = float(np.abs(finite).max()) if finite.size else 0.0
+    vmax = vmax if vmax > 0 else 1.0
+    return Normalize(vmin=-vmax, vmax=vmax)
+
+
+def signed_hex(values: np.ndarray, norm: Normalize | None = None) -> list[str]:
+    """Hex colours of ``values`` on the signed colour map."""
+    values = np.asarray(values, dtype=float)
+    norm = norm or signed_norm(values)
+    return [to_hex(c) for c in signed_cmap()(norm(values))]
+
+
+def group_color(rank: int) -> str:
+    return GROUP_COLORS[rank % len(GROUP_COLORS)]
+
+
+def check_top_k(top_k: int) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise InputError(f"top_k: expected an integer >= 1, got {top_k!r}")
+    return int(top_k)
+
+
+def as_local(local: Any, name: str = "local") -> LocalInteractions:
+    """``local`` as :class:`LocalInteractions`; an :class:`AttributionResult` of one instance is taken."""
+    if isinstance(local, AttributionResult):
+        if len(local) != 1:
+            raise InputError(
+                f"{name}: got an AttributionResult of {len(local)} instances; pass one instance, "
+                f"e.g. res[i]"
+            )
+        local = local[0]
+    if not isinstance(local, LocalInteractions):
+        raise InputError(f"{name}: expected LocalInteractions (res[i]), got {type(local).__name__}")
+    return local
+
+
+def feature_names_for(
+    local: LocalInteractions, feature_names: Sequence[str] | None, name: str = "feature_names"
+) -> list[str]:
+    """Explicit names, else the result's, else x0..x{p-1}; checked against p."""
+    p = local.n_features
+    names = feature_names if feature_names is not None else local.feature_names
+    names = [str(n) for n in names] if names is not None else [f"x{i}" for i in range(p)]
+    if len(names) != p:
+        raise InputError(f"{name}: got {len(names)} names for {p} features")
+    return names
+
+
+def interaction_label(features: Sequence[int], names: Sequence[str]) -> str:
+    """``"age x gender"``: the names of an interacting set, joined as in ``to_dataframe``."""
+    return " x ".join(names[f] for f in features)

@@ -1,0 +1,129 @@
+"""Pairwise heat map: how strongly each pair of features interacts around one instance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from glider_plugins.errors import InputError
+from glider_plugins.results import AttributionResult, LocalInteractions
+
+from ._common import (
+    SIGNED_CMAP,
+    as_local,
+    feature_names_for,
+    figure_and_axes,
+    finish,
+    signed_norm,
+)
+
+__all__ = ["plot_pairwise_heatmap"]
+
+#: Above this many features, cell values are not written in the cells.
+_ANNOTATE_MAX = 12
+#: Above this many features, not every tick is labelled.
+_LABEL_MAX = 60
+
+
+def plot_pairwise_heatmap(
+    local_or_matrix: LocalInteractions | AttributionResult | np.ndarray,
+    feature_names: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    *,
+    annotate: bool | None = None,
+    title: str | None = "Pairwise interaction strength",
+    save: str | os.PathLike | None = None,
+) -> Figure:
+    """Heat map of the symmetric (p, p) pairwise interaction strengths, with feature names.
+
+    Parameters
+    ----------
+    local_or_matrix : LocalInteractions, AttributionResult of one instance, or array (p, p)
+        ``res[i]`` (its :meth:`~LocalInteractions.pairwise` is drawn) or a symmetric matrix.
+    feature_names : sequence of str, optional
+        Tick labels; default: the result's names, else ``x0 .. x{p-1}``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes; default: a new figure.
+    annotate : bool, optional
+        Write each value in its cell; default: when p <= 12.
+    title : str or None
+        Axes title.
+    save : path, optional
+        Also write the figure there (see :func:`save_figure`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The image (``ax.images[0]``) holds the matrix itself; colours use the signed colour map
+        centred at zero, so only red appears for non-negative strengths.
+
+    Raises
+    ------
+    InputError
+        When the matrix is not square and symmetric, or the names do not match p.
+    """
+    matrix, names = _matrix_and_names(local_or_matrix, feature_names)
+    p = matrix.shape[0]
+    fig, ax = figure_and_axes(ax, figsize=(1.6 + 0.45 * min(p, 30), 1.0 + 0.42 * min(p, 30)))
+    image = ax.imshow(matrix, cmap=SIGNED_CMAP, norm=signed_norm(matrix), interpolation="nearest")
+    _label_axes(ax, names)
+    if annotate if annotate is not None else p <= _ANNOTATE_MAX:
+        _annotate(ax, matrix, image.norm)
+    cbar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    cbar.set_label("interaction strength")
+    if np.nanmin(matrix) >= 0:  # strengths only: show the red half of the signed scale
+        cbar.ax.set_ylim(0.0, image.norm.vmax)
+    if title:
+        ax.set_title(title)
+    return finish(fig, save)
+
+
+def _matrix_and_names(
+    local_or_matrix: LocalInteractions | AttributionResult | np.ndarray,
+    feature_names: Sequence[str] | None,
+) -> tuple[np.ndarray, list[str]]:
+    if isinstance(local_or_matrix, (LocalInteractions, AttributionResult)):
+        local = as_local(local_or_matrix, "local_or_matrix")
+        return local.pairwise(), feature_names_for(local, feature_names)
+    matrix = np.asarray(local_or_matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise InputError(f"local_or_matrix: expected a square (p, p) matrix, got shape {matrix.shape}")
+    if not np.allclose(matrix, matrix.T, equal_nan=True):
+        raise InputError("local_or_matrix: the pairwise matrix must be symmetric")
+    p = matrix.shape[0]
+    names = [f"x{i}" for i in range(p)] if feature_names is None else [str(n) for n in feature_names]
+    if len(names) != p:
+        raise InputError(f"feature_names: got {len(names)} names for a {p} x {p} matrix")
+    return matrix, names
+
+
+def _label_axes(ax: Axes, names: list[str]) -> None:
+    p = len(names)
+    if p <= _LABEL_MAX:
+        ticks = np.arange(p)
+        size = "medium" if p <= 15 else "small" if p <= 30 else "x-small"
+        ax.set_xticks(ticks, names, rotation=45, ha="right", rotation_mode="anchor", fontsize=size)
+        ax.set_yticks(ticks, names, fontsize=size)
+    ax.set_xticks(np.arange(p + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(p + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.8)
+    ax.tick_params(which="minor", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _annotate(ax: Axes, matrix: np.ndarray, norm) -> None:
+    """Write every non-zero off-diagonal value in its cell, white on dark cells."""
+    p = matrix.shape[0]
+    for i in range(p):
+        for j in range(p):
+            if i == j or matrix[i, j] == 0:
+                continue
+            value = matrix[i, j]
+            dark = abs(float(norm(value)) - 0.5) > 0.35
+            ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize="x-small",
+                    color="white" if dark else "black")
