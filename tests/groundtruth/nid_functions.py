@@ -369,3 +369,14 @@ def local_pair_strengths(values: np.ndarray) -> np.ndarray:
     for i, j in zip(*np.triu_indices(p, 1), strict=True):
         out[i, j] = out[j, i] = mixed_difference_rms(values, (int(i), int(j)))
     return out
+
+
+def weak_true_pairs(fn: SyntheticFunction, x: np.ndarray, baseline: np.ndarray, tau: float = 0.05) -> np.ndarray:
+    """Pairs of the paper's sets that barely interact around this instance, shape (p, p) bool.
+
+    A true pair is weak when its exact local strength (:func:`local_pair_strengths` of the mask
+    game) is below ``tau`` times the instance's strongest pair. Scoring local ground truth leaves
+    them out (neither positive nor negative); see ``tests/test_detectors.py`` for why.
+    """
+    exact = local_pair_strengths(cube_values(mask_game(fn, x, baseline), fn.n_features))
+    return true_pair_matrix(fn.interactions, fn.n_features) & (exact < tau * exact.max())
