@@ -24,10 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.groundtruth
 
-from tests.groundtruth.sampling import instances_and_baselines  # noqa: E402
-
 from glider_plugins import InteractionAttribution  # noqa: E402
-from tests.groundtruth.nid_functions import FUNCTIONS, mask_game, pairwise_auc  # noqa: E402
+from tests.groundtruth.nid_functions import FUNCTIONS, mask_game, pairwise_auc, weak_true_pairs  # noqa: E402
 
 
 def run_glider(detector: str, fn, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int) -> tuple[float, float]:
