@@ -11,7 +11,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["AttributionResult", "Background", "InteractionAttribution", "adapt", "hookimpl", "__version__"]
+__all__ = [
+    "AttributionResult",
+    "Background",
+    "CrossFeatureEncoder",
+    "Glider",
+    "GlobalInteractions",
+    "InteractionAttribution",
+    "adapt",
+    "hookimpl",
+    "__version__",
+]
 
 _LAZY = {
     "InteractionAttribution": ("glider_plugins.attribution", "InteractionAttribution"),
@@ -19,6 +29,9 @@ _LAZY = {
     "Background": ("glider_plugins.formatting", "Background"),
     "adapt": ("glider_plugins.adapters.dispatch", "adapt"),
     "hookimpl": ("glider_plugins.plugins", "hookimpl"),
+    "Glider": ("glider_plugins.glider", "Glider"),
+    "GlobalInteractions": ("glider_plugins.global_results", "GlobalInteractions"),
+    "CrossFeatureEncoder": ("glider_plugins.encoders.cross", "CrossFeatureEncoder"),
 }
 
 

@@ -7,6 +7,16 @@ registered by name through the plugin hook ``glider_register_encoders`` and buil
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import Encoder, NotFittedError
 
-__all__ = ["Encoder", "NotFittedError"]
+__all__ = ["CrossFeatureEncoder", "Encoder", "NotFittedError"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CrossFeatureEncoder":  # imported on first use, like the registry's LazyFactory
+        from .cross import CrossFeatureEncoder
+
+        return CrossFeatureEncoder
+    raise AttributeError(f"module 'glider_plugins.encoders' has no attribute {name!r}")

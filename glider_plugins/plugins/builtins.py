@@ -81,7 +81,7 @@ def glider_register_detectors() -> dict[str, LazyFactory]:
 
 @hookimpl
 def glider_register_encoders() -> dict[str, LazyFactory]:
-    return {}
+    return {"cross": LazyFactory("glider_plugins.encoders.cross:CrossFeatureEncoder")}
 
 
 @hookimpl

@@ -1,0 +1,262 @@
+"""GLIDER's unit of work: a chunk of instances, explained in one batched call, then counted.
+
+:func:`detect_chunk` is a top-level function of picklable arguments ``(spec, chunk, options,
+seed)``, so chunks can be sent to an executor or recorded in a checkpoint unchanged; its
+:class:`ChunkResult` holds only each instance's ``top_k`` interactions.
+:class:`InteractionCounter` folds chunk results into counts and keeps no per-instance data.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .attribution import InteractionAttribution
+from .errors import InputError
+from .formatting import Background
+from .global_results import GlobalInteractions
+from .layout import FeatureLayout
+
+__all__ = [
+    "Chunk",
+    "ChunkBuilder",
+    "ChunkOptions",
+    "ChunkResult",
+    "InteractionCounter",
+    "ModelSpec",
+    "chunk_seed",
+    "detect_chunk",
+]
+
+#: Start of the message ``attribute`` raises when no instance's output changes.
+CONSTANT_ALL = "the model's output does not change under any perturbation"
+_CONSTANT_SOME = "the model's output is constant under perturbation"
+
+FoundSets = list[tuple[tuple[int, ...], float]]
+
+
+@dataclass
+class ModelSpec:
+    """What rebuilds the local explainer anywhere: the model (or adapter) and how to explain it.
+
+    Picklable when the model is; the built :class:`InteractionAttribution` is cached per process
+    and never pickled.
+    """
+
+    model: Any
+    detector: Any = "nid"
+    perturbation: Any = "binary"
+    adapter_options: dict[str, Any] = field(default_factory=dict)
+    _cache: InteractionAttribution | None = field(default=None, repr=False, compare=False)
+
+    def attribution(self) -> InteractionAttribution:
+        """The :class:`InteractionAttribution` for this spec (built on first use)."""
+        if self._cache is None:
+            self._cache = InteractionAttribution(self.model, self.detector, self.perturbation, **self.adapter_options)
+        return self._cache
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_cache": None}
+
+
+@dataclass(frozen=True)
+class ChunkOptions:
+    """Per-run settings of local detection, the same for every chunk."""
+
+    n_samples: int
+    top_k: int
+    attribute_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Chunk:
+    """The instances of one chunk, structured as ``InteractionAttribution.attribute`` takes them.
+
+    ``inputs``, ``baselines`` and ``feature_mask`` are numpy arrays (a single array, a tuple, or a
+    dict, like the user's ``data``), already cut to the chunk's rows where they had one per row.
+    """
+
+    index: int
+    instance_ids: np.ndarray
+    inputs: Any
+    baselines: Any = None
+    feature_mask: Any = None
+    feature_names: list[str] | None = None
+    target: Any = None
+    additional_forward_args: Any = None
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk found: each instance's ``top_k`` interactions, and costs."""
+
+    index: int
+    instance_ids: np.ndarray
+    interactions: list[FoundSets]
+    constant: np.ndarray
+    stats: dict[str, float]
+
+
+def detect_chunk(spec: ModelSpec, chunk: Chunk, options: ChunkOptions, seed: int) -> ChunkResult:
+    """Local detection on one chunk of instances: one batched ``attribute`` call.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model and the detector/perturbation to use.
+    chunk : Chunk
+        The chunk's instances (N_c rows) and their per-row arguments.
+    options : ChunkOptions
+        ``n_samples``, ``top_k`` and further ``attribute`` options.
+    seed : int
+        The chunk's seed.
+
+    Returns
+    -------
+    ChunkResult
+        ``interactions[j]``: instance ``j``'s ``top_k`` interactions ``(feature_ids, strength)``;
+        ``constant`` (N_c,) bool: instances whose output did not change under perturbation.
+    """
+    n = len(chunk.instance_ids)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_CONSTANT_SOME)
+        try:
+            res = spec.attribution().attribute(
+                chunk.inputs, baselines=chunk.baselines, target=chunk.target,
+                additional_forward_args=chunk.additional_forward_args, feature_mask=chunk.feature_mask,
+                feature_names=chunk.feature_names, n_samples=options.n_samples, top_k=options.top_k,
+                seed=seed, show_progress=False, **options.attribute_options,
+            )
+        except InputError as exc:
+            if not str(exc).startswith(CONSTANT_ALL):
+                raise
+            return ChunkResult(chunk.index, chunk.instance_ids, [[] for _ in range(n)], np.ones(n, bool), {"seconds": time.perf_counter() - start})
+    constant = np.array([bool(item.metadata.get("constant_output")) for item in res], dtype=bool)
+    stats = {key: float(res.metadata.get(key, 0.0)) for key in ("n_queries", "query_seconds", "detect_seconds", "n_samples")}
+    stats["seconds"] = time.perf_counter() - start
+    found = [_informative(item.interactions, res.n_features) for item in res]
+    return ChunkResult(chunk.index, chunk.instance_ids, found, constant, stats)
+
+
+def _informative(interactions: FoundSets, n_features: int) -> FoundSets:
+    """Drop the set of all features: it says nothing about which features act together (as the
+    authors' GLIDER code does)."""
+    return [(s, v) for s, v in interactions if len(s) < n_features]
+
+
+class InteractionCounter:
+    """Folds chunk results into counts; keeps no per-instance data (memory stays flat)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[int, ...], int] = {}
+        self.strength_sums: dict[tuple[int, ...], float] = {}
+        self.n_instances = 0
+        self.n_constant = 0
+        self.stats: dict[str, float] = {}
+
+    def add(self, result: ChunkResult) -> None:
+        """Count each interaction once per instance whose top_k holds it."""
+        self.n_instances += len(result.instance_ids)
+        self.n_constant += int(result.constant.sum())
+        for found in result.interactions:
+            for features, strength in found:
+                self.counts[features] = self.counts.get(features, 0) + 1
+                self.strength_sums[features] = self.strength_sums.get(features, 0.0) + strength
+        for key, value in result.stats.items():
+            self.stats[key] = max(self.stats.get(key, 0.0), value) if key == "n_samples" else self.stats.get(key, 0.0) + value
+
+    def result(self, feature_names: list[str], metadata: dict[str, Any]) -> GlobalInteractions:
+        mean = {s: self.strength_sums[s] / c for s, c in self.counts.items()}
+        return GlobalInteractions(self.counts, mean, self.n_instances, feature_names, metadata)
+
+
+def chunk_seed(base_seed: int, index: int) -> int:
+    """The seed of chunk ``index``: depends on ``(base_seed, index)`` only."""
+    return int(np.random.SeedSequence(base_seed, spawn_key=(index,)).generate_state(1, np.uint64)[0] >> 1)
+
+
+class ChunkBuilder:
+    """Cuts the formatted data (and every argument with one value per row) to a chunk's rows.
+
+    Parameters
+    ----------
+    layout : FeatureLayout
+        The data formatted once at the boundary (inputs, feature masks and baselines with a
+        leading dimension of 1 or ``n_rows``).
+    single : bool
+        The data was one array (not a tuple or dict).
+    n_rows : int
+        Rows of the data; arguments with this many rows are cut, others shared.
+    target, extra : any
+        ``target`` (a list with one per row is cut) and ``additional_forward_args`` (tensors
+        with ``n_rows`` rows are cut, Captum's rule).
+    """
+
+    def __init__(self, layout: FeatureLayout, single: bool, n_rows: int, target: Any, extra: Any) -> None:
+        self.layout, self.single, self.n_rows = layout, single, n_rows
+        self.target = _check_target(target, n_rows)
+        self.extra = extra
+
+    def chunks(self, rows: np.ndarray, size: int) -> Iterator[Chunk]:
+        """The chunks of ``size`` instances over ``rows``, made one at a time."""
+        for index, lo in enumerate(range(0, len(rows), size)):
+            yield self.chunk(index, rows[lo : lo + size])
+
+    def chunk(self, index: int, rows: np.ndarray) -> Chunk:
+        """Chunk ``index`` holding the data rows ``rows`` (int array)."""
+        lay = self.layout
+        if lay.background is not None:
+            baselines: Any = Background(self._structure(lay.background))
+        else:
+            baselines = self._structure(tuple(self._cut(b, rows) for b in lay.baselines or ()))
+        return Chunk(
+            index=index,
+            instance_ids=rows,
+            inputs=self._structure(tuple(a[rows] for a in lay.inputs)),
+            baselines=baselines,
+            feature_mask=self._structure(tuple(self._cut(m, rows) for m in lay.feature_mask)),
+            feature_names=lay.feature_names,
+            target=[self.target[i] for i in rows] if isinstance(self.target, list) else self.target,
+            additional_forward_args=self._cut_extra(rows),
+        )
+
+    def _cut(self, array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return array[rows] if array.shape[0] == self.n_rows and self.n_rows > 1 else array
+
+    def _structure(self, arrays: tuple[np.ndarray, ...]) -> Any:
+        if self.layout.input_names is not None:
+            return dict(zip(self.layout.input_names, arrays))
+        return arrays[0] if self.single else arrays
+
+    def _cut_extra(self, rows: np.ndarray) -> Any:
+        if self.extra is None:
+            return None
+        values = self.extra if isinstance(self.extra, tuple) else (self.extra,)
+        cut = tuple(_cut_rows(v, rows, self.n_rows) for v in values)
+        return cut if isinstance(self.extra, tuple) else cut[0]
+
+
+def _cut_rows(value: Any, rows: np.ndarray, n_rows: int) -> Any:
+    """Captum's rule: a tensor with one row per instance is per-instance; anything else is shared."""
+    if not (hasattr(value, "shape") and getattr(value, "ndim", 0) >= 1 and value.shape[0] == n_rows):
+        return value
+    if hasattr(value, "detach"):  # torch.Tensor
+        import torch
+
+        return value[torch.as_tensor(rows)]
+    return np.asarray(value)[rows]
+
+
+def _check_target(target: Any, n_rows: int) -> Any:
+    if target is None or isinstance(target, (int, np.integer, tuple)):
+        return target
+    values = list(np.asarray(target).tolist()) if hasattr(target, "shape") else list(target)
+    if len(values) != n_rows:
+        raise InputError(f"target: a list of targets needs one per row of data ({n_rows}), got {len(values)}")
+    return values

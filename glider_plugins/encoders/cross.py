@@ -1,0 +1,364 @@
+"""CrossFeatureEncoder: one categorical column per feature interaction (GLIDER's cross features).
+
+For an interaction of columns ``(C1, C2, ...)`` every row gets the id of its combination of
+values: dense (float) parents are first quantile-binned, each combination seen at least
+``min_count`` times in the fit data has its own id ``1..V``, every other combination (rare or
+unseen) the out-of-vocabulary id ``V + 1``, and a row with a missing parent the missing id ``0``.
+Ids are ready for an embedding table of ``cardinalities_[j] = V + 2`` rows.
+
+Everything is vectorised: parent values become integer codes (``searchsorted`` on the sorted
+categories or bin edges), codes are combined in a mixed radix (compressed with ``np.unique``
+whenever the radix would overflow int64), and the vocabulary is the sorted array of frequent keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import InputError, InputTypeError
+from .base import Encoder
+
+__all__ = ["MISSING_ID", "CrossFeatureEncoder"]
+
+#: The id of a combination with a missing parent.
+MISSING_ID = 0
+
+_KEY_LIMIT = 2**62
+
+
+@dataclass
+class _Parent:
+    """How one input column becomes codes 0..radix-1: bin edges (dense) or sorted categories."""
+
+    dense: bool
+    table: np.ndarray  # inner bin edges (dense) or frequent categories (categorical), sorted
+
+    @property
+    def radix(self) -> int:
+        return len(self.table) + 1 if self.dense else max(len(self.table), 1)
+
+
+@dataclass
+class _Cross:
+    """A fitted interaction: compression tables between parents, and the sorted vocabulary."""
+
+    steps: list[np.ndarray | None]
+    vocabulary: np.ndarray
+
+
+class CrossFeatureEncoder(Encoder):
+    """Cross features for feature interactions, as a scikit-learn transformer.
+
+    Parameters
+    ----------
+    interactions : GlobalInteractions, or sequence of sequences of int or str
+        The interactions to encode: a :class:`~glider_plugins.GlobalInteractions` (its
+        :meth:`top` ``(top_k)`` with subset pruning, or all of them), a list of column-index or
+        column-name tuples, or the ``(features, count)`` pairs ``GlobalInteractions.top`` returns.
+        Feature ids of a GlobalInteractions are read as column names when ``X`` has columns of
+        those names, else as column indices.
+    top_k : int, optional
+        Use only the first ``top_k`` interactions.
+    min_count : int, default 10
+        A combination needs this many rows in the fit data to get its own id.
+    n_bins : int, default 100
+        Quantile bins of dense parents (fewer when values tie).
+    dense_features : "auto", None, or sequence of int or str, default "auto"
+        Columns to bin. ``"auto"``: float columns holding values that are not whole numbers
+        (float columns of whole numbers, e.g. ids with NaN, are categorical). ``None``: none.
+    missing_value : scalar, optional
+        A categorical value that means missing (e.g. id 0), besides NaN and None.
+
+    Attributes
+    ----------
+    interactions_ : list of tuple of int
+        The encoded interactions as column indices.
+    cardinalities_ : numpy.ndarray of int64, shape (n_interactions,)
+        Embedding-table sizes: ``V + 2`` (missing id 0, ids 1..V, OOV id V + 1).
+    vocab_sizes_ : numpy.ndarray of int64, shape (n_interactions,)
+        ``V`` per interaction.
+    oov_ids_ : numpy.ndarray of int64, shape (n_interactions,)
+        ``V + 1`` per interaction.
+    dense_features_ : list of int
+        Columns that were quantile-binned.
+    bin_edges_ : dict of int to numpy.ndarray
+        Per binned column, its bin edges.
+    categories_ : dict of int to numpy.ndarray
+        Per categorical column, the values frequent enough to be part of a combination.
+
+    Examples
+    --------
+    >>> enc = CrossFeatureEncoder([("C1", "C2"), ("C1", "I1")], min_count=5)  # doctest: +SKIP
+    >>> enc.fit_transform(df)          # DataFrame with int64 columns "C1_x_C2", "C1_x_I1"
+    >>> enc.cardinalities_             # embedding sizes
+    """
+
+    name: ClassVar[str] = "cross"
+
+    def __init__(
+        self,
+        interactions: Any = None,
+        top_k: int | None = None,
+        min_count: int = 10,
+        n_bins: int = 100,
+        dense_features: Any = "auto",
+        missing_value: Any = None,
+    ) -> None:
+        self.interactions = interactions
+        self.top_k = top_k
+        self.min_count = min_count
+        self.n_bins = n_bins
+        self.dense_features = dense_features
+        self.missing_value = missing_value
+
+    # ------------------------------------------------------------------ transformer interface
+    def fit(self, X: Any, y: Any = None) -> CrossFeatureEncoder:
+        """Learn bins, categories and the vocabulary of every interaction from ``X``.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame, shape (n_rows, n_columns)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        array = self._validate_input(X, reset=True)
+        self.interactions_ = self._resolve_interactions(X)
+        used = sorted({c for s in self.interactions_ for c in s})
+        self.dense_features_ = [c for c in used if c in self._resolve_dense(X, array, used)]
+        self._parents = {c: self._fit_parent(_column(X, array, c), c) for c in used}
+        self.bin_edges_ = {c: p.table for c, p in self._parents.items() if p.dense}
+        self.categories_ = {c: p.table for c, p in self._parents.items() if not p.dense}
+        self._crosses = [self._fit_cross(X, array, s) for s in self.interactions_]
+        self.vocab_sizes_ = np.array([len(c.vocabulary) for c in self._crosses], dtype=np.int64)
+        self.oov_ids_ = self.vocab_sizes_ + 1
+        self.cardinalities_ = self.vocab_sizes_ + 2
+        return self
+
+    def transform(self, X: Any) -> Any:
+        """The cross id of every row and interaction.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame, shape (n_rows, n_columns)
+            The columns seen in :meth:`fit`.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_rows, n_interactions), or a pandas.DataFrame
+            A DataFrame (same index, columns :meth:`get_feature_names_out`) when ``X`` is one.
+        """
+        self._check_is_fitted()
+        array = self._validate_input(X, reset=False)
+        out = np.empty((array.shape[0], len(self._crosses)), dtype=np.int64)
+        for j, (members, cross) in enumerate(zip(self.interactions_, self._crosses)):
+            codes, missing, valid = self._codes(X, array, members)
+            out[:, j] = _ids(codes, missing, valid, members, self._parents, cross)
+        if hasattr(X, "columns") and hasattr(X, "index"):
+            import pandas as pd
+
+            return pd.DataFrame(out, columns=list(self.get_feature_names_out()), index=X.index)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """``"C1_x_C2"`` per interaction (input names joined with ``"_x_"``)."""
+        names = self._input_feature_names(input_features)
+        return np.asarray(["_x_".join(str(names[c]) for c in s) for s in self.interactions_], dtype=object)
+
+    # ------------------------------------------------------------------ fitting helpers
+    def _check_params(self) -> None:
+        for name, least in (("min_count", 1), ("n_bins", 2), ("top_k", 1)):
+            value = getattr(self, name)
+            if name == "top_k" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+                raise InputError(f"{name} must be an integer >= {least}, got {value!r}")
+
+    def _resolve_interactions(self, X: Any) -> list[tuple[int, ...]]:
+        """``interactions`` (and ``top_k``) as a list of distinct column-index tuples."""
+        names = getattr(self, "feature_names_in_", None)
+        sets, use_names = _interaction_sets(self.interactions, self.top_k, names)
+        resolved: list[tuple[int, ...]] = []
+        for members in sets:
+            cols = tuple(sorted({_column_index(m, names, self.n_features_in_, "interactions", use_names) for m in members}))
+            if len(cols) < 2:
+                raise InputError(f"interactions: {tuple(members)!r} has fewer than 2 distinct columns; a cross needs at least 2")
+            if cols not in resolved:
+                resolved.append(cols)
+        return resolved
+
+    def _resolve_dense(self, X: Any, array: np.ndarray, used: list[int]) -> set[int]:
+        if self.dense_features is None:
+            return set()
+        if isinstance(self.dense_features, str):
+            if self.dense_features != "auto":
+                raise InputError(f"dense_features must be 'auto', None, or a list of columns, got {self.dense_features!r}")
+            return {c for c in used if _looks_dense(_column(X, array, c))}
+        names = getattr(self, "feature_names_in_", None)
+        return {_column_index(c, names, self.n_features_in_, "dense_features") for c in self.dense_features}
+
+    def _fit_parent(self, values: np.ndarray, column: int) -> _Parent:
+        if column in self.dense_features_:
+            v = _as_float(values, column)
+            finite = v[~np.isnan(v)]
+            if finite.size == 0:
+                return _Parent(True, np.empty(0))
+            edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, int(self.n_bins) + 1)))
+            return _Parent(True, edges[1:-1])
+        v, missing = self._categorical(values)
+        categories, counts = np.unique(v[~missing], return_counts=True)
+        return _Parent(False, categories[counts >= self.min_count])
+
+    def _fit_cross(self, X: Any, array: np.ndarray, members: tuple[int, ...]) -> _Cross:
+        codes, missing, valid = self._codes(X, array, members)
+        keys, steps = _fit_keys(codes, [self._parents[c].radix for c in members], valid & ~missing)
+        uniq, counts = np.unique(keys[valid & ~missing], return_counts=True)
+        return _Cross(steps, uniq[counts >= self.min_count])
+
+    # ------------------------------------------------------------------ codes
+    def _codes(self, X: Any, array: np.ndarray, members: tuple[int, ...]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Per parent its codes; rows with a missing parent; rows whose parents are all known."""
+        n = array.shape[0]
+        codes, missing, valid = [], np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+        for c in members:
+            parent = self._parents[c]
+            if parent.dense:
+                v = _as_float(_column(X, array, c), c)
+                miss = np.isnan(v)
+                code, known = np.searchsorted(parent.table, np.where(miss, 0.0, v), side="right"), ~miss
+            else:
+                v, miss = self._categorical(_column(X, array, c))
+                code, known = _lookup(parent.table, v)
+            codes.append(np.where(known & ~miss, code, 0).astype(np.int64))
+            missing |= miss
+            valid &= known
+        return codes, missing, valid
+
+    def _categorical(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Comparable values and the missing mask (NaN, None, ``missing_value``)."""
+        import pandas as pd
+
+        missing = np.asarray(pd.isna(values), dtype=bool)
+        if self.missing_value is not None:
+            missing |= np.asarray(values == self.missing_value, dtype=bool)
+        if values.dtype == object:
+            values = np.where(missing, "", values).astype(str)
+        elif np.issubdtype(values.dtype, np.floating):
+            values = np.where(missing, 0.0, values)
+        return values, missing
+
+
+# ---------------------------------------------------------------------- module helpers
+def _interaction_sets(interactions: Any, top_k: int | None, names: np.ndarray | None) -> tuple[list[Sequence[Any]], bool]:
+    """The interaction member lists, and whether GlobalInteractions ids should be read as names."""
+    from ..global_results import GlobalInteractions
+
+    if interactions is None:
+        raise InputError("interactions: pass the interactions to encode (a GlobalInteractions or a list of column tuples)")
+    if isinstance(interactions, GlobalInteractions):
+        chosen = [s for s, _ in interactions.top(top_k)] if top_k is not None else interactions.interactions
+        known = set() if names is None else set(names)
+        if known and all(n in known for s in chosen for n in interactions.names_of(s)):
+            return [interactions.names_of(s) for s in chosen], True
+        return chosen, False
+    if isinstance(interactions, (str, bytes)) or not isinstance(interactions, Sequence) or len(interactions) == 0:
+        raise InputError(f"interactions: expected a non-empty list of column tuples, got {interactions!r:.100}")
+    sets = []
+    for item in interactions:
+        if _is_pair_from_top(item):
+            item = item[0]
+        if isinstance(item, (str, bytes)) or not isinstance(item, (Sequence, np.ndarray)):
+            raise InputError(f"interactions: each interaction must be a tuple of columns, got {item!r}; e.g. [(0, 1), ('C1', 'C2')]")
+        sets.append(list(item))
+    return (sets[:top_k] if top_k is not None else sets), False
+
+
+def _is_pair_from_top(item: Any) -> bool:
+    """``((0, 1), 17)``: an entry of ``GlobalInteractions.top``."""
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (tuple, list)) and isinstance(item[1], (int, np.integer, float))
+
+
+def _column_index(member: Any, names: np.ndarray | None, n_columns: int, what: str, by_name: bool = False) -> int:
+    if isinstance(member, (int, np.integer)) and not isinstance(member, bool) and not by_name:
+        if not 0 <= member < n_columns:
+            raise InputError(f"{what}: column index {member} is out of range for X with {n_columns} columns")
+        return int(member)
+    if names is None:
+        raise InputError(f"{what}: column name {member!r} needs X to be a DataFrame with named columns when fitting")
+    where = np.flatnonzero(names == member)
+    if where.size == 0:
+        raise InputError(f"{what}: no column named {member!r}; X's columns are {list(names)[:20]}")
+    return int(where[0])
+
+
+def _column(X: Any, array: np.ndarray, j: int) -> np.ndarray:
+    """Column ``j`` in its own dtype (a DataFrame's per-column dtype, not the frame's common one)."""
+    iloc = getattr(X, "iloc", None)
+    if iloc is not None:
+        return np.asarray(iloc[:, j].to_numpy())
+    return array[:, j]
+
+
+def _looks_dense(values: np.ndarray) -> bool:
+    if not np.issubdtype(values.dtype, np.floating):
+        return False
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and not np.array_equal(finite, np.round(finite))
+
+
+def _as_float(values: np.ndarray, column: int) -> np.ndarray:
+    if values.dtype == object:  # None, pd.NA (nullable pandas dtypes) -> NaN
+        import pandas as pd
+
+        values = np.where(pd.isna(values), np.nan, values)
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"dense_features: column {column} holds values that are not numbers; it cannot be binned") from None
+
+
+def _lookup(table: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``values`` in the sorted ``table`` and whether each was found."""
+    if table.size == 0:
+        return np.zeros(values.shape, dtype=np.int64), np.zeros(values.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(table, values), table.size - 1)
+    return pos, table[pos] == values
+
+
+def _fit_keys(codes: list[np.ndarray], radices: list[int], valid: np.ndarray) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Mixed-radix keys of the parents' codes; the running key is compressed to the keys seen
+    (on valid rows) whenever the radix would pass 2**62."""
+    key, radix, steps = codes[0].copy(), radices[0], []
+    for code, r in zip(codes[1:], radices[1:]):
+        table = None
+        if radix * r >= _KEY_LIMIT:
+            table = np.unique(key[valid])
+            key, radix = np.minimum(np.searchsorted(table, key), max(table.size - 1, 0)), max(table.size, 1)
+        steps.append(table)
+        key, radix = key * r + code, radix * r
+    return key, steps
+
+
+def _apply_keys(codes: list[np.ndarray], radices: list[int], steps: list[np.ndarray | None], valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    key = codes[0].copy()
+    for code, r, table in zip(codes[1:], radices[1:], steps):
+        if table is not None:
+            pos, found = _lookup(table, key)
+            key, valid = np.where(found, pos, 0), valid & found
+        key = key * r + code
+    return key, valid
+
+
+def _ids(codes: list[np.ndarray], missing: np.ndarray, valid: np.ndarray, members: tuple[int, ...], parents: dict[int, _Parent], cross: _Cross) -> np.ndarray:
+    radices = [parents[c].radix for c in members]
+    key, valid = _apply_keys(codes, radices, cross.steps, valid & ~missing)
+    pos, found = _lookup(cross.vocabulary, key)
+    ids = np.where(valid & found, pos + 1, cross.vocabulary.size + 1)
+    return np.where(missing, MISSING_ID, ids).astype(np.int64)

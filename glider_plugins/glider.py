@@ -1,0 +1,242 @@
+"""Glider: global interaction detection (GLIDER, Tsang et al., ICLR 2020) over many instances.
+
+Data flow (one direction)::
+
+    data --format once--> instances (all rows, or a seeded sample)
+         --> chunks of instances --> detect_chunk(spec, chunk, options, seed)   (one batched
+             InteractionAttribution.attribute call per chunk; keeps each instance's top_k)
+         --> InteractionCounter (counts, strength sums; chunk results are dropped once counted)
+         --> GlobalInteractions (ranked by count; subset pruning in ``top(K)``)
+
+:func:`detect_chunk` is a top-level function of picklable arguments, so chunks can later be sent
+to an executor or written to a checkpoint without changing the rest. Every seed comes from one
+``numpy.random.Generator(seed)``: it samples the instances and draws one base seed, and chunk
+``i`` gets the seed ``SeedSequence(base, spawn_key=(i,))``, which depends on ``(seed, i)`` only.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .chunking import (
+    CONSTANT_ALL,
+    Chunk,
+    ChunkBuilder,
+    ChunkOptions,
+    InteractionCounter,
+    ModelSpec,
+    chunk_seed,
+    detect_chunk,
+)
+from .errors import InputError, InputTypeError
+from .formatting import build_layout
+from .global_results import GlobalInteractions
+from .layout import FeatureLayout
+
+__all__ = ["Glider"]
+
+#: Instances per batched local-detection call when ``chunk_size`` is not given.
+DEFAULT_CHUNK_SIZE = 128
+
+
+class Glider:
+    r"""Which feature interactions a model uses across a data set (GLIDER's global detection).
+
+    Runs local detection (MADEX, through :class:`~glider_plugins.InteractionAttribution`) on
+    many instances, keeps each instance's ``top_k`` interactions, and counts in how many instances
+    each interaction appears.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, keras.Model, ONNX model, callable, or ModelAdapter
+        Anything :func:`~glider_plugins.adapters.adapt` accepts.
+    detector : str or Detector, default "nid"
+        ``"nid"`` (MADEX) or ``"archdetect"``, or any registered detector.
+    perturbation : str or PerturbationScheme, default "binary"
+    **adapter_options
+        Passed to :func:`~glider_plugins.adapters.adapt` (``batch_size``, ``output``, ...).
+
+    Examples
+    --------
+    >>> g = Glider(model).detect(X, n_instances=1000, top_k=10, n_samples=1000, seed=0)  # doctest: +SKIP
+    >>> g.top(5)                 # [((2, 7), 812), ((0, 3, 9), 640), ...]
+    >>> g.to_dataframe(k=20)     # features, names, order, count, frequency, mean_strength
+    """
+
+    def __init__(self, model: Any, detector: Any = "nid", perturbation: Any = "binary", **adapter_options: Any) -> None:
+        self.spec = ModelSpec(model, detector, perturbation, dict(adapter_options))
+        self.attribution = self.spec.attribution()  # unknown names and models fail here
+
+    def detect(
+        self,
+        data: Any,
+        n_instances: int | None = None,
+        top_k: int = 100,
+        n_samples: int = 1000,
+        baselines: Any = None,
+        feature_mask: Any = None,
+        feature_names: Sequence[str] | None = None,
+        seed: int | None = None,
+        show_progress: bool = True,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        target: Any = None,
+        additional_forward_args: Any = None,
+        **options: Any,
+    ) -> GlobalInteractions:
+        """Detect the interactions of every instance (or a sample) and count them.
+
+        Parameters
+        ----------
+        data : array/tensor (N, ...), tuple or dict of them, or pandas.DataFrame (N, p)
+            The instances, as ``InteractionAttribution.attribute`` takes ``inputs``; a DataFrame's
+            columns are the features and name them.
+        n_instances : int, optional
+            Explain a seeded random sample of this many rows. Default: all rows. More than there
+            are rows: a warning, and all rows are used.
+        top_k : int, default 100
+            Interactions kept per instance (its strongest) and counted.
+        n_samples : int, default 1000
+            Perturbations per instance.
+        baselines, feature_mask, target, additional_forward_args
+            As in ``InteractionAttribution.attribute``; per-row values are cut to each chunk.
+        feature_names : sequence of str, optional
+            Names of the p features (default: a DataFrame's columns, else ``x0, x1, ...``).
+        seed : int, optional
+            Seeds the one generator that samples the instances and the chunk seeds.
+        show_progress : bool, default True
+            A tqdm bar advancing one chunk at a time.
+        chunk_size : int, default 128
+            Instances per batched local-detection call (memory grows with it). Results depend on
+            it: each chunk draws its masks and initialises its networks together.
+        **options
+            Further ``attribute`` options (``perturbations_per_eval``, ``max_order``,
+            ``kernel_width``) and detector options (``hidden_units``, ``cutoff``, ...).
+
+        Returns
+        -------
+        GlobalInteractions
+        """
+        start = time.perf_counter()
+        _check_positive("top_k", top_k)
+        _check_positive("chunk_size", chunk_size)
+        data, feature_names = _from_dataframe(data, feature_names, feature_mask)
+        layout, info = _build_layout(data, baselines, feature_mask, feature_names)
+        rng = np.random.default_rng(seed)
+        rows = _choose_rows(layout.n_instances, n_instances, rng)
+        base_seed = int(rng.integers(0, 2**63 - 1))
+        builder = ChunkBuilder(layout, info.single, layout.n_instances, target, additional_forward_args)
+        options_ = ChunkOptions(int(n_samples), int(top_k), dict(options))
+        counter, seeds = self._run(builder.chunks(rows, chunk_size), options_, base_seed, len(rows), show_progress)
+        _check_constant(counter)
+        metadata = self._metadata(counter, options_, seed, seeds, chunk_size, rows, layout.n_instances, n_instances, start)
+        return counter.result(list(layout.feature_names or []), metadata)
+
+    def _run(self, chunks: Iterator[Chunk], options: ChunkOptions, base_seed: int, total: int, show_progress: bool) -> tuple[InteractionCounter, list[int]]:
+        """Explain the chunks (made lazily) one after the other and count each as it finishes.
+
+        The place for an executor: every ``detect_chunk`` call is independent of the others.
+        """
+        counter, seeds = InteractionCounter(), []
+        bar = _progress_bar(total, show_progress)
+        for chunk in chunks:
+            seeds.append(chunk_seed(base_seed, chunk.index))
+            counter.add(detect_chunk(self.spec, chunk, options, seeds[-1]))
+            if bar is not None:
+                bar.update(len(chunk.instance_ids))
+        if bar is not None:
+            bar.close()
+        return counter, seeds
+
+    def _metadata(self, counter: InteractionCounter, options: ChunkOptions, seed: int | None, seeds: list[int], chunk_size: int, rows: np.ndarray, n_rows: int, n_instances: int | None, start: float) -> dict[str, Any]:
+        ia = self.attribution
+        return {
+            "detector": _name(self.spec.detector),
+            "perturbation": _name(ia.perturbation),
+            "framework": ia.adapter.framework,
+            "n_samples": int(counter.stats.get("n_samples", options.n_samples)),
+            "top_k": options.top_k,
+            "seed": seed,
+            "chunk_size": chunk_size,
+            "chunk_seeds": seeds,
+            "n_rows": n_rows,
+            "instance_ids": rows.tolist() if n_instances is not None else None,
+            "n_constant": counter.n_constant,
+            "options": {k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v) for k, v in options.attribute_options.items()},
+            "n_queries": int(counter.stats.get("n_queries", 0)),
+            "query_seconds": counter.stats.get("query_seconds", 0.0),
+            "detect_seconds": counter.stats.get("detect_seconds", 0.0),
+            "total_seconds": time.perf_counter() - start,
+        }
+
+    def __repr__(self) -> str:
+        return f"Glider(model={type(self.spec.model).__name__}, detector={_name(self.spec.detector)!r})"
+
+
+def _from_dataframe(data: Any, feature_names: Sequence[str] | None, feature_mask: Any) -> tuple[Any, Sequence[str] | None]:
+    """A DataFrame becomes a numeric (N, p) array once, here; its columns name the features."""
+    columns = getattr(data, "columns", None)
+    if columns is None or not hasattr(data, "to_numpy"):
+        return data, feature_names
+    import pandas as pd
+
+    bad = [str(c) for c in columns if not pd.api.types.is_numeric_dtype(data[c])]
+    if bad:
+        raise InputTypeError(f"data: columns {bad} are not numeric; encode them as integer ids or numbers first")
+    if len(data) == 0:
+        raise InputError("data: the DataFrame has no rows; pass at least one instance")
+    all_int = all(pd.api.types.is_integer_dtype(data[c]) for c in columns)
+    array = data.to_numpy(dtype=np.int64 if all_int else np.float64)
+    if feature_names is None and feature_mask is None:
+        feature_names = [str(c) for c in columns]
+    return array, feature_names
+
+
+def _build_layout(data: Any, baselines: Any, feature_mask: Any, feature_names: Sequence[str] | None) -> tuple[FeatureLayout, Any]:
+    """Format and check everything once; messages name ``data`` where the formatter says ``inputs``."""
+    try:
+        return build_layout(data, baselines, feature_mask, feature_names)
+    except (InputError, InputTypeError) as exc:
+        message = str(exc)
+        if not message.startswith("inputs"):
+            raise
+        raise type(exc)("data" + message[len("inputs") :]) from exc
+
+
+def _choose_rows(n_rows: int, n_instances: int | None, rng: np.random.Generator) -> np.ndarray:
+    if n_instances is None:
+        return np.arange(n_rows)
+    _check_positive("n_instances", n_instances)
+    if n_instances >= n_rows:
+        if n_instances > n_rows:
+            warnings.warn(f"n_instances={n_instances} is more than the {n_rows} rows of data; explaining all {n_rows}", UserWarning, stacklevel=3)
+        return np.arange(n_rows)
+    return np.sort(rng.choice(n_rows, size=int(n_instances), replace=False))
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_constant(counter: InteractionCounter) -> None:
+    if counter.n_constant == counter.n_instances:
+        raise InputError(f"{CONSTANT_ALL} of data, so no interaction can be detected; check the baselines, the target and the feature_mask")
+    if counter.n_constant:
+        warnings.warn(f"the model's output is constant under perturbation for {counter.n_constant} of {counter.n_instances} instances; they count as instances without interactions", RuntimeWarning, stacklevel=3)
+
+
+def _progress_bar(total: int, show: bool):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="GLIDER", unit="instance")
+
+
+def _name(thing: Any) -> str:
+    return thing if isinstance(thing, str) else str(getattr(thing, "name", "") or type(thing).__name__)
