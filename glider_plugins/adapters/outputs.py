@@ -1,0 +1,113 @@
+"""Turning a model's raw scores into one score per row: logits/probabilities and Captum's target."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Union
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["OUTPUT_KINDS", "TargetType", "convert_output", "select_target"]
+
+#: Captum's target: None, an output column, an index tuple into the output, or one of those per row.
+TargetType = Union[None, int, tuple[int, ...], Sequence[int], np.ndarray]
+#: What ``output=`` and ``model_output=`` accept.
+OUTPUT_KINDS = ("logits", "probabilities")
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def convert_output(scores: np.ndarray, output: str | None, model_output: str) -> np.ndarray:
+    """Turn the model's scores into ``output`` ("logits" or "probabilities").
+
+    A model with one score per row is treated as binary (sigmoid / log-odds); several scores per row
+    as classes along the last axis (softmax / log-probabilities, logits up to a constant per row).
+    """
+    if output is None or output == model_output:
+        return scores
+    single = scores.ndim == 1 or scores.shape[-1] == 1
+    scores = scores.astype(np.float64, copy=False)
+    if output == "probabilities":  # model gives logits
+        return _sigmoid(scores) if single else _softmax(scores)
+    with np.errstate(divide="ignore"):
+        if single:
+            return np.log(scores) - np.log1p(-scores)
+        return np.log(scores)
+
+
+def select_target(scores: np.ndarray, target: TargetType) -> np.ndarray:
+    """Select one score per row, with Captum's meaning of ``target``.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (N, ...)
+        The model's output for N rows.
+    target : None, int, tuple of int, or a sequence of those with one entry per row
+        ``None`` for a model with a single output per row; an int picks a column of an (N, K)
+        output; a tuple indexes an (N, K1, K2, ...) output; a list/array of length N gives each
+        row its own target.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+
+    Raises
+    ------
+    InputError
+        When ``target`` does not fit the output's shape; the message says which shapes fit.
+    """
+    n = scores.shape[0]
+    per_row = scores.reshape(n, -1) if scores.ndim > 1 else scores
+    if target is None:
+        if scores.ndim == 1:
+            return scores
+        if per_row.shape[1] == 1:
+            return per_row[:, 0]
+        raise InputError(
+            f"target: the model returns {scores.shape[1:]} scores per row; pass target=<index> to choose "
+            f"one (0..{scores.shape[1] - 1} for the first output dimension)"
+        )
+    out_shape = scores.shape[1:]
+    if isinstance(target, (int, np.integer)):
+        if len(out_shape) == 0:
+            if target == 0:
+                return scores
+            raise InputError(f"target={target} is out of range: the model returns one score per row, so target must be None or 0")
+        if len(out_shape) != 1:
+            raise InputError(f"target={target}: the model returns scores of shape {out_shape} per row; pass a tuple of {len(out_shape)} indices")
+        _check_index(int(target), out_shape[0], f"target={target}")
+        return scores[:, int(target)]
+    if isinstance(target, tuple) and all(isinstance(t, (int, np.integer)) for t in target):
+        if len(target) != len(out_shape):
+            raise InputError(f"target={target}: the model returns scores of shape {out_shape} per row, so target needs {len(out_shape)} indices")
+        for t, k in zip(target, out_shape):
+            _check_index(t, k, f"target={target}")
+        return scores[(slice(None), *(int(t) for t in target))]
+    targets = list(target)
+    if len(targets) != n:
+        raise InputError(f"target: a list of targets needs one per row ({n} rows), got {len(targets)}")
+    rows = [select_target(scores[i : i + 1], t)[0] for i, t in enumerate(targets)] if any(isinstance(t, tuple) for t in targets) else None
+    if rows is not None:
+        return np.asarray(rows)
+    idx = np.asarray(targets, dtype=np.int64)
+    if len(out_shape) != 1:
+        raise InputError(f"target: the model returns scores of shape {out_shape} per row; per-row targets must be tuples of {len(out_shape)} indices")
+    bad = (idx < -out_shape[0]) | (idx >= out_shape[0])
+    if bad.any():
+        raise InputError(f"target: value {idx[bad][0]} is out of range for a model with {out_shape[0]} outputs (0..{out_shape[0] - 1})")
+    return scores[np.arange(n), idx]
+
+
+def _check_index(index: int, size: int, what: str) -> None:
+    if not -size <= index < size:
+        raise InputError(f"{what} is out of range for a model with {size} outputs (valid: 0..{size - 1})")
