@@ -6,6 +6,19 @@ new one is a function pair and a line, not a change to :func:`main`.
 ``glider plugins``
     Table of every registered perturbation scheme, detector, encoder and adapter, with the plugin
     (and installed distribution) that provides it.
+``glider explain MODEL --data FILE [--rows 0,5-9]``
+    The strongest interactions of chosen rows of a table.
+``glider global MODEL --data FILE --out interactions.json``
+    GLIDER's global interactions over (a sample of) the rows.
+``glider encode --interactions interactions.json --data FILE --out FILE``
+    The table with one cross-feature column per top interaction appended.
+``glider demo [--out DIR] [--quick]``
+    The whole pipeline on MovieLens-100K: table printed, HTML/PNG report written.
+
+MODEL is an ONNX file with inputs ``(cat_ids (N, F) int64, dense (N, D) float32)``; FILE a CSV or
+Parquet table. How columns map onto the inputs: :mod:`glider_plugins.pipeline.tabular` (by name for
+models the pipeline exported, else ``--categorical``/``--dense``, else the non-``label`` columns in
+order: F id columns, then D dense columns).
 """
 
 from __future__ import annotations
@@ -59,9 +72,175 @@ def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: Text
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip(), file=out)
 
 
+# ---------------------------------------------------------------------- model + table (explain, global)
+def _columns(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _model_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="an ONNX model with inputs (cat_ids (N, F) int64, dense (N, D) float32)")
+    parser.add_argument("--data", required=True, help="CSV or Parquet table of the model's inputs")
+    parser.add_argument("--categorical", help="comma-separated id columns, in input order (default: see `glider --help`)")
+    parser.add_argument("--dense", help="comma-separated dense columns, in input order")
+    parser.add_argument("--label", default="label", help="column that is not a feature (default: label)")
+    parser.add_argument("--detector", default="archdetect", help="local detector: archdetect (fast, default) or nid")
+    parser.add_argument("--n-samples", type=int, default=300, help="perturbations per row (nid; default 300)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples and perturbations (default 0)")
+
+
+def _load_inputs(args: argparse.Namespace):
+    from .pipeline import model_fields, read_table, table_inputs
+
+    fields = model_fields(args.model)
+    frame = read_table(args.data, "--data")
+    return table_inputs(frame, fields, _columns(args.categorical), _columns(args.dense), args.label)
+
+
+def _detector_options(args: argparse.Namespace) -> dict:
+    return {"n_samples": args.n_samples} if args.detector == "nid" else {}
+
+
+def _rows(text: str | None, n: int) -> list[int]:
+    from .errors import InputError
+
+    if not text:
+        return list(range(min(n, 5)))
+    rows: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            rows.extend(range(int(first), int(last or first) + 1))
+    except ValueError as exc:
+        raise InputError(f"--rows: expected indices like 0,3,5-9, got {text!r}") from exc
+    outside = [r for r in rows if not 0 <= r < n]
+    if outside:
+        raise InputError(f"--rows: rows {outside[:5]} are outside the table's 0..{n - 1}")
+    return rows
+
+
+def _explain_arguments(parser: argparse.ArgumentParser) -> None:
+    _model_data_arguments(parser)
+    parser.add_argument("--rows", help="rows to explain, e.g. 0,3,5-9 (default: the first 5)")
+    parser.add_argument("--top-k", type=int, default=5, help="interactions printed per row (default 5)")
+    parser.add_argument("--out", help="also write the long table (instance, rank, names, strength) to CSV/Parquet")
+
+
+def _explain_run(args: argparse.Namespace, out: TextIO) -> int:
+    from .attribution import InteractionAttribution
+    from .pipeline import write_table
+
+    inputs = _load_inputs(args)
+    rows = _rows(args.rows, inputs.cat.shape[0])
+    explainer = InteractionAttribution(args.model, detector=args.detector)
+    result = explainer.attribute(
+        (inputs.cat[rows], inputs.dense[rows]), baselines=(0, 0.0), feature_mask=inputs.feature_mask(), top_k=args.top_k,
+        seed=args.seed, feature_names=inputs.feature_names, show_progress=len(rows) > 20, **_detector_options(args),
+    )
+    table = result.to_dataframe(args.top_k)
+    table["instance"] = [rows[i] for i in table["instance"]]
+    for row, group in table.groupby("instance", sort=False):
+        print(f"row {row}:", file=out)
+        for item in group.itertuples():
+            print(f"  {item.rank + 1:>2}. {item.names:<40} {item.strength:.4g}", file=out)
+    if args.out:
+        write_table(table.assign(features=table["features"].map(str)), args.out)
+    return 0
+
+
+def _global_arguments(parser: argparse.ArgumentParser) -> None:
+    _model_data_arguments(parser)
+    parser.add_argument("--out", required=True, help="the interactions JSON file to write")
+    parser.add_argument("--n-instances", type=int, help="explain a seeded sample of this many rows (default: all)")
+    parser.add_argument("--top-k", type=int, default=10, help="interactions kept per row (default 10)")
+    parser.add_argument("--show", type=int, default=10, help="global interactions printed (default 10)")
+
+
+def _global_run(args: argparse.Namespace, out: TextIO) -> int:
+    from .glider import Glider
+
+    inputs = _load_inputs(args)
+    interactions = Glider(args.model, detector=args.detector).detect(
+        (inputs.cat, inputs.dense), n_instances=args.n_instances, top_k=args.top_k, baselines=(0, 0.0),
+        feature_mask=inputs.feature_mask(), feature_names=inputs.feature_names, seed=args.seed, **_detector_options(args),
+    )
+    interactions.to_json(args.out, indent=1)
+    shown = interactions.to_dataframe(min(args.show, max(len(interactions), 1))) if len(interactions) else None
+    if shown is not None:
+        for item in shown.itertuples():
+            print(f"{item.names:<40} count {item.count:>6}  frequency {item.frequency:.3f}", file=out)
+    print(f"wrote {len(interactions)} interactions over {interactions.n_instances} rows to {args.out}", file=out)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- encode
+def _encode_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--interactions", required=True, help="interactions JSON written by `glider global`")
+    parser.add_argument("--data", required=True, help="CSV or Parquet table holding the interactions' columns")
+    parser.add_argument("--out", required=True, help="CSV or Parquet: the table with the cross columns appended")
+    parser.add_argument("--k", type=int, default=10, help="top interactions to encode (default 10)")
+    parser.add_argument("--min-count", type=int, default=10, help="rows a combination needs for its own id (default 10)")
+    parser.add_argument("--missing-value", type=int, default=0, help="id meaning missing in categorical columns (default 0)")
+
+
+def _encode_run(args: argparse.Namespace, out: TextIO) -> int:
+    from .encoders.cross import CrossFeatureEncoder
+    from .errors import InputError
+    from .global_results import GlobalInteractions
+    from .pipeline import read_table, write_table
+
+    try:
+        interactions = GlobalInteractions.from_json(args.interactions)
+    except FileNotFoundError as exc:
+        raise InputError(f"--interactions: no such file {args.interactions!r}") from exc
+    frame = read_table(args.data, "--data")
+    pairs = interactions.top(args.k) if len(interactions) else []
+    if not pairs:
+        raise InputError(f"--interactions: {args.interactions!r} holds no interactions to encode")
+    groups = [interactions.names_of(s) for s, _ in pairs]
+    absent = sorted({name for g in groups for name in g if name not in frame.columns})
+    if absent:
+        raise InputError(f"--data: columns {absent} of the interactions are not in {args.data!r}; its columns are {list(frame.columns)}")
+    encoder = CrossFeatureEncoder(groups, min_count=args.min_count, missing_value=args.missing_value)
+    crosses = encoder.fit_transform(frame)
+    write_table(frame.join(crosses), args.out)
+    for name, size in zip(encoder.get_feature_names_out(), encoder.cardinalities_):
+        print(f"{name:<40} {int(size)} ids", file=out)
+    print(f"wrote {len(frame)} rows with {crosses.shape[1]} cross columns to {args.out}", file=out)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ demo
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="glider-demo", help="report folder (default: glider-demo)")
+    parser.add_argument("--quick", action="store_true", help="fewer rows explained, seeds and epochs (about a third of the time)")
+    parser.add_argument("--data", default="movielens", help="movielens (default) or synthetic")
+    parser.add_argument("--source", default="autoint", help="source model: autoint (default) or deepfm")
+    parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
+    parser.add_argument("--detector", default="archdetect", help="archdetect (default) or nid (paper; ~2 s a row here: use --n-instances 100)")
+    parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
+
+
+def _demo_run(args: argparse.Namespace, out: TextIO) -> int:
+    from .pipeline import run_pipeline
+
+    options = {"n_instances": 200, "seeds": (0,), "epochs": 3} if args.quick else {"n_instances": 500, "seeds": (0, 1, 2), "epochs": 5}
+    if args.n_instances is not None:
+        options["n_instances"] = args.n_instances
+    result = run_pipeline(args.data, source_model=args.source, k=args.k, detector=args.detector, out=args.out, **options)
+    print("global interactions encoded: " + ", ".join(result.cross_names()["+glider"]), file=out)
+    print(result.format_table(), file=out)
+    times = ", ".join(f"{key} {value:.0f}s" for key, value in result.timings.items())
+    print(f"timings: {times}\nreport: {args.out}/report.html", file=out)
+    return 0
+
+
 #: Subcommands: name -> (help, add_arguments(parser), run(args, out) -> exit status).
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, TextIO], int]]] = {
     "plugins": ("list registered perturbations, detectors, encoders and adapters", _plugins_arguments, _plugins_run),
+    "explain": ("top interactions of chosen rows of a table, for an ONNX model", _explain_arguments, _explain_run),
+    "global": ("GLIDER global interactions of an ONNX model over a table, written as JSON", _global_arguments, _global_run),
+    "encode": ("append cross-feature columns for the top interactions of an interactions JSON", _encode_arguments, _encode_run),
+    "demo": ("the whole pipeline on MovieLens-100K: AUC table and an HTML/PNG report", _demo_arguments, _demo_run),
 }
 
 

@@ -265,7 +265,8 @@ def test_broken_plugins_warn_and_everything_else_keeps_working():
     assert any("broken_hook" in m and "glider_register_perturbations" in m for m in messages)
     assert any("broken_hook" in m and "glider_register_detectors" in m for m in messages)
     assert pm.get_plugin("broken_import") is None
-    assert perturbations == {"binary": "builtins", "gaussian": "example"}
+    assert perturbations["binary"] == "builtins" and perturbations["gaussian"] == "example"
+    assert not {"broken_import", "broken_hook"} & set(perturbations.values())
     assert detectors == {"archdetect": "builtins", "nid": "builtins"}
     assert isinstance(make_perturbation("binary"), PerturbationScheme)
     assert isinstance(make_detector("nid"), Detector)

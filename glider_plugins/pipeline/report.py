@@ -1,0 +1,135 @@
+"""PipelineResult: the pipeline's interactions, AUC table and timings, and its files (JSON, CSV, PNG, HTML)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..global_results import GlobalInteractions
+
+__all__ = ["PipelineResult", "planted_recovery"]
+
+
+def planted_recovery(found: list[tuple[int, ...]], planted: list[tuple[int, ...]]) -> dict[str, float]:
+    """How well ``found`` groups match the ``planted`` ones.
+
+    A planted group is *recovered* when some found group of two or more features lies inside it
+    (a pair of a planted 3-way group counts: pairwise detectors report its pairs). A found group is
+    *false* when it lies inside no planted group.
+
+    Returns
+    -------
+    dict
+        ``recall`` (share of planted groups recovered) and ``false_share`` (share of found groups
+        that are false).
+    """
+    planted_sets = [set(g) for g in planted]
+    found_sets = [set(g) for g in found if len(g) >= 2]
+    recovered = sum(any(f <= p for f in found_sets) for p in planted_sets)
+    false = sum(not any(f <= p for p in planted_sets) for f in found_sets)
+    return {"recall": recovered / max(len(planted_sets), 1), "false_share": false / max(len(found_sets), 1)}
+
+
+@dataclass
+class PipelineResult:
+    """What :func:`~glider_plugins.pipeline.run_pipeline` found and measured.
+
+    Attributes
+    ----------
+    interactions : GlobalInteractions
+        GLIDER's counts over the explained rows of the source model.
+    table : pandas.DataFrame
+        One row per (model, variant): ``model, variant, auc_mean, auc_std, logloss_mean,
+        logloss_std, n_crosses``. Variants: ``baseline``, ``+glider`` (the top-K crosses),
+        ``+random`` and ``+oracle`` (planted crosses, synthetic data only).
+    timings : dict of str -> float
+        Seconds per step (``prepare, source_fit, export, detect, targets, total``).
+    crosses : list of tuple of int
+        The encoded top-K interactions (feature ids; names via ``interactions.names_of``).
+    variants : dict of str -> list of tuple of int
+        The feature groups crossed in each variant.
+    planted : list of tuple of int, or None
+        The planted groups (synthetic data).
+    source_metrics : dict
+        Test ``auc`` and ``logloss`` of the source model.
+    settings : dict
+        The run's settings.
+    """
+
+    interactions: GlobalInteractions
+    table: pd.DataFrame
+    timings: dict[str, float]
+    crosses: list[tuple[int, ...]]
+    variants: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
+    planted: list[tuple[int, ...]] | None = None
+    source_metrics: dict[str, float] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def recovery(self) -> dict[str, float] | None:
+        """:func:`planted_recovery` of the top-K against the planted groups (None without them)."""
+        return None if not self.planted else planted_recovery(self.crosses, self.planted)
+
+    def gains(self) -> pd.DataFrame:
+        """AUC gain of every variant over the baseline, per model (columns: variants)."""
+        means = self.table.pivot(index="model", columns="variant", values="auc_mean")
+        return means.sub(means["baseline"], axis=0).drop(columns="baseline")
+
+    def format_table(self, digits: int = 4) -> str:
+        """The table as Markdown-style text: ``AUC mean +- std`` and ``log loss mean +- std``."""
+        lines = ["| model | variant | test AUC | test log loss |", "|---|---|---|---|"]
+        for row in self.table.itertuples():
+            lines.append(f"| {row.model} | {row.variant} | {row.auc_mean:.{digits}f} ± {row.auc_std:.{digits}f} | {row.logloss_mean:.{digits}f} ± {row.logloss_std:.{digits}f} |")
+        return "\n".join(lines)
+
+    def cross_names(self) -> dict[str, list[str]]:
+        """Each variant's crosses by feature name (``"a x b"``)."""
+        return {v: [" x ".join(self.interactions.names_of(g)) for g in groups] for v, groups in self.variants.items()}
+
+    def save(self, out: str | Path) -> dict[str, Path]:
+        """Write ``interactions.json``, ``results.csv``, ``summary.json``, ``auc.png``, ``interactions.png``
+        and ``report.html`` (embedding both pictures) into the folder ``out``; returns the paths."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        from ..visualization.glider import plot_auc_table, plot_global_interactions
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {name: folder / name for name in ("interactions.json", "results.csv", "summary.json", "auc.png", "interactions.png", "report.html")}
+        self.interactions.to_json(paths["interactions.json"], indent=1)
+        self.table.to_csv(paths["results.csv"], index=False)
+        paths["summary.json"].write_text(json.dumps(self._summary(), indent=1, default=str))
+        for key, draw in (("auc.png", lambda: plot_auc_table(self.table)), ("interactions.png", lambda: plot_global_interactions(self.interactions, top_k=max(len(self.crosses), 1)))):
+            figure = draw()
+            figure.savefig(paths[key], dpi=110, bbox_inches="tight")
+            plt.close(figure)
+        paths["report.html"].write_text(self._html(paths))
+        return paths
+
+    def _summary(self) -> dict[str, Any]:
+        return {"settings": self.settings, "timings": self.timings, "source_metrics": self.source_metrics, "crosses": self.cross_names(), "recovery": self.recovery()}
+
+    def _html(self, paths: dict[str, Path]) -> str:
+        def image(key: str) -> str:
+            data = base64.b64encode(paths[key].read_bytes()).decode("ascii")
+            return f'<img alt="{key}" src="data:image/png;base64,{data}" style="max-width:100%">'
+
+        crosses = "".join(f"<li>{html.escape(name)}</li>" for name in self.cross_names().get("+glider", []))
+        timings = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
+        settings = html.escape(json.dumps(self.settings))
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>GLIDER pipeline report</title></head><body>"
+            f"<h1>GLIDER pipeline: {html.escape(str(self.settings.get('data', '')))}</h1>"
+            f"<p>Settings: <code>{settings}</code></p><p>Source model test metrics: {html.escape(str(self.source_metrics))}</p>"
+            f"<h2>Test AUC and log loss</h2>{self.table.to_html(index=False, float_format=lambda x: f'{x:.4f}')}{image('auc.png')}"
+            f"<h2>Global interactions (encoded: top {len(self.crosses)})</h2><ol>{crosses}</ol>{image('interactions.png')}"
+            f"<p>Timings: {html.escape(timings)}</p></body></html>"
+        )

@@ -1,0 +1,133 @@
+"""The ``glider`` command: explain, global, encode (CSV/Parquet in and out) and its bad-input errors."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glider_plugins.cli import main
+from glider_plugins.encoders.cross import CrossFeatureEncoder
+from glider_plugins.global_results import GlobalInteractions
+from glider_plugins.pipeline import prepare_data
+from glider_plugins.pipeline.tabular import add_metadata
+from glider_plugins.recsys import CTRDataset, evaluate, export_onnx, fit, make_model
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A DeepFM trained on small synthetic data: ONNX with and without field metadata, and its table as CSV."""
+    folder = tmp_path_factory.mktemp("cli")
+    data = prepare_data("synthetic", synthetic_options={"n_rows": 6000, "n_dense": 1, "n_cat": 5, "n_pairs": 1, "n_triples": 0, "cardinality_range": (3, 20)})
+    model = make_model("deepfm", data.train.cardinalities, data.train.n_dense, seed=0)
+    fit(model, data.train, data.valid, epochs=2, num_threads=1)
+    bare = export_onnx(model, folder / "bare.onnx")
+    named = export_onnx(model, folder / "named.onnx")
+    add_metadata(named, data.train.cat_names, data.train.dense_names, data.train.cardinalities)
+    csv = folder / "train.csv"
+    frame = data.frame("train")
+    frame.to_csv(csv, index=False)
+    return {"folder": folder, "bare": str(bare), "named": str(named), "csv": str(csv), "frame": frame, "data": data}
+
+
+def run(argv, capsys):
+    out = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        status = main([str(a) for a in argv], out=out)
+    return status, out.getvalue(), capsys.readouterr().err
+
+
+def test_global_then_encode_produce_files_the_encoder_and_models_accept(files, capsys):
+    folder = files["folder"]
+    status, text, _ = run(["global", files["named"], "--data", files["csv"], "--out", folder / "g.json", "--n-instances", 100], capsys)
+    assert status == 0 and "wrote" in text
+    interactions = GlobalInteractions.from_json(folder / "g.json")
+    assert len(interactions) > 0 and tuple(interactions.feature_names) == tuple(c for c in files["frame"].columns if c != "label")
+
+    out = folder / "crossed.csv"
+    status, text, _ = run(["encode", "--interactions", folder / "g.json", "--data", files["csv"], "--out", out, "--k", 3, "--min-count", 5], capsys)
+    assert status == 0 and "_x_" in text
+    crossed = pd.read_csv(out)
+    crosses = [c for c in crossed.columns if "_x_" in c]
+    assert 1 <= len(crosses) <= 3 and all(crossed[c].dtype == np.int64 for c in crosses)
+
+    frame = files["frame"]
+    encoder = CrossFeatureEncoder(interactions, top_k=3, min_count=5).fit(frame.drop(columns="label"))
+    assert list(encoder.get_feature_names_out()) == crosses  # the file's crosses are the encoder's
+    features = [c for c in crossed.columns if c != "label"]
+    table = CTRDataset(crossed[features].to_numpy(np.int64).copy(), labels=crossed["label"].to_numpy(), cat_names=features)
+    model = make_model("dcn", table.cardinalities, table.n_dense, seed=0)
+    fit(model, table, epochs=1, num_threads=1)
+    assert 0.0 < evaluate(model, table)["auc"] <= 1.0
+
+
+def test_global_without_metadata_uses_column_order_and_parquet_in_and_out(files, capsys, tmp_path):
+    pytest.importorskip("pyarrow")
+    parquet = tmp_path / "train.parquet"
+    files["frame"].to_parquet(parquet)
+    status, _, _ = run(["global", files["bare"], "--data", parquet, "--out", tmp_path / "g.json", "--n-instances", 20], capsys)
+    assert status == 0 and GlobalInteractions.from_json(tmp_path / "g.json").n_instances == 20
+    status, _, _ = run(["encode", "--interactions", tmp_path / "g.json", "--data", parquet, "--out", tmp_path / "x.parquet", "--k", 2], capsys)
+    assert status == 0 and sum("_x_" in c for c in pd.read_parquet(tmp_path / "x.parquet").columns) >= 1
+
+
+def test_explain_prints_the_interactions_of_chosen_rows(files, capsys, tmp_path):
+    status, text, _ = run(["explain", files["named"], "--data", files["csv"], "--rows", "0,2-3", "--top-k", 3, "--out", tmp_path / "e.csv"], capsys)
+    assert status == 0
+    assert [line.split(":")[0] for line in text.splitlines() if line.startswith("row")] == ["row 0", "row 2", "row 3"]
+    assert " x " in text and set(pd.read_csv(tmp_path / "e.csv")["instance"]) == {0, 2, 3}
+
+
+def test_columns_that_do_not_match_the_model_are_named(files, capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    files["frame"].drop(columns="C3").to_csv(bad, index=False)
+    status, _, err = run(["global", files["named"], "--data", bad, "--out", tmp_path / "g.json"], capsys)
+    assert status == 2 and "['C3']" in err and "not in the table" in err
+    status, _, err = run(["global", files["bare"], "--data", bad, "--out", tmp_path / "g.json"], capsys)
+    assert status == 2 and "feature columns" in err
+
+
+def test_ids_outside_the_vocabulary_are_named(files, capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    files["frame"].assign(C2=10_000).to_csv(bad, index=False)
+    status, _, err = run(["explain", files["named"], "--data", bad], capsys)
+    assert status == 2 and "'C2' has id 10000, outside the model's vocabulary" in err
+
+
+def test_empty_data_and_unparsable_interactions_are_named(files, capsys, tmp_path):
+    empty = tmp_path / "empty.csv"
+    files["frame"].iloc[:0].to_csv(empty, index=False)
+    status, _, err = run(["global", files["named"], "--data", empty, "--out", tmp_path / "g.json"], capsys)
+    assert status == 2 and "empty.csv" in err and "no rows" in err
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    status, _, err = run(["encode", "--interactions", broken, "--data", files["csv"], "--out", tmp_path / "o.csv"], capsys)
+    assert status == 2 and "broken.json" in err
+    status, _, err = run(["encode", "--interactions", tmp_path / "absent.json", "--data", files["csv"], "--out", tmp_path / "o.csv"], capsys)
+    assert status == 2 and "absent.json" in err
+
+
+def test_k_larger_than_found_warns_and_encodes_what_there_is(files, capsys, tmp_path):
+    run(["global", files["named"], "--data", files["csv"], "--out", tmp_path / "g.json", "--n-instances", 30], capsys)
+    out = io.StringIO()
+    status = main(["encode", "--interactions", str(tmp_path / "g.json"), "--data", files["csv"], "--out", str(tmp_path / "o.csv"), "--k", "999"], out=out)
+    err = capsys.readouterr().err
+    assert status == 0 and "k=999 is larger than" in err and "warning" in err
+
+
+def test_console_entry_point_exits_non_zero_naming_the_culprit(files, tmp_path):
+    bad = tmp_path / "bad.csv"
+    files["frame"].drop(columns=["C1", "I1"]).to_csv(bad, index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "glider_plugins.cli", "global", files["named"], "--data", str(bad), "--out", str(tmp_path / "g.json")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and "glider global: error" in proc.stderr and "'I1'" in proc.stderr and "'C1'" in proc.stderr
