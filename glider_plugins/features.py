@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import InputError, InputTypeError
 
-__all__ = ["TokenMask", "superpixel_mask", "token_mask"]
+__all__ = ["TokenMask", "merge_regions", "superpixel_mask", "token_mask"]
 
 #: scikit-image's quickshift settings that LIME (and MADEX after it) use for images.
 QUICKSHIFT_DEFAULTS = {"kernel_size": 4, "max_dist": 200, "ratio": 0.2}
@@ -71,6 +71,9 @@ def superpixel_mask(
         raise InputError(f"method: expected 'quickshift' or 'slic', got {method!r}")
     if n_segments is not None and (not isinstance(n_segments, (int, np.integer)) or n_segments < 2):
         raise InputError(f"n_segments: expected an integer >= 2, got {n_segments!r}")
+    reserved = sorted({"channel_axis", "start_label", "multichannel"} & kwargs.keys())
+    if reserved:
+        raise InputError(f"{reserved[0]}: set by superpixel_mask itself (use channels_last to say where channels are)")
     array, is_torch = _to_numpy(image, "image")
     images, batched, last = _as_nhwc(array, channels_last if channels_last is not None else (False if is_torch else None))
     masks = np.stack([_segment(img, method, n_segments, kwargs) for img in images])  # (N, H, W)
@@ -216,6 +219,30 @@ class TokenMask:
             raise InputError("token_mask was built without tokens, so words are unknown; pass tokens=...")
         return list(self.words[i]) + [""] * (self.n_features - len(self.words[i]))
 
+    def local(self, result: Any, i: int) -> Any:
+        """``result[i]`` restricted to row i's own words (features 0..n_i-1, named by the words when
+        known): the batch's other ids are padding or other rows' words, which never change row i.
+
+        Parameters
+        ----------
+        result : AttributionResult
+            What ``attribute`` returned for these rows.
+        i : int
+            The row.
+
+        Returns
+        -------
+        LocalInteractions
+            p = n_i; interactions touching another id are dropped. Ready for the text pictures.
+        """
+        from .results import LocalInteractions
+
+        item, n = result[i], int(self.n_words[i])
+        kept = [(f, s) for f, s in item.interactions if max(f) < n]
+        names = list(self.words[i]) if self.words is not None else None
+        return LocalInteractions(kept, item.main_effects[:n], item.pairwise()[:n, :n], feature_names=names,
+                                 metadata=dict(item.metadata))
+
 
 def token_mask(
     input_ids: Any,
@@ -282,7 +309,7 @@ def token_mask(
         is_word &= _to_numpy(attention_mask, "attention_mask")[0].reshape(ids.shape).astype(bool)
     if tokens is not None:
         is_word &= ~np.isin(np.asarray(tokens, dtype=object), list(special_tokens))
-    starts = _word_starts(ids.shape, word_ids, offsets, tokens, continuation_prefix, word_prefix, is_word)
+    starts, is_word = _word_starts(ids.shape, word_ids, offsets, tokens, continuation_prefix, word_prefix, is_word)
     word_index = np.cumsum(starts & is_word, axis=1) - 1  # (N, L): the word each token belongs to
     n_words = (starts & is_word).sum(axis=1)
     if np.any(n_words == 0):
@@ -293,9 +320,9 @@ def token_mask(
 
 
 def _word_starts(shape: tuple[int, int], word_ids: Any, offsets: Any, tokens: list[list[str]] | None,
-                 continuation: str | None, word_prefix: str | None, is_word: np.ndarray) -> np.ndarray:
-    """(N, L) bool: the token opens a new word (given it is a word token at all)."""
-    starts = np.ones(shape, dtype=bool)
+                 continuation: str | None, word_prefix: str | None, is_word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, L) bool: whether the token opens a new word, and ``is_word`` narrowed by the boundaries."""
+    starts, is_word = np.ones(shape, dtype=bool), is_word.copy()
     if word_ids is not None:
         rows = _check_rows(word_ids, shape, "word_ids")
         wid = np.array([[-1 if w is None else int(w) for w in row] for row in rows], dtype=np.int64)
@@ -315,7 +342,7 @@ def _word_starts(shape: tuple[int, int], word_ids: Any, offsets: Any, tokens: li
             starts = ~np.vectorize(lambda t: t.startswith(continuation), otypes=[bool])(pieces)
         starts[:, 1:] |= ~is_word[:, :-1]
     starts[:, 0] = True
-    return starts
+    return starts, is_word
 
 
 def _join_words(tokens: list[list[str]], mask: np.ndarray, is_word: np.ndarray, n_words: np.ndarray,

@@ -2,5 +2,14 @@
 
 from .base import PerturbationScheme, lime_kernel_weights
 from .binary import BinaryPerturbation, sample_lime_masks
+from .segment_mean import SegmentMeanPerturbation
+from .token import TokenPerturbation
 
-__all__ = ["BinaryPerturbation", "PerturbationScheme", "lime_kernel_weights", "sample_lime_masks"]
+__all__ = [
+    "BinaryPerturbation",
+    "PerturbationScheme",
+    "SegmentMeanPerturbation",
+    "TokenPerturbation",
+    "lime_kernel_weights",
+    "sample_lime_masks",
+]

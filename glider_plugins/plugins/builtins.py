@@ -68,7 +68,11 @@ class LazyFactory:
 
 @hookimpl
 def glider_register_perturbations() -> dict[str, LazyFactory]:
-    return {"binary": LazyFactory("glider_plugins.perturbations.binary:BinaryPerturbation")}
+    return {
+        "binary": LazyFactory("glider_plugins.perturbations.binary:BinaryPerturbation"),
+        "segment_mean": LazyFactory("glider_plugins.perturbations.segment_mean:SegmentMeanPerturbation"),
+        "token": LazyFactory("glider_plugins.perturbations.token:TokenPerturbation"),
+    }
 
 
 @hookimpl
