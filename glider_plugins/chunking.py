@@ -40,28 +40,52 @@ _CONSTANT_SOME = "the model's output is constant under perturbation"
 FoundSets = list[tuple[tuple[int, ...], float]]
 
 
+#: Attributions built in this process, by spec token (workers build each model once).
+_BUILT: dict[str, InteractionAttribution] = {}
+_BUILT_MAX = 4
+
+
 @dataclass
 class ModelSpec:
     """What rebuilds the local explainer anywhere: the model (or adapter) and how to explain it.
 
-    Picklable when the model is; the built :class:`InteractionAttribution` is cached per process
-    and never pickled.
+    Picklable when the model is; the built :class:`InteractionAttribution` is cached per object
+    and never pickled. A spec with a ``token`` (set by
+    :func:`~glider_plugins.executors.portable_spec`, a hash of its pickled content) is also cached
+    per process, so an executor's worker builds the model (an ONNX session, a loaded module) once,
+    however many chunks it runs. A model with a ``load()`` method
+    (:class:`~glider_plugins.executors.ModelFactory`,
+    :class:`~glider_plugins.executors.TorchScriptBytes`) is loaded on first use.
     """
 
     model: Any
     detector: Any = "nid"
     perturbation: Any = "binary"
     adapter_options: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
     _cache: InteractionAttribution | None = field(default=None, repr=False, compare=False)
 
     def attribution(self) -> InteractionAttribution:
         """The :class:`InteractionAttribution` for this spec (built on first use)."""
+        if self._cache is None and self.token is not None:
+            self._cache = _BUILT.get(self.token)
         if self._cache is None:
-            self._cache = InteractionAttribution(self.model, self.detector, self.perturbation, **self.adapter_options)
+            self._cache = InteractionAttribution(_loaded(self.model), self.detector, self.perturbation, **self.adapter_options)
+            if self.token is not None:
+                while len(_BUILT) >= _BUILT_MAX:
+                    _BUILT.pop(next(iter(_BUILT)))
+                _BUILT[self.token] = self._cache
         return self._cache
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_cache": None}
+
+
+def _loaded(model: Any) -> Any:
+    """A portable model (ModelFactory, TorchScriptBytes) becomes the model; others pass through."""
+    from .executors import ModelFactory, TorchScriptBytes
+
+    return model.load() if isinstance(model, (ModelFactory, TorchScriptBytes)) else model
 
 
 @dataclass(frozen=True)
@@ -138,7 +162,7 @@ def detect_chunk(spec: ModelSpec, chunk: Chunk, options: ChunkOptions, seed: int
                 raise
             return ChunkResult(chunk.index, chunk.instance_ids, [[] for _ in range(n)], np.ones(n, bool), {"seconds": time.perf_counter() - start})
     constant = np.array([bool(item.metadata.get("constant_output")) for item in res], dtype=bool)
-    stats = {key: float(res.metadata.get(key, 0.0)) for key in ("n_queries", "query_seconds", "detect_seconds", "n_samples")}
+    stats = {key: float(res.metadata.get(key, 0.0)) for key in ("n_queries", "n_repeated", "query_seconds", "detect_seconds", "n_samples")}
     stats["seconds"] = time.perf_counter() - start
     found = [_informative(item.interactions, res.n_features) for item in res]
     return ChunkResult(chunk.index, chunk.instance_ids, found, constant, stats)

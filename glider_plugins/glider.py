@@ -8,32 +8,39 @@ Data flow (one direction)::
          --> InteractionCounter (counts, strength sums; chunk results are dropped once counted)
          --> GlobalInteractions (ranked by count; subset pruning in ``top(K)``)
 
-:func:`detect_chunk` is a top-level function of picklable arguments, so chunks can later be sent
-to an executor or written to a checkpoint without changing the rest. Every seed comes from one
+:func:`detect_chunk` is a top-level function of picklable arguments, so chunks run unchanged on
+an executor (:mod:`glider_plugins.executors`: any ``concurrent.futures.Executor`` or a Dask
+``Client``; results are counted in chunk order, so the result equals the local run's) and are
+stored in a checkpoint as they finish (:mod:`glider_plugins.checkpoint`; a rerun resumes). Every seed comes from one
 ``numpy.random.Generator(seed)``: it samples the instances and draws one base seed, and chunk
 ``i`` gets the seed ``SeedSequence(base, spawn_key=(i,))``, which depends on ``(seed, i)`` only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .checkpoint import Checkpoint, fingerprint
 from .chunking import (
     CONSTANT_ALL,
     Chunk,
     ChunkBuilder,
     ChunkOptions,
+    ChunkResult,
     InteractionCounter,
     ModelSpec,
     chunk_seed,
-    detect_chunk,
 )
-from .errors import InputError, InputTypeError
+from .errors import InputError, InputTypeError, ModelError
+from .executors import ChunkFailure, check_executor, executor_name, run_chunks
 from .formatting import build_layout
 from .global_results import GlobalInteractions
 from .layout import FeatureLayout
@@ -86,6 +93,10 @@ class Glider:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         target: Any = None,
         additional_forward_args: Any = None,
+        executor: Any = None,
+        checkpoint: str | os.PathLike | None = None,
+        retries: int = 1,
+        max_in_flight: int | None = None,
         **options: Any,
     ) -> GlobalInteractions:
         """Detect the interactions of every instance (or a sample) and count them.
@@ -113,6 +124,26 @@ class Glider:
         chunk_size : int, default 128
             Instances per batched local-detection call (memory grows with it). Results depend on
             it: each chunk draws its masks and initialises its networks together.
+        executor : concurrent.futures.Executor or dask.distributed.Client, optional
+            Explain chunks in parallel. The model is sent in a portable form (ONNX bytes,
+            TorchScript bytes, a pickled module or callable, or a
+            :class:`~glider_plugins.executors.ModelFactory` rebuilt on each worker); a Dask
+            ``Client`` receives it once (scattered to every worker), each task only its chunk.
+            The result equals the local run's for the same ``seed`` and ``chunk_size``. Give a
+            ``ProcessPoolExecutor`` ``mp_context=multiprocessing.get_context("spawn")``: forking
+            a process that already runs onnxruntime/torch threads can hang the children.
+        checkpoint : str or os.PathLike, optional
+            A folder where each finished chunk's results are stored atomically
+            (:class:`~glider_plugins.checkpoint.Checkpoint`). Rerunning with the same folder,
+            data and settings resumes: stored chunks are loaded, not recomputed, and the result
+            equals an uninterrupted run's. Different settings are refused. Needs ``seed``.
+        retries : int, default 1
+            Further tries of a chunk whose model call raised. A chunk failing every try is left
+            out: a warning and ``metadata["failed_chunks"]`` name its instance ids, and the run
+            completes on the other chunks (it raises when every chunk fails).
+        max_in_flight : int, optional
+            With an executor, chunks submitted ahead of the one being counted (default: twice
+            the workers); bounds memory.
         **options
             Further ``attribute`` options (``perturbations_per_eval``, ``max_order``,
             ``kernel_width``) and detector options (``hidden_units``, ``cutoff``, ...).
@@ -124,6 +155,13 @@ class Glider:
         start = time.perf_counter()
         _check_positive("top_k", top_k)
         _check_positive("chunk_size", chunk_size)
+        check_executor(executor)
+        if isinstance(retries, bool) or not isinstance(retries, (int, np.integer)) or retries < 0:
+            raise InputError(f"retries must be a non-negative integer, got {retries!r}")
+        if max_in_flight is not None:
+            _check_positive("max_in_flight", max_in_flight)
+        if checkpoint is not None and seed is None:
+            raise InputError("checkpoint: a resumable run needs a seed (the chunks and their seeds come from it); pass seed=...")
         data, feature_names = _from_dataframe(data, feature_names, feature_mask)
         layout, info = _build_layout(data, baselines, feature_mask, feature_names)
         rng = np.random.default_rng(seed)
@@ -131,26 +169,96 @@ class Glider:
         base_seed = int(rng.integers(0, 2**63 - 1))
         builder = ChunkBuilder(layout, info.single, layout.n_instances, target, additional_forward_args)
         options_ = ChunkOptions(int(n_samples), int(top_k), dict(options))
-        counter, seeds = self._run(builder.chunks(rows, chunk_size), options_, base_seed, len(rows), show_progress)
+        store = None
+        if checkpoint is not None:
+            header = self._header(layout, rows, seed, n_instances, chunk_size, options_, target, additional_forward_args)
+            store = Checkpoint(checkpoint, header)
+        run = _Run(InteractionCounter())
+        self._run(run, builder.chunks(rows, chunk_size), options_, base_seed, len(rows), show_progress, executor, store, int(retries), max_in_flight)
+        counter = run.counter
+        if run.failures:
+            _report_failures(run.failures, counter)
         _check_constant(counter)
-        metadata = self._metadata(counter, options_, seed, seeds, chunk_size, rows, layout.n_instances, n_instances, start)
+        metadata = self._metadata(counter, options_, seed, run.seeds, chunk_size, rows, layout.n_instances, n_instances, start)
+        metadata.update(
+            executor=executor_name(executor),
+            checkpoint=None if checkpoint is None else str(checkpoint),
+            resumed_chunks=run.resumed,
+            failed_chunks=[f.as_dict() for f in run.failures],
+        )
         return counter.result(list(layout.feature_names or []), metadata)
 
-    def _run(self, chunks: Iterator[Chunk], options: ChunkOptions, base_seed: int, total: int, show_progress: bool) -> tuple[InteractionCounter, list[int]]:
-        """Explain the chunks (made lazily) one after the other and count each as it finishes.
+    def _run(
+        self,
+        run: _Run,
+        chunks: Iterator[Chunk],
+        options: ChunkOptions,
+        base_seed: int,
+        total: int,
+        show_progress: bool,
+        executor: Any,
+        store: Checkpoint | None,
+        retries: int,
+        max_in_flight: int | None,
+    ) -> None:
+        """Explain the chunks (made lazily), locally or on ``executor``, and count each in chunk order.
 
-        The place for an executor: every ``detect_chunk`` call is independent of the others.
+        Chunks already in ``store`` are loaded instead; new results are stored as they finish.
         """
-        counter, seeds = InteractionCounter(), []
+        done = store.done() if store is not None else set()
         bar = _progress_bar(total, show_progress)
-        for chunk in chunks:
-            seeds.append(chunk_seed(base_seed, chunk.index))
-            counter.add(detect_chunk(self.spec, chunk, options, seeds[-1]))
+
+        def todo() -> Iterator[tuple[Chunk, int]]:
+            for chunk in chunks:
+                seed = chunk_seed(base_seed, chunk.index)
+                run.seeds.append(seed)
+                if chunk.index in done:
+                    run.loaded[chunk.index] = store.load(chunk.index)  # type: ignore[union-attr]
+                    continue
+                yield chunk, seed
+
+        def count(result: ChunkResult) -> None:
+            run.counter.add(result)
             if bar is not None:
-                bar.update(len(chunk.instance_ids))
+                bar.update(len(result.instance_ids))
+
+        def flush_loaded(below: int | None) -> None:
+            for index in sorted(run.loaded):
+                if below is None or index < below:
+                    count(run.loaded.pop(index))
+                    run.resumed += 1
+
+        for outcome in run_chunks(self.spec, todo(), options, executor, retries=retries, max_in_flight=max_in_flight):
+            flush_loaded(outcome.index)  # stored chunks before this one: count in chunk order
+            if isinstance(outcome, ChunkFailure):
+                run.failures.append(outcome)
+                continue
+            if store is not None:
+                store.save(outcome)
+            count(outcome)
+        flush_loaded(None)
         if bar is not None:
             bar.close()
-        return counter, seeds
+
+    def _header(self, layout: FeatureLayout, rows: np.ndarray, seed: int | None, n_instances: int | None, chunk_size: int, options: ChunkOptions, target: Any, extra: Any) -> dict[str, Any]:
+        """What identifies a run in its checkpoint: settings, seed, and fingerprints of data and model."""
+        data = fingerprint(layout.inputs, layout.baselines, layout.background, layout.feature_mask, rows)
+        return {
+            "seed": seed,
+            "n_instances": n_instances,
+            "chunk_size": chunk_size,
+            "n_samples": options.n_samples,
+            "top_k": options.top_k,
+            "options": {k: repr(v) for k, v in sorted(options.attribute_options.items())},
+            "detector": _name(self.spec.detector) if isinstance(self.spec.detector, str) else repr(self.spec.detector),
+            "perturbation": self.spec.perturbation if isinstance(self.spec.perturbation, str) else repr(self.spec.perturbation),
+            "adapter_options": {k: repr(v) for k, v in sorted(self.spec.adapter_options.items())},
+            "model": _model_fingerprint(self.spec.model),
+            "data": data,
+            "target": repr(target),
+            "additional_forward_args": None if extra is None else fingerprint(_as_arrays(extra)),
+            "feature_names": list(layout.feature_names or []),
+        }
 
     def _metadata(self, counter: InteractionCounter, options: ChunkOptions, seed: int | None, seeds: list[int], chunk_size: int, rows: np.ndarray, n_rows: int, n_instances: int | None, start: float) -> dict[str, Any]:
         ia = self.attribution
@@ -168,6 +276,7 @@ class Glider:
             "n_constant": counter.n_constant,
             "options": {k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v) for k, v in options.attribute_options.items()},
             "n_queries": int(counter.stats.get("n_queries", 0)),
+            "n_repeated": int(counter.stats.get("n_repeated", 0)),
             "query_seconds": counter.stats.get("query_seconds", 0.0),
             "detect_seconds": counter.stats.get("detect_seconds", 0.0),
             "total_seconds": time.perf_counter() - start,
@@ -175,6 +284,54 @@ class Glider:
 
     def __repr__(self) -> str:
         return f"Glider(model={type(self.spec.model).__name__}, detector={_name(self.spec.detector)!r})"
+
+
+@dataclass
+class _Run:
+    """State of one ``detect`` call: the counter, chunk seeds, failures and loaded chunks."""
+
+    counter: InteractionCounter
+    seeds: list[int] = field(default_factory=list)
+    failures: list[ChunkFailure] = field(default_factory=list)
+    loaded: dict[int, ChunkResult] = field(default_factory=dict)
+    resumed: int = 0
+
+
+def _report_failures(failures: list[ChunkFailure], counter: InteractionCounter) -> None:
+    ids = [i for f in failures for i in f.instance_ids]
+    if counter.n_instances == 0:
+        raise ModelError(f"every chunk failed (instances {ids[:20]}{' ...' if len(ids) > 20 else ''}); first error: {failures[0].error}")
+    warnings.warn(
+        f"{len(failures)} chunk(s) failed after {failures[0].attempts} tries and were left out: instances "
+        f"{ids[:20]}{' ...' if len(ids) > 20 else ''} (all in metadata['failed_chunks']); first error: {failures[0].error}",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _model_fingerprint(model: Any) -> str:
+    """Identifies the model in a checkpoint header: a hash of its bytes/weights where cheap."""
+    if isinstance(model, (bytes, bytearray)):
+        return "sha256:" + hashlib.sha256(model).hexdigest()
+    if isinstance(model, (str, os.PathLike)) and os.path.isfile(model):
+        with open(model, "rb") as handle:
+            return "sha256:" + hashlib.sha256(handle.read()).hexdigest()
+    if hasattr(model, "SerializeToString"):
+        return "sha256:" + hashlib.sha256(model.SerializeToString()).hexdigest()
+    if hasattr(model, "describe"):
+        return str(model.describe())
+    if hasattr(model, "state_dict"):
+        try:
+            tensors = [t.detach().cpu().numpy() for t in model.state_dict().values()]
+            return f"{type(model).__qualname__}:" + fingerprint(tensors)
+        except Exception:  # not a torch state dict after all
+            pass
+    return f"{type(model).__module__}.{getattr(model, '__qualname__', type(model).__qualname__)}"
+
+
+def _as_arrays(extra: Any) -> Any:
+    values = extra if isinstance(extra, tuple) else (extra,)
+    return tuple(np.asarray(v.detach().cpu() if hasattr(v, "detach") else v) if hasattr(v, "shape") else np.asarray(repr(v)) for v in values)
 
 
 def _from_dataframe(data: Any, feature_names: Sequence[str] | None, feature_mask: Any) -> tuple[Any, Sequence[str] | None]:

@@ -18,7 +18,7 @@ from .errors import InputError
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
 
-__all__ = ["QueryPlan", "query_masks", "default_rows_per_eval"]
+__all__ = ["QueryPlan", "default_rows_per_eval", "deterministic_scheme", "query_masks"]
 
 #: Perturbed rows per model call are sized to keep one chunk of model inputs near this many bytes.
 CHUNK_BYTES = 64 * 2**20
@@ -74,6 +74,7 @@ def query_masks(
     *,
     unperturbed: np.ndarray | None = None,
     show_progress: bool = False,
+    dedupe: bool | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Query the model on every mask row.
 
@@ -87,31 +88,86 @@ def query_masks(
         Scores of the instances themselves; all-on rows reuse them instead of querying again.
     show_progress : bool
         A tqdm bar over the model calls.
+    dedupe : bool, optional
+        Query each distinct mask row of an instance once and copy its score to the repeats (LIME
+        masks repeat often for small p: every all-off row, every single feature off, ...).
+        Default: on when the perturbed input is a function of (instance, mask) alone
+        (:func:`deterministic_scheme`); a scheme drawing background rows or noise per row is
+        queried row by row.
 
     Returns
     -------
     outputs : numpy.ndarray of float64, shape (N, n)
     stats : dict
-        ``n_queries`` (rows sent to the model) and ``query_seconds``.
+        ``n_queries`` (perturbed rows answered, the all-on rows aside), ``n_repeated`` (of those,
+        rows answered from a repeat instead of the model; ``n_queries - n_repeated`` rows were
+        sent to the model) and ``query_seconds``.
     """
     n_instances, n_samples, _ = masks.shape
     flat = masks.reshape(n_instances * n_samples, -1)
     instance_ids = np.repeat(np.arange(n_instances), n_samples)
     outputs = np.empty(n_instances * n_samples, dtype=np.float64)
     todo = np.arange(flat.shape[0])
+    start = time.perf_counter()
     if unperturbed is not None:
         full = flat.all(axis=1)
         outputs[full] = unperturbed[instance_ids[full]]
         todo = np.flatnonzero(~full)
-    start = time.perf_counter()
+    if dedupe is None:
+        dedupe = deterministic_scheme(plan)
+    inverse, n_answered = None, int(todo.size)
+    if dedupe and todo.size:
+        todo, inverse = _distinct_rows(flat, instance_ids, todo)
     step = max(1, int(plan.rows_per_eval))
     chunks = range(0, todo.size, step)
     for lo in _progress(chunks, show_progress, "model queries"):
         rows = todo[lo : lo + step]
         arrays = plan.scheme.perturb(plan.layout, flat[rows], instance_ids[rows], rng)
         outputs[rows] = plan.score(arrays, instance_ids[rows])
-    stats = {"n_queries": int(todo.size), "query_seconds": time.perf_counter() - start}
+    n_repeated = 0
+    if inverse is not None:
+        targets, sources = inverse
+        outputs[targets] = outputs[sources]
+        n_repeated = int(targets.size)
+    stats = {"n_queries": n_answered, "n_repeated": n_repeated, "query_seconds": time.perf_counter() - start}
     return outputs.reshape(n_instances, n_samples), stats
+
+
+def deterministic_scheme(plan: QueryPlan) -> bool:
+    """Whether a perturbed row depends only on its instance and mask (so repeats can be reused).
+
+    True for a scheme that says so (``deterministic = True``) or the built-in binary scheme,
+    unless the "off" values are drawn from a background set.
+    """
+    if plan.layout.background is not None:
+        return False
+    flag = getattr(plan.scheme, "deterministic", None)
+    if flag is not None:
+        return bool(flag)
+    from .perturbations.binary import BinaryPerturbation
+
+    return type(plan.scheme) is BinaryPerturbation
+
+
+def _distinct_rows(flat: np.ndarray, instance_ids: np.ndarray, todo: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """The first of every distinct (instance, mask) among ``todo``, and where repeats copy from.
+
+    Returns
+    -------
+    first : numpy.ndarray
+        Row indices to query, increasing.
+    copies : (targets, sources) or None
+        Repeated rows and the queried row each copies; None when nothing repeats.
+    """
+    packed = np.packbits(flat[todo], axis=1)
+    keys = np.concatenate([instance_ids[todo].astype("<i8").view(np.uint8).reshape(-1, 8), packed], axis=1)
+    keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if first.size == todo.size:
+        return todo, None
+    source = todo[first][inverse.ravel()]
+    repeat = source != todo
+    return np.sort(todo[first]), (todo[repeat], source[repeat])
 
 
 def _expand_extra(value: Any, instance_ids: np.ndarray, n_instances: int) -> Any:

@@ -235,3 +235,64 @@ def test_constant_outputs_warn_once_or_fail(data):
 def test_progress_bar_over_the_chunks(data, capsys):
     Glider(planted_function, detector="archdetect").detect(data[:20], top_k=2, chunk_size=10, baselines=0.0)
     assert "GLIDER" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- query cost
+def _plan(x: np.ndarray, baselines):
+    from glider_plugins.adapters import adapt
+    from glider_plugins.perturbations.binary import BinaryPerturbation
+    from glider_plugins.querying import QueryPlan
+
+    layout, _ = build_layout(x, baselines, None, None)
+    return QueryPlan(adapt(planted_function), layout, BinaryPerturbation(), rows_per_eval=500)
+
+
+def test_repeated_mask_rows_are_queried_once_with_identical_outputs():
+    from glider_plugins.perturbations.binary import sample_lime_masks
+    from glider_plugins.querying import deterministic_scheme, query_masks
+
+    x = planted_instances(6, seed=9)
+    plan = _plan(x, 0.0)
+    masks = sample_lime_masks(6, 12, 1000, np.random.default_rng(0))
+    unperturbed = planted_function(x)
+    once, stats = query_masks(plan, masks, np.random.default_rng(1), unperturbed=unperturbed, dedupe=True)
+    every, plain = query_masks(plan, masks, np.random.default_rng(1), unperturbed=unperturbed, dedupe=False)
+    assert deterministic_scheme(plan) and np.array_equal(once, every)
+    distinct = sum(len({m.tobytes() for m in masks[i] if not m.all()}) for i in range(6))
+    assert stats["n_queries"] == plain["n_queries"] and plain["n_repeated"] == 0
+    assert stats["n_queries"] - stats["n_repeated"] == distinct  # rows sent to the model
+    assert stats["n_repeated"] > 0.1 * plain["n_queries"]  # p = 12: every all-off row and more repeat
+    from glider_plugins import Background
+
+    assert not deterministic_scheme(_plan(x, Background(planted_instances(20, seed=1))))  # a random row each
+
+
+def test_glider_reports_query_and_detection_time(found):
+    meta = found.metadata
+    assert meta["query_seconds"] > 0 and meta["detect_seconds"] > 0 and meta["total_seconds"] >= meta["query_seconds"] + meta["detect_seconds"]
+    assert meta["n_queries"] > 0 and meta["n_repeated"] >= 0 and meta["executor"] == "local" and meta["failed_chunks"] == []
+
+
+def test_nid_trains_instances_in_groups_deterministically(one_torch_thread):
+    from glider_plugins import InteractionAttribution
+
+    x = planted_instances(5, seed=2)
+    run = dict(baselines=0.0, n_samples=200, seed=0, hidden_units=(16, 8), max_epochs=5)
+    ia = InteractionAttribution(planted_function)
+    grouped = ia.attribute(x, instance_batch=2, **run)
+    assert [r.interactions for r in grouped] == [r.interactions for r in ia.attribute(x, instance_batch=2, **run)]
+    first = ia.attribute(x, instance_batch=None, **run)
+    assert len(grouped) == len(first) == 5 and all(r.metadata["epochs"] >= 1 for r in grouped)
+    with pytest.raises(InputError, match="instance_batch must be a positive integer or None"):
+        ia.attribute(x, instance_batch=0, **run)
+
+
+def test_executor_retry_and_checkpoint_arguments_are_checked(data, tmp_path):
+    glider = Glider(planted_function, detector="archdetect")
+    with pytest.raises(InputError, match="retries must be a non-negative integer, got -1"):
+        glider.detect(data, retries=-1)
+    with pytest.raises(InputError, match="max_in_flight must be a positive integer, got 0"):
+        glider.detect(data, max_in_flight=0)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="checkpoint: .* exists and is not a folder"):
+        glider.detect(data[:5], checkpoint=tmp_path / "file", seed=0, baselines=0.0, show_progress=False)

@@ -52,8 +52,12 @@ class OnnxAdapter(ModelAdapter):
     intra_op_num_threads, inter_op_num_threads : int, optional
         onnxruntime thread pools (0 = onnxruntime's default).
     graph_optimization_level : {"disable", "basic", "extended", "all"}, default "all"
+    allow_spinning : bool, default False
+        Whether onnxruntime's idle threads spin-wait for work. Detection sends few large batches,
+        where spinning saves nothing and burns the cores that Python, the detector and other
+        workers need between calls, so it is off by default (throughput over latency).
     session_options : onnxruntime.SessionOptions, optional
-        Full control; the three options above are then ignored.
+        Full control; the options above are then ignored.
     **options
         See :class:`~glider_plugins.adapters.base.ModelAdapter` (``output_name`` picks one of
         several graph outputs by name or position).
@@ -69,6 +73,7 @@ class OnnxAdapter(ModelAdapter):
         intra_op_num_threads: int | None = None,
         inter_op_num_threads: int | None = None,
         graph_optimization_level: str = "all",
+        allow_spinning: bool = False,
         session_options: Any = None,
         **options: Any,
     ) -> None:
@@ -76,7 +81,7 @@ class OnnxAdapter(ModelAdapter):
         import onnxruntime as ort
 
         self.session = model if isinstance(model, ort.InferenceSession) else _make_session(
-            model, providers, intra_op_num_threads, inter_op_num_threads, graph_optimization_level, session_options
+            model, providers, intra_op_num_threads, inter_op_num_threads, graph_optimization_level, session_options, allow_spinning
         )
         self._specs = tuple(
             InputSpec(name=i.name, dtype=_dtype_of(i.type), shape=tuple(d if isinstance(d, int) and d > 0 else None for d in (i.shape or [])) or None)
@@ -101,7 +106,7 @@ def _dtype_of(onnx_type: str) -> np.dtype | None:
     return None if dtype is None else np.dtype(dtype)
 
 
-def _make_session(model: Any, providers: list[str] | None, intra: int | None, inter: int | None, level: str, session_options: Any) -> Any:
+def _make_session(model: Any, providers: list[str] | None, intra: int | None, inter: int | None, level: str, session_options: Any, allow_spinning: bool = False) -> Any:
     import onnxruntime as ort
 
     if session_options is None:
@@ -113,6 +118,9 @@ def _make_session(model: Any, providers: list[str] | None, intra: int | None, in
         if level not in _OPT_LEVELS:
             raise ValueError(f"graph_optimization_level must be one of {sorted(_OPT_LEVELS)}, got {level!r}")
         session_options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPT_LEVELS[level])
+        spin = "1" if allow_spinning else "0"
+        session_options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        session_options.add_session_config_entry("session.inter_op.allow_spinning", spin)
     source = _model_source(model)
     try:
         return ort.InferenceSession(source, sess_options=session_options, providers=providers or ["CPUExecutionProvider"])

@@ -98,6 +98,13 @@ class NIDDetector(Detector):
         Length of the ranked, pruned list of interactions kept per instance.
     device : str or torch.device, default "cpu"
     dtype : torch.dtype, default torch.float32
+    instance_batch : int or None, default 32
+        Instances whose networks are stacked and trained together; more are trained in groups
+        of this size (group ``g > 0`` seeded from the run's seed and ``g``). Stacking amortises
+        Python and kernel overhead, but past a few dozen networks their weights and Adam state
+        no longer fit the CPU caches and an epoch gets slower per instance (measured on a
+        39-feature problem, 1 thread: 7.6 ms per instance-epoch with 32 stacked, 10 with 64,
+        20 one at a time). ``None``: all instances in one stack.
 
     Notes
     -----
@@ -129,6 +136,7 @@ class NIDDetector(Detector):
         max_interactions: int = 100,
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
+        instance_batch: int | None = 32,
     ):
         if isinstance(hidden_units, (int, np.integer)) or not isinstance(hidden_units, Sequence):
             raise InputError(
@@ -166,6 +174,9 @@ class NIDDetector(Detector):
         if dtype not in (torch.float32, torch.float64):
             raise InputError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
 
+        if instance_batch is not None and (not _is_int(instance_batch) or instance_batch < 1):
+            raise InputError(f"instance_batch must be a positive integer or None, got {instance_batch!r}")
+        self.instance_batch = None if instance_batch is None else int(instance_batch)
         self.hidden_units = tuple(int(h) for h in hidden_units)
         self.l1 = float(l1)
         self.learning_rate = float(learning_rate)
@@ -230,24 +241,33 @@ class NIDDetector(Detector):
         mean, scale, additive = standardise(masks, outputs, sample_w, split)
         targets = (outputs - mean[:, None]) / scale[:, None]
 
-        fit = train_stacked(
-            masks,
-            targets,
-            sample_w,
-            split,
-            additive / scale[:, None],
-            hidden_units=self.hidden_units,
-            l1=self.l1,
-            learning_rate=self.learning_rate,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            patience=self.patience,
-            input_init_scale=self.input_init_scale,
-            seed=seed,
-            device=self.device,
-            dtype=self.dtype,
-            show_progress=show_progress,
-        )
+        fits = []
+        step = self.instance_batch or n_inst
+        for group, lo in enumerate(range(0, n_inst, step)):
+            part = slice(lo, lo + step)
+            # group 0 keeps the run's seed: up to ``instance_batch`` instances train as one stack
+            group_seed = seed if group == 0 else int(np.random.SeedSequence(seed, spawn_key=(group,)).generate_state(1, np.uint64)[0] >> 1)
+            fits.append(
+                train_stacked(
+                    masks[part],
+                    targets[part],
+                    sample_w[part],
+                    split[part],
+                    additive[part] / scale[part, None],
+                    hidden_units=self.hidden_units,
+                    l1=self.l1,
+                    learning_rate=self.learning_rate,
+                    max_epochs=self.max_epochs,
+                    batch_size=self.batch_size,
+                    patience=self.patience,
+                    input_init_scale=self.input_init_scale,
+                    seed=group_seed,
+                    device=self.device,
+                    dtype=self.dtype,
+                    show_progress=show_progress,
+                )
+            )
+        fit = _concatenate(fits)
 
         w_input, z = unit_influence(fit["mlp_weights"])
         pairwise = nid_pairwise(w_input, z)
@@ -294,6 +314,15 @@ class NIDDetector(Detector):
                 )
             )
         return results
+
+
+def _concatenate(fits: list[dict[str, Any]]) -> dict[str, Any]:
+    """Join the fits of instance groups along the instance axis."""
+    if len(fits) == 1:
+        return fits[0]
+    joined: dict[str, Any] = {key: np.concatenate([f[key] for f in fits]) for key in fits[0] if key != "mlp_weights"}
+    joined["mlp_weights"] = [np.concatenate(layer) for layer in zip(*(f["mlp_weights"] for f in fits), strict=True)]
+    return joined
 
 
 def _is_int(value: object) -> bool:

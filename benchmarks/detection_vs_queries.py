@@ -1,0 +1,133 @@
+"""Local detection time vs the time of the model queries alone (the floor), on an ONNX CTR model.
+
+Part 1: for p = 10, 39, 100, 300 fields and n_samples = 1000 / 6000, batched ``"nid"`` on a few
+instances of a DeepFM served by onnxruntime: milliseconds per instance spent on the model queries
+(perturbing + onnxruntime, from the result's metadata) and on detection, and their ratio.
+
+Part 2 (the issue's acceptance): batched ``"nid"`` on ``--accept-instances`` instances of the
+39-field model at 1000 samples vs one ``attribute`` call per instance: detection/query ratio,
+speed-up, and whether both find the same top interactions.
+
+    python benchmarks/detection_vs_queries.py [--instances 4] [--accept-instances 100] [--threads 1] [--plot out.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.ctr_onnx import ctr_onnx  # noqa: E402
+from glider_plugins import InteractionAttribution  # noqa: E402
+
+
+def run(ia: InteractionAttribution, data: tuple[np.ndarray, ...], n_samples: int, seed: int, **options) -> tuple[object, float]:
+    start = time.perf_counter()
+    res = ia.attribute(data, n_samples=n_samples, seed=seed, **options)
+    return res, time.perf_counter() - start
+
+
+def grid(args: argparse.Namespace) -> list[tuple[int, int, float, float]]:
+    rows = []
+    print(f"Part 1: batched 'nid' on {args.instances} instances per cell, DeepFM over p fields served by onnxruntime")
+    print(f"{'p':>5} {'n_samples':>9} {'query ms/inst':>14} {'detect ms/inst':>15} {'detect/query':>13} {'repeated rows':>14}")
+    for p in args.p:
+        model, (cat, dense) = ctr_onnx(p, args.instances, seed=args.seed)
+        ia = InteractionAttribution(model, detector="nid")
+        for n_samples in args.samples:
+            res, _ = run(ia, (cat, dense), n_samples, args.seed)
+            meta = res.metadata
+            q, d = 1000 * meta["query_seconds"] / args.instances, 1000 * meta["detect_seconds"] / args.instances
+            share = meta["n_repeated"] / max(1, meta["n_queries"])
+            rows.append((p, n_samples, q, d))
+            print(f"{p:>5} {n_samples:>9} {q:>14.2f} {d:>15.1f} {d / q:>12.1f}x {share:>13.1%}", flush=True)
+    return rows
+
+
+def acceptance(args: argparse.Namespace) -> None:
+    n = args.accept_instances
+    model, (cat, dense) = ctr_onnx(39, n, seed=args.seed)
+    ia = InteractionAttribution(model, detector="nid")
+    batched, batched_s = run(ia, (cat, dense), 1000, args.seed)
+    single_s, single_query, single_detect, tops = 0.0, 0.0, 0.0, []
+    for i in range(n):
+        res, seconds = run(ia, (cat[i : i + 1], dense[i : i + 1]), 1000, args.seed)
+        single_s += seconds
+        single_query += res.metadata["query_seconds"]
+        single_detect += res.metadata["detect_seconds"]
+        tops.append(res[0].interactions)
+    meta = batched.metadata
+    same_first = np.mean([bool(t) and bool(batched[i].interactions) and t[0][0] == batched[i].interactions[0][0] for i, t in enumerate(tops)])
+    overlap = np.mean([len({s for s, _ in t[:5]} & {s for s, _ in batched[i].interactions[:5]}) / 5 for i, t in enumerate(tops)])
+    ratio = meta["detect_seconds"] / meta["query_seconds"]
+    print(f"\nPart 2: 'nid', {n} instances of the 39-field ONNX DeepFM, 1000 samples each")
+    print(f"  batched:        total {batched_s:7.2f} s  queries {meta['query_seconds']:6.2f} s  detection {meta['detect_seconds']:7.2f} s  "
+          f"detection/query = {ratio:.1f}  (acceptance: <= 1.0 -> {'PASS' if ratio <= 1.0 else 'FAIL'})")
+    print(f"  one at a time:  total {single_s:7.2f} s  queries {single_query:6.2f} s  detection {single_detect:7.2f} s")
+    speedup = single_s / batched_s
+    print(f"  batched speed-up: {speedup:.1f}x total, {single_detect / meta['detect_seconds']:.1f}x detection, {single_query / meta['query_seconds']:.1f}x queries "
+          f"(acceptance: >= 5x -> {'PASS' if speedup >= 5 else 'FAIL'})")
+    print(f"  per instance: same strongest interaction in {same_first:.0%} of instances; top-5 overlap {overlap:.0%} "
+          "(different network initialisations; NID's local rankings are noisy on this untrained model)")
+    glob_single, glob_batched = _global_top(tops), _global_top([batched[i].interactions for i in range(n)])
+    print(f"  counted over the {n} instances (GLIDER, top 3 each): top-5 interactions batched {glob_batched}, one at a time {glob_single}, "
+          f"overlap {len(set(glob_single) & set(glob_batched))}/5")
+
+
+def _global_top(rankings: list[list[tuple[tuple[int, ...], float]]], per_instance: int = 3, k: int = 5) -> list[tuple[int, ...]]:
+    """GLIDER's counting: the ``k`` interactions most often among an instance's ``per_instance`` strongest."""
+    counts: dict[tuple[int, ...], int] = {}
+    for ranked in rankings:
+        for features, _ in ranked[:per_instance]:
+            counts[features] = counts.get(features, 0) + 1
+    return [s for s, _ in sorted(counts.items(), key=lambda e: (-e[1], e[0]))[:k]]
+
+
+def save_plot(rows: list[tuple[int, int, float, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for n_samples in sorted({r[1] for r in rows}):
+        pts = [r for r in rows if r[1] == n_samples]
+        ax.plot([r[0] for r in pts], [r[2] for r in pts], "--o", label=f"queries, n={n_samples}")
+        ax.plot([r[0] for r in pts], [r[3] for r in pts], "-s", label=f"detection, n={n_samples}")
+    ax.set(xscale="log", yscale="log", xlabel="features p", ylabel="ms per instance", title="nid on an ONNX DeepFM")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--p", type=int, nargs="+", default=[10, 39, 100, 300])
+    parser.add_argument("--samples", type=int, nargs="+", default=[1000, 6000])
+    parser.add_argument("--instances", type=int, default=4, help="instances per cell of part 1")
+    parser.add_argument("--accept-instances", type=int, default=100, help="instances of part 2 (0: skip)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core machine)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", type=Path, default=None)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    rows = grid(args) if args.instances > 0 else []
+    if args.accept_instances > 0:
+        acceptance(args)
+    if args.plot and rows:
+        save_plot(rows, args.plot)
+        print(f"plot saved to {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
