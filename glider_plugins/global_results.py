@@ -9,18 +9,16 @@ made from :meth:`GlobalInteractions.to_dataframe` in :mod:`glider_plugins.visual
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._json import jsonable, read_document, write_document
 from .errors import InputError
-from .results import _is_path, _jsonable
 
 __all__ = ["FORMAT", "MIN_FREQUENCY", "GlobalInteractions", "prune_subsets"]
 
@@ -219,15 +217,12 @@ class GlobalInteractions:
             "n_instances": self.n_instances,
             "feature_names": self.feature_names,
             "interactions": [[list(s), c, self._strength[s]] for s, c in self.counts.items()],
-            "metadata": _jsonable(self.metadata),
+            "metadata": jsonable(self.metadata),
         }
 
     def to_json(self, path: str | os.PathLike | None = None, indent: int | None = None) -> str:
         """Serialise to JSON; also write it to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
+        return write_document(self.to_dict(), path, indent)
 
     @classmethod
     def from_json(cls, source: str | os.PathLike) -> GlobalInteractions:
@@ -238,17 +233,7 @@ class GlobalInteractions:
         InputError
             When ``source`` does not parse or is not a GlobalInteractions document.
         """
-        is_file = _is_path(source)
-        label = f"source {str(source)!r}" if is_file else "source"
-        text = Path(source).read_text() if is_file else str(source)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            if not is_file and not text.lstrip().startswith(("{", "[")):
-                raise InputError(f"source: {text[:200]!r} is neither an existing file nor JSON text") from exc
-            raise InputError(f"{label}: does not parse as JSON written by GlobalInteractions.to_json ({exc})") from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError(f"{label}: not a GlobalInteractions JSON document (expected format {FORMAT!r})")
+        data, label = read_document(source, FORMAT, "GlobalInteractions")
         return cls.from_dict(data, label)
 
     @classmethod

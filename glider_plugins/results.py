@@ -6,16 +6,19 @@ to JSON and pandas.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._json import jsonable, read_document, write_document
+
 __all__ = ["AttributionResult", "Interaction", "LocalInteractions"]
+
+#: Format tag of :meth:`AttributionResult.to_json` documents.
+FORMAT = "glider_plugins.AttributionResult/1"
 
 #: One interaction: the sorted tuple of feature ids that act together, and its strength.
 Interaction = tuple[tuple[int, ...], float]
@@ -78,7 +81,7 @@ class LocalInteractions:
             "main_effects": self.main_effects.tolist(),
             "pairwise_strengths": self.pairwise_strengths.tolist(),
             "feature_names": self.feature_names,
-            "metadata": _jsonable(self.metadata),
+            "metadata": jsonable(self.metadata),
         }
 
     @classmethod
@@ -91,17 +94,6 @@ class LocalInteractions:
             metadata=dict(data.get("metadata") or {}),
         )
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 class AttributionResult(Sequence[LocalInteractions]):
@@ -215,33 +207,24 @@ class AttributionResult(Sequence[LocalInteractions]):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": "glider_plugins.AttributionResult/1",
+            "format": FORMAT,
             "feature_names": self.feature_names,
             "feature_mask": [m.tolist() for m in self.feature_mask],
             "input_shapes": [list(s) for s in self.input_shapes],
             "input_names": list(self.input_names) if self.input_names is not None else None,
             "single_input": self.single_input,
-            "metadata": _jsonable(self.metadata),
+            "metadata": jsonable(self.metadata),
             "instances": [r.to_dict() for r in self.instances],
         }
 
     def to_json(self, path: str | os.PathLike | None = None, indent: int | None = None) -> str:
         """Serialise to JSON; also write it to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
+        return write_document(self.to_dict(), path, indent)
 
     @classmethod
     def from_json(cls, source: str | os.PathLike) -> AttributionResult:
         """Load from a JSON string or a file path written by :meth:`to_json`."""
-        text = Path(source).read_text() if _is_path(source) else str(source)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"source: not a JSON document written by AttributionResult.to_json ({exc})") from exc
-        if not isinstance(data, dict) or data.get("format") != "glider_plugins.AttributionResult/1":
-            raise ValueError("source: not a JSON document written by AttributionResult.to_json (missing format tag)")
+        data, _ = read_document(source, FORMAT, "AttributionResult")
         return cls(
             [LocalInteractions.from_dict(d) for d in data["instances"]],
             feature_names=data["feature_names"],
@@ -255,9 +238,3 @@ class AttributionResult(Sequence[LocalInteractions]):
     def __repr__(self) -> str:
         return f"AttributionResult(n_instances={len(self)}, n_features={self.n_features}, detector={self.metadata.get('detector')!r})"
 
-
-def _is_path(source: Any) -> bool:
-    if isinstance(source, os.PathLike):
-        return True
-    text = str(source)
-    return not text.lstrip().startswith("{") and len(text) < 4096 and Path(text).is_file()

@@ -100,7 +100,7 @@ def test_result_shapes_exports_and_json_round_trip(tmp_path):
     np.testing.assert_allclose(back.pairwise(), res.pairwise())
     np.testing.assert_allclose(back.attributions(), res.main_effects())
     assert back.metadata["detector"] == "nid" and back.metadata["n_queries"] == 3 * 300
-    with pytest.raises(ValueError, match="not a JSON document"):
+    with pytest.raises(ValueError, match="does not parse as JSON written by AttributionResult.to_json"):
         AttributionResult.from_json("{broken")
 
 
