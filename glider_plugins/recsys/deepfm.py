@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
-from torch import nn
 
-from .base import CTRModel, LinearPart, mlp
+from .wide_deep import WideDeep
 
 __all__ = ["DeepFM", "fm_term"]
 
@@ -19,8 +16,9 @@ def fm_term(emb: torch.Tensor) -> torch.Tensor:
     return 0.5 * (square_of_sum - sum_of_square).sum(dim=1, keepdim=True)
 
 
-class DeepFM(CTRModel):
-    """``logit = linear(ids, dense) + FM(emb) + deep([emb, dense])``; the FM covers categorical fields.
+class DeepFM(WideDeep):
+    """``logit = linear(ids, dense) + FM(emb) + deep([emb, dense])``: Wide&Deep plus the FM term
+    over the categorical fields' embeddings.
 
     Parameters
     ----------
@@ -34,12 +32,5 @@ class DeepFM(CTRModel):
 
     name = "deepfm"
 
-    def __init__(self, cardinalities: Sequence[int], n_dense: int, embed_dim: int = 8, hidden: Sequence[int] = (64, 32), dropout: float = 0.0) -> None:
-        super().__init__(cardinalities, n_dense, embed_dim, hidden=list(hidden), dropout=dropout)
-        self.linear = LinearPart(self.cardinalities, self.n_dense)
-        self.deep, width = mlp(self.n_fields * self.embed_dim + self.n_dense, hidden, dropout)
-        self.head = nn.Linear(width, 1)
-
     def logit(self, cat_ids: torch.Tensor, dense: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        deep = self.head(self.deep(self.deep_input(emb, dense)))
-        return self.linear(cat_ids, dense) + fm_term(emb) + deep
+        return super().logit(cat_ids, dense, emb) + fm_term(emb)
