@@ -24,17 +24,19 @@ from .hookspecs import KINDS, NAME, hookimpl, hookspec
 from .manager import (
     BLOCK_ENV,
     PluginWarning,
+    blocked_plugins,
+    get_plugin_manager,
+    plugin_distributions,
+    reset_plugin_manager,
+)
+from .registry import (
     adapt_model,
     available,
-    blocked_plugins,
     get_factory,
-    get_plugin_manager,
     make_detector,
     make_encoder,
     make_perturbation,
-    plugin_distributions,
     registrations,
-    reset_plugin_manager,
 )
 
 __all__ = [
