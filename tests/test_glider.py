@@ -56,16 +56,6 @@ def test_a_torch_model_and_more_local_interactions_per_instance(data):
     assert recall >= 0.75 and false_share <= 1 / 3
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Small batched networks on a busy 2-core machine: two OpenMP threads spin against other
-    processes (measured: 14 s instead of 0.2 s for this test's NID fit); one thread does not."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_nid_with_cutoff_recovers_the_planted_groups_deterministically(data, one_torch_thread):
     """MADEX as in the paper (NID + its cut-off) on 60 instances; measured recall 1.0 for seeds 0-2."""
     glider = Glider(planted_function, detector="nid")

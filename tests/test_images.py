@@ -29,13 +29,7 @@ REGION_B = (slice(21, 29), slice(21, 29))
 STRIPES = np.where(np.arange(8) % 2 == 0, 1.0, -1.0)  # vertical stripes of period 2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """On a shared 2-core machine two intra-op threads make the small models 10-20x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def striped_images(n: int, rng: np.random.Generator, low: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

@@ -30,13 +30,7 @@ NEUTRAL = VOCAB[7:]
 LENGTH = 12
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """On a shared 2-core machine two intra-op threads make the small models 10-20x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 def review(rng: np.random.Generator, p_sentiment: float, p_not: float, p_unk: float) -> tuple[list[str], float]:
