@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from captum.attr import Attribution
 
+from ._checks import check_int
 from .adapters.base import TargetType
 from .adapters.dispatch import adapt
 from .errors import InputError
@@ -239,8 +240,7 @@ def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int
         raise InputError(f"n_samples={n_samples} is too small for detector '{detector.name}' with {n_features} features; it needs at least {needed}")
     if max_order is not None and (not isinstance(max_order, (int, np.integer)) or max_order < 2):
         raise InputError(f"max_order must be an integer >= 2 (2 = pairs only), got {max_order!r}")
-    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
-        raise InputError(f"top_k must be a positive integer, got {top_k!r}")
+    check_int("top_k", top_k, allow_none=True)
     if kernel_width is not None and not kernel_width > 0:
         raise InputError(f"kernel_width must be positive, got {kernel_width!r}")
 
@@ -254,8 +254,7 @@ def _uses_random_design(detector: Any) -> bool:
 def _rows_per_eval(perturbations_per_eval: int | None, layout: Any) -> int:
     if perturbations_per_eval is None:
         return default_rows_per_eval(layout)
-    if not isinstance(perturbations_per_eval, (int, np.integer)) or perturbations_per_eval < 1:
-        raise InputError(f"perturbations_per_eval must be a positive integer, got {perturbations_per_eval!r}")
+    check_int("perturbations_per_eval", perturbations_per_eval)
     return int(perturbations_per_eval)
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_int
 from .checkpoint import Checkpoint, fingerprint
 from .chunking import (
     CONSTANT_ALL,
@@ -153,13 +154,13 @@ class Glider:
         GlobalInteractions
         """
         start = time.perf_counter()
-        _check_positive("top_k", top_k)
-        _check_positive("chunk_size", chunk_size)
+        check_int("top_k", top_k)
+        check_int("chunk_size", chunk_size)
         check_executor(executor)
         if isinstance(retries, bool) or not isinstance(retries, (int, np.integer)) or retries < 0:
             raise InputError(f"retries must be a non-negative integer, got {retries!r}")
         if max_in_flight is not None:
-            _check_positive("max_in_flight", max_in_flight)
+            check_int("max_in_flight", max_in_flight)
         if checkpoint is not None and seed is None:
             raise InputError("checkpoint: a resumable run needs a seed (the chunks and their seeds come from it); pass seed=...")
         data, feature_names = _from_dataframe(data, feature_names, feature_mask)
@@ -367,17 +368,12 @@ def _build_layout(data: Any, baselines: Any, feature_mask: Any, feature_names: S
 def _choose_rows(n_rows: int, n_instances: int | None, rng: np.random.Generator) -> np.ndarray:
     if n_instances is None:
         return np.arange(n_rows)
-    _check_positive("n_instances", n_instances)
+    check_int("n_instances", n_instances)
     if n_instances >= n_rows:
         if n_instances > n_rows:
             warnings.warn(f"n_instances={n_instances} is more than the {n_rows} rows of data; explaining all {n_rows}", UserWarning, stacklevel=3)
         return np.arange(n_rows)
     return np.sort(rng.choice(n_rows, size=int(n_instances), replace=False))
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _check_constant(counter: InteractionCounter) -> None:

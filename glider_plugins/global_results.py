@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_int
 from ._json import jsonable, read_document, write_document
 from .errors import InputError
 
@@ -151,8 +152,7 @@ class GlobalInteractions:
         -------
         list of (tuple of int, int)
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}")
+        check_int("k", k)
         if not 0.0 <= min_frequency <= 1.0:
             raise InputError(f"min_frequency must be between 0 and 1, got {min_frequency!r}")
         least = min_frequency * self.n_instances

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from ..errors import InputError, InputTypeError, ModelError, NonFiniteOutputError
 from .batch import (
     Batch,
@@ -80,8 +81,7 @@ class ModelAdapter(ABC):
             raise InputError(f"output must be one of {OUTPUT_KINDS} or None, got {output!r}")
         if model_output not in OUTPUT_KINDS:
             raise InputError(f"model_output must be one of {OUTPUT_KINDS}, got {model_output!r}")
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-            raise InputError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        check_int("batch_size", batch_size, allow_none=True)
         self.target = target
         self.output = output
         self.model_output = model_output

@@ -32,6 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from ..errors import InputError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
@@ -69,12 +70,7 @@ class ArchDetectDetector(Detector):
     ):
         if not isinstance(merge_threshold, (int, float)) or not 0.0 < float(merge_threshold) <= 1.0:
             raise InputError(f"merge_threshold must be a number in (0, 1], got {merge_threshold!r}")
-        if max_order is not None and (
-            isinstance(max_order, bool)
-            or not isinstance(max_order, (int, np.integer))
-            or max_order < 2
-        ):
-            raise InputError(f"max_order must be an integer >= 2 or None, got {max_order!r}")
+        check_int("max_order", max_order, 2, allow_none=True)
         if not isinstance(rtol, (int, float)) or not 0.0 <= float(rtol) < 1.0:
             raise InputError(f"rtol must be a number in [0, 1), got {rtol!r}")
         self.merge_threshold = float(merge_threshold)

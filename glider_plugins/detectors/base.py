@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from ..errors import InputError, InputTypeError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
@@ -143,8 +144,5 @@ def check_experiments(
             raise InputError("weights must be finite and non-negative")
         if n_inst and (weights.sum(axis=1) <= 0).any():
             raise InputError("weights must have a positive sum for every instance")
-    if max_order is not None and (
-        isinstance(max_order, bool) or not isinstance(max_order, (int, np.integer)) or max_order < 2
-    ):
-        raise InputError(f"max_order must be an integer >= 2 or None, got {max_order!r}")
+    check_int("max_order", max_order, 2, allow_none=True)
     return masks, outputs, weights, None if max_order is None else int(max_order)

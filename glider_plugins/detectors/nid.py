@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .._checks import check_int, is_int
 from ..errors import InputError
 from ..results import LocalInteractions
 from .base import Detector, check_experiments
@@ -142,18 +143,16 @@ class NIDDetector(Detector):
             raise InputError(
                 f"hidden_units must be a sequence of positive integers, got {hidden_units!r}"
             )
-        if len(hidden_units) == 0 or not all(_is_int(h) and h > 0 for h in hidden_units):
+        if len(hidden_units) == 0 or not all(is_int(h) and h > 0 for h in hidden_units):
             raise InputError(
                 f"hidden_units must be a non-empty sequence of positive integers, got {hidden_units!r}"
             )
         _check_number("l1", l1, low=0.0)
         _check_number("learning_rate", learning_rate, low=0.0, low_open=True)
-        if not _is_int(max_epochs) or max_epochs < 1:
-            raise InputError(f"max_epochs must be a positive integer, got {max_epochs!r}")
-        if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):
-            raise InputError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        check_int("max_epochs", max_epochs)
+        check_int("batch_size", batch_size, allow_none=True)
         _check_number("validation_fraction", validation_fraction, low=0.0, high=1.0, high_open=True)
-        if not _is_int(patience) or patience < 0:
+        if not is_int(patience) or patience < 0:
             raise InputError(f"patience must be a non-negative integer, got {patience!r}")
         _check_number("input_init_scale", input_init_scale, low=0.0, low_open=True)
         if not isinstance(cutoff, (bool, np.bool_)):
@@ -161,12 +160,8 @@ class NIDDetector(Detector):
         if cutoff and validation_fraction == 0:
             raise InputError("cutoff=True needs held-out samples: set validation_fraction > 0")
         _check_number("cutoff_tolerance", cutoff_tolerance, low=0.0)
-        if max_order is not None and (not _is_int(max_order) or max_order < 2):
-            raise InputError(f"max_order must be an integer >= 2 or None, got {max_order!r}")
-        if not _is_int(max_interactions) or max_interactions < 1:
-            raise InputError(
-                f"max_interactions must be a positive integer, got {max_interactions!r}"
-            )
+        check_int("max_order", max_order, 2, allow_none=True)
+        check_int("max_interactions", max_interactions)
         try:
             device = torch.device(device)
         except (RuntimeError, TypeError) as exc:
@@ -174,8 +169,7 @@ class NIDDetector(Detector):
         if dtype not in (torch.float32, torch.float64):
             raise InputError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
 
-        if instance_batch is not None and (not _is_int(instance_batch) or instance_batch < 1):
-            raise InputError(f"instance_batch must be a positive integer or None, got {instance_batch!r}")
+        check_int("instance_batch", instance_batch, allow_none=True)
         self.instance_batch = None if instance_batch is None else int(instance_batch)
         self.hidden_units = tuple(int(h) for h in hidden_units)
         self.l1 = float(l1)
@@ -323,10 +317,6 @@ def _concatenate(fits: list[dict[str, Any]]) -> dict[str, Any]:
     joined: dict[str, Any] = {key: np.concatenate([f[key] for f in fits]) for key in fits[0] if key != "mlp_weights"}
     joined["mlp_weights"] = [np.concatenate(layer) for layer in zip(*(f["mlp_weights"] for f in fits), strict=True)]
     return joined
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _check_number(
