@@ -10,34 +10,35 @@ mask game (its mixed differences are exactly zero). A pair inside a set does, bu
 on the instance: on random draws, the exact local strengths (RMS of the mixed difference over all
 2**8 contexts, by enumeration) of the true pairs span three orders of magnitude, and about 40 % of
 them are below 5 % of the instance's strongest pair (F7's ``(x4 x5 x6 x7 x8)^2`` term, for one,
-is ~1e-3 of it). No estimator with a noise floor ranks those above zero: the exact strengths plus
-noise of 1 % of the maximum score a mean AUC of 0.92 against the paper's sets. The pairwise
-acceptance test therefore scores *local* ground truth: true pairs whose exact local strength is
-at least ``TAU`` (5 %) of the instance's strongest pair are positives, all pairs outside the sets
-are negatives, and the weak true pairs in between are left out. The AUC against the paper's sets
-in full is asserted too, as a regression guard at the level measured.
+is ~1e-3 of it). The pairwise tests score both the paper's sets in full and *local* ground truth:
+true pairs whose exact local strength is at least ``TAU`` (5 %) of the instance's strongest pair
+are positives, all pairs outside the sets are negatives, and the weak true pairs in between are
+left out.
 
-Measured with this file's seeds (n = 1000 samples, 4 instances per function; AUC local / full):
+Measured with this file's seeds (n = 1000 samples, 4 instances per function; AUC local / full).
+nid runs its default 8 passes (each explains the pairs found so far away and detects again, see
+``glider_plugins/detectors/nid_stages.py``); "one pass" is ``stages=1``, MADEX as published:
 
-======  ============  ============
-        nid           archdetect
-======  ============  ============
-F1      0.95 / 0.83   1.00 / 1.00
-F2      0.95 / 0.85   1.00 / 1.00
-F3      0.98 / 0.91   1.00 / 1.00
-F4      0.98 / 0.88   1.00 / 1.00
-F5      0.96 / 0.69   1.00 / 0.98
-F6      0.99 / 0.74   1.00 / 1.00
-F7      1.00 / 0.61   1.00 / 0.99
-F8      0.94 / 0.89   1.00 / 1.00
-F9      0.97 / 0.68   1.00 / 1.00
-F10     0.99 / 0.95   1.00 / 1.00
-mean    0.97 / 0.80   1.00 / 1.00
-======  ============  ============
+======  ============  ============  ============
+        nid           nid, 1 pass   archdetect
+======  ============  ============  ============
+F1      1.00 / 0.94   0.95 / 0.83   1.00 / 1.00
+F2      1.00 / 0.95   0.95 / 0.85   1.00 / 1.00
+F3      1.00 / 0.95   0.98 / 0.91   1.00 / 1.00
+F4      1.00 / 0.98   0.98 / 0.88   1.00 / 1.00
+F5      1.00 / 0.95   0.96 / 0.69   1.00 / 0.98
+F6      1.00 / 0.99   0.99 / 0.74   1.00 / 1.00
+F7      1.00 / 0.98   1.00 / 0.61   1.00 / 0.99
+F8      0.99 / 0.98   0.94 / 0.89   1.00 / 1.00
+F9      0.98 / 0.83   0.97 / 0.68   1.00 / 1.00
+F10     1.00 / 1.00   0.99 / 0.95   1.00 / 1.00
+mean    1.00 / 0.96   0.97 / 0.80   1.00 / 1.00
+======  ============  ============  ============
 
-With other seeds for the instances and the detector, nid's means were 0.96-0.97 (local) and
-0.79-0.83 (full). ArchDetect misses only pairs that are exactly zero in both of its contexts
-(F5's ``|x6 + x7|`` when the sign of ``x6 + x7`` is the same at all four corners).
+One pass falls short on the full sets because a dominant interaction spreads over many
+first-layer units that also carry the weak ones, and NID's ``min`` then credits the mixed false
+pairs. ArchDetect misses only pairs that are exactly zero in both of its contexts (F5's
+``|x6 + x7|`` when the sign of ``x6 + x7`` is the same at all four corners).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import pytest
 
 from glider_plugins.detectors import ArchDetectDetector, Detector, NIDDetector
 from glider_plugins.detectors.archdetect import archdetect_design
+from glider_plugins.detectors.nid_stages import explain_away, select_pairs
 from glider_plugins.errors import InputError
 from glider_plugins.results import LocalInteractions
 from tests.groundtruth.nid_functions import (
@@ -168,9 +170,9 @@ def test_nid_pairwise_auc(panel: Panel, nid_results: list[LocalInteractions]) ->
     table = auc_table(panel, nid_results)
     local = np.mean([v[0] for v in table.values()])
     full = np.mean([v[1] for v in table.values()])
-    assert local >= 0.95, f"nid local AUC {local:.3f} (local/full per function: {describe(table)})"
-    # regression guard on the paper's sets in full, weak pairs included (measured 0.79; see top)
-    assert full >= 0.75, f"nid full AUC {full:.3f} (local/full per function: {describe(table)})"
+    assert local >= 0.98, f"nid local AUC {local:.3f} (local/full per function: {describe(table)})"
+    # the paper's sets in full, weak pairs included (measured 0.956; see top)
+    assert full >= 0.95, f"nid full AUC {full:.3f} (local/full per function: {describe(table)})"
 
 
 def test_archdetect_pairwise_auc(panel: Panel, arch_results: list[LocalInteractions]) -> None:
@@ -187,8 +189,8 @@ def test_nid_finds_planted_higher_order_sets(
     """Planted 3- and 4-way sets show up among the 5 strongest sets of order >= 3.
 
     Only sets that interact locally are scored: every pair inside and the set's own ``|S|``-th
-    order mixed difference at least ``TAU`` times the strongest pair. Measured: 16 of 23 here,
-    16/24, 25/29 and 17/20 with other seeds; 27 of all 64 planted 3-/4-way sets, weak ones included.
+    order mixed difference at least ``TAU`` times the strongest pair. Measured: 20 of 23 here
+    (16 of 23 with one pass).
     """
     hits = []
     for k, res in enumerate(nid_results):
@@ -207,7 +209,7 @@ def test_nid_finds_planted_higher_order_sets(
     assert len(hits) >= 15, (
         f"only {len(hits)} locally active planted sets; the test lost its substance"
     )
-    assert np.mean(hits) >= 0.6, f"planted sets found in {np.mean(hits):.2f} of {len(hits)} cases"
+    assert np.mean(hits) >= 0.8, f"planted sets found in {np.mean(hits):.2f} of {len(hits)} cases"
 
 
 def test_results_are_well_formed(
@@ -341,7 +343,8 @@ def test_nid_batched_agrees_with_one_at_a_time(
             == {s for s, _ in alone.interactions[:2]}
             == {(0, 1), (2, 3, 4)}
         )
-    # one instance per NID function: the strongest pair and the strength pattern agree
+    # one instance per NID function: the strongest pair of one run is among the other's top
+    # three (passes after the first can reorder near-equal pairs), and the strengths correlate
     iu = np.triu_indices(P, 1)
     same_top, corr = [], []
     for k in range(0, len(panel.names), N_PER_FUNCTION):
@@ -349,9 +352,69 @@ def test_nid_batched_agrees_with_one_at_a_time(
             panel.masks[k : k + 1], panel.outputs[k : k + 1], rng=np.random.default_rng(0)
         )[0]
         a, b = nid_results[k].pairwise_strengths[iu], alone.pairwise_strengths[iu]
-        same_top.append(np.argmax(a) == np.argmax(b))
+        same_top.append(np.argmax(a) in np.argsort(-b)[:3] and np.argmax(b) in np.argsort(-a)[:3])
         corr.append(np.corrcoef(a, b)[0, 1])
     assert np.mean(same_top) >= 0.8 and np.mean(corr) >= 0.9, (same_top, corr)
+
+
+def dominated_game(n_instances: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``40 m0 m1 + m2 m3 + 0.5 m4 m5 + sum_i c_i m_i``: one pair 40-80 times the others."""
+    masks = lime_masks(n_instances, N_SAMPLES, P, rng)
+    m = masks.astype(float)
+    c = rng.normal(size=(n_instances, P))
+    outputs = 40 * m[..., 0] * m[..., 1] + m[..., 2] * m[..., 3] + 0.5 * m[..., 4] * m[..., 5]
+    return masks, outputs + np.einsum("nsp,np->ns", m, c)
+
+
+def test_nid_passes_find_weak_pairs_next_to_a_dominant_one() -> None:
+    """Later passes see the weak pairs without the dominant one: they rank 2nd and 3rd."""
+    masks, outputs = dominated_game(4, np.random.default_rng(8))
+    results = NIDDetector(stages=4).detect(masks, outputs, rng=np.random.default_rng(0))
+    for res in results:
+        assert top_pairs(res.pairwise_strengths, 3) == {(0, 1), (2, 3), (4, 5)}
+        assert res.metadata["found_pairs"][:3] == [(0, 1), (2, 3), (4, 5)]
+        assert res.metadata["passes"] == 3  # nothing is left after the third: no fourth pass
+        pw = res.pairwise_strengths
+        # strengths in output units, in the planted order, false pairs far below the weakest true one
+        assert pw[0, 1] > pw[2, 3] > pw[4, 5] > 5 * max(pw[i, j] for i, j in itertools.combinations(range(6, P), 2))
+
+
+def test_nid_one_pass_is_madex_as_published() -> None:
+    masks, outputs = dominated_game(2, np.random.default_rng(8))
+    one = NIDDetector(stages=1).detect(masks, outputs, rng=np.random.default_rng(0))
+    staged = NIDDetector(stages=3).detect(masks, outputs, rng=np.random.default_rng(0))
+    for a, b in zip(one, staged, strict=True):
+        assert a.metadata["passes"] == 1 and a.metadata["found_pairs"] == []
+        # the first pass is the same network: the dominant pair has the same strength
+        assert a.pairwise_strengths[0, 1] == pytest.approx(b.pairwise_strengths[0, 1])
+        assert a.main_effects == pytest.approx(b.main_effects)
+
+
+def test_explain_away_removes_exactly_the_found_pairs() -> None:
+    masks, outputs = dominated_game(2, np.random.default_rng(9))
+    split = np.zeros(outputs.shape, dtype=bool)
+    found = np.zeros((2, P, P), dtype=bool)
+    found[:, 0, 1] = found[:, 1, 0] = found[:, 2, 3] = found[:, 3, 2] = True
+    resid = explain_away(masks, outputs, np.ones_like(outputs), split, found)
+    m = masks.astype(float)
+    left = 0.5 * m[..., 4] * m[..., 5]  # what no found pair explains, less its projection on the fit
+    crosses = np.stack([m[..., 0] * m[..., 1], m[..., 2] * m[..., 3]], axis=2)
+    design = np.concatenate([np.ones_like(m[..., :1]), m, crosses], axis=2)
+    for k in range(2):
+        coef = np.linalg.lstsq(design[k], left[k], rcond=None)[0]
+        np.testing.assert_allclose(resid[k], left[k] - design[k] @ coef, atol=1e-6)
+
+
+def test_select_pairs_takes_the_strongest_new_pairs_above_the_threshold() -> None:
+    strengths = np.zeros((1, 4, 4))
+    for (i, j), v in {(0, 1): 9.0, (0, 2): 5.0, (1, 3): 4.0, (2, 3): 1.0}.items():
+        strengths[0, i, j] = strengths[0, j, i] = v
+    found = np.zeros((1, 4, 4), dtype=bool)
+    found[0, 0, 1] = found[0, 1, 0] = True
+    new = select_pairs(strengths, found, per_stage=3, threshold=0.5)
+    np.testing.assert_array_equal(new[0], new[0].T)
+    assert {(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(new[0])), strict=True)} == {(0, 2), (1, 3)}
+    assert not select_pairs(np.zeros((1, 4, 4)), np.zeros((1, 4, 4), dtype=bool), 2, 0.5).any()
 
 
 def test_nid_uses_sample_weights() -> None:
@@ -457,6 +520,9 @@ def test_detectors_reject_wrong_designs() -> None:
         ({"patience": -1}, "patience"),
         ({"input_init_scale": 0.0}, "input_init_scale"),
         ({"cutoff": "yes"}, "cutoff"),
+        ({"stages": 0}, "stages"),
+        ({"pairs_per_stage": 0}, "pairs_per_stage"),
+        ({"stage_threshold": 1.5}, "stage_threshold"),
         ({"cutoff": True, "validation_fraction": 0.0}, "validation_fraction"),
         ({"max_order": 1}, "max_order"),
         ({"max_interactions": 0}, "max_interactions"),

@@ -50,7 +50,7 @@ def summary(table: dict[str, tuple[float, float]]) -> str:
 def test_nid_black_box_auc(scores):
     local, full = np.mean(list(scores["nid"].values()), axis=0)
     assert local >= 0.95, f"nid local AUC {local:.3f} (local/full: {summary(scores['nid'])})"
-    assert full >= 0.75, f"nid full-set AUC {full:.3f} (local/full: {summary(scores['nid'])})"
+    assert full >= 0.95, f"nid full-set AUC {full:.3f} (local/full: {summary(scores['nid'])})"
 
 
 def test_archdetect_black_box_auc(scores):
@@ -70,13 +70,18 @@ class F4(nn.Module):
         )
 
 
-class F10(nn.Module):
-    """F10 in torch: sinh(x1+x2) + acos(tanh(x3+x5+x7)) + cos(x4+x5) + sec(x7 x9)."""
+class F6(nn.Module):
+    """F6 in torch: exp(|x1 x2| + 1) - exp(|x3 + x4| + 1) + cos(x5 + x6 - x8) + sqrt(x8^2 + x9^2 + x10^2).
+
+    (F10's acos has no float64 kernel in onnxruntime.)
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x1, x2, x3, x4, x5, _, x7, _, x9, _ = x.unbind(dim=1)
-        sinh = (torch.exp(x1 + x2) - torch.exp(-(x1 + x2))) / 2  # aten::sinh has no ONNX export
-        return sinh + torch.acos(torch.tanh(x3 + x5 + x7)) + torch.cos(x4 + x5) + 1.0 / torch.cos(x7 * x9)
+        x1, x2, x3, x4, x5, x6, _, x8, x9, x10 = x.unbind(dim=1)
+        return (
+            torch.exp(torch.abs(x1 * x2) + 1.0) - torch.exp(torch.abs(x3 + x4) + 1.0)
+            + torch.cos(x5 + x6 - x8) + torch.sqrt(x8**2 + x9**2 + x10**2)
+        )
 
 
 def top_pairs(pairwise: np.ndarray, k: int) -> list[tuple[int, int]]:
@@ -85,14 +90,14 @@ def top_pairs(pairwise: np.ndarray, k: int) -> list[tuple[int, int]]:
     return [(int(iu[0][o]), int(iu[1][o])) for o in order]
 
 
-@pytest.mark.parametrize(("name", "module"), [("F4", F4()), ("F10", F10())])
+@pytest.mark.parametrize(("name", "module"), [("F4", F4()), ("F6", F6())])
 def test_onnx_export_gives_the_same_ranking_as_the_callable(tmp_path, name, module):
     fn = FUNCTIONS[name]
     x, b = instances(fn, seed=7)
-    x, b = x.astype(np.float32), b.astype(np.float32)
     path = tmp_path / f"{name}.onnx"
-    torch.onnx.export(module, (torch.as_tensor(x),), str(path), input_names=["x"], dynamic_axes={"x": {0: "n"}}, dynamo=False)
-    np.testing.assert_allclose(InteractionAttribution(path).adapter(x), fn(x.astype(np.float64)), rtol=1e-4, atol=1e-4)
+    # exported in float64: the ONNX model answers what the callable answers, to rounding
+    torch.onnx.export(module.double(), (torch.as_tensor(x),), str(path), input_names=["x"], dynamic_axes={"x": {0: "n"}}, dynamo=False)
+    np.testing.assert_allclose(InteractionAttribution(path).adapter(x), fn(x), rtol=1e-10, atol=1e-10)
     for detector in ("archdetect", "nid"):
         via_onnx = InteractionAttribution(path, detector=detector).attribute(x, baselines=b, n_samples=N_SAMPLES, seed=0)
         via_callable = InteractionAttribution(fn, detector=detector).attribute(x, baselines=b, n_samples=N_SAMPLES, seed=0)
@@ -100,9 +105,7 @@ def test_onnx_export_gives_the_same_ranking_as_the_callable(tmp_path, name, modu
             got, want = via_onnx[i].pairwise(), via_callable[i].pairwise()
             overlap = len(set(top_pairs(got, 5)) & set(top_pairs(want, 5)))
             rho = rank_correlation(got, want)
-            # float32 (ONNX) vs float64 (numpy) outputs: ArchDetect reads them exactly; NID's Adam
-            # amplifies the rounding a little, which only swaps near-ties (measured rho >= 0.92)
-            assert overlap >= (5 if detector == "archdetect" else 4) and rho >= (0.99 if detector == "archdetect" else 0.9), (
+            assert overlap == 5 and rho >= 0.99, (
                 f"{detector}, instance {i}: top-5 overlap {overlap}, rank correlation {rho:.3f}"
             )
 

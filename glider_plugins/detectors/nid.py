@@ -9,7 +9,10 @@ score; NID then reads interactions off its weights (Tsang et al., ICLR 2018 and 
 * a hidden unit ``u`` of the first layer gets the influence ``z_u``: the product of absolute weight
   matrices of the later layers, ``z = |w_out|^T |W_L| ... |W_2|``;
 * a set ``I`` of features interacts through ``u`` as much as its weakest input weight,
-  ``min_{i in I} |W1[u, i]|``; summed over units with weights ``z_u``.
+  ``min_{i in I} |W1[u, i]|``; summed over units with weights ``z_u``;
+* by default in several passes (:mod:`.nid_stages`): the pairs found are explained away with
+  exact AND-crosses and NID runs again on the rescaled residual, so weak interactions are not
+  drowned by a dominant one.
 
 Fitting choices, each measured on the NID test functions (``tests/test_detectors.py``):
 
@@ -50,6 +53,7 @@ from .nid_decoding import (
     prune_redundant,
     unit_influence,
 )
+from .nid_stages import explain_away, pairs_of, select_pairs
 from .nid_training import split_samples, standardise, train_stacked
 
 __all__ = ["NIDDetector", "nid_pairwise", "nid_anyorder", "prune_redundant"]
@@ -86,6 +90,19 @@ class NIDDetector(Detector):
         allows, the L1 penalty does not erase them, so the first layer starts nearly empty and
         grows the weights the data ask for (mean pairwise AUC on the NID test functions: about 0.66
         with 1.0, 0.80 with 0.03).
+    stages : int, default 8
+        Detection passes (:mod:`.nid_stages`). After each pass, the strongest new pairs are
+        explained away exactly (AND-crosses in a least-squares fit with the main effects) and the
+        next network is trained on the residual, rescaled, so weak interactions are read without
+        the dominant ones spread over the same units. ``1``: one pass, MADEX as published. Mean
+        pairwise AUC against the NID test functions' complete sets at 1000 samples: 0.78 with 1,
+        0.96 with 8 (``tests/test_detectors.py``); each pass costs about one more training.
+        An instance stops early when a pass finds no new pair or nothing is left to explain.
+    pairs_per_stage : int, default 1
+        New pairs a pass explains away at most (one per pass measured best).
+    stage_threshold : float, default 0.5
+        With ``pairs_per_stage > 1``: a further pair must reach this share of the pass's
+        strongest new pair.
     cutoff : bool, default False
         After ranking, add AND-crosses of the top interactions one by one to a ridge regression on
         top of the linear main effects while the held-out R^2 improves by more than
@@ -109,7 +126,11 @@ class NIDDetector(Detector):
 
     Notes
     -----
-    ``pairwise_strengths`` is NID's pairwise measure, summed over all first-layer units.
+    ``pairwise_strengths`` is NID's pairwise measure, summed over all first-layer units, in
+    output units: for a pair a pass found, that pass's strength; for the others, the last
+    pass's. ``metadata["found_pairs"]`` lists the found pairs in order, ``metadata["passes"]``
+    the passes run. With several passes, a set's arbitrary-order strength is its largest over the
+    passes, capped by the strength of its weakest pair that no pass found.
     ``interactions`` is NID's arbitrary-order ranking: each unit proposes the prefixes (sizes
     2..max_order) of its inputs sorted by ``|W1[u, :]|``, a prefix scoring ``z_u`` times its
     smallest weight; equal sets add up over units; then, walking down the ranking, a set is
@@ -131,6 +152,9 @@ class NIDDetector(Detector):
         validation_fraction: float = 0.2,
         patience: int = 10,
         input_init_scale: float = 0.03,
+        stages: int = 8,
+        pairs_per_stage: int = 1,
+        stage_threshold: float = 0.5,
         cutoff: bool = False,
         cutoff_tolerance: float = 1e-3,
         max_order: int | None = None,
@@ -160,6 +184,9 @@ class NIDDetector(Detector):
         if cutoff and validation_fraction == 0:
             raise InputError("cutoff=True needs held-out samples: set validation_fraction > 0")
         _check_number("cutoff_tolerance", cutoff_tolerance, low=0.0)
+        check_int("stages", stages)
+        check_int("pairs_per_stage", pairs_per_stage)
+        _check_number("stage_threshold", stage_threshold, low=0.0, high=1.0)
         check_int("max_order", max_order, 2, allow_none=True)
         check_int("max_interactions", max_interactions)
         try:
@@ -179,6 +206,9 @@ class NIDDetector(Detector):
         self.validation_fraction = float(validation_fraction)
         self.patience = int(patience)
         self.input_init_scale = float(input_init_scale)
+        self.stages = int(stages)
+        self.pairs_per_stage = int(pairs_per_stage)
+        self.stage_threshold = float(stage_threshold)
         self.cutoff = bool(cutoff)
         self.cutoff_tolerance = float(cutoff_tolerance)
         self.max_order = None if max_order is None else int(max_order)
@@ -190,7 +220,7 @@ class NIDDetector(Detector):
         return (
             f"NIDDetector(hidden_units={self.hidden_units}, l1={self.l1}, learning_rate={self.learning_rate}, "
             f"max_epochs={self.max_epochs}, batch_size={self.batch_size}, "
-            f"validation_fraction={self.validation_fraction}, cutoff={self.cutoff})"
+            f"validation_fraction={self.validation_fraction}, stages={self.stages}, cutoff={self.cutoff})"
         )
 
     def min_samples(self, n_features: int) -> int:
@@ -235,19 +265,92 @@ class NIDDetector(Detector):
         mean, scale, additive = standardise(masks, outputs, sample_w, split)
         targets = (outputs - mean[:, None]) / scale[:, None]
 
-        fits = []
+        fit = self._fit(masks, targets, sample_w, split, additive / scale[:, None], seed, 0, show_progress)
+        w_input, z = unit_influence(fit["mlp_weights"])
+        pairwise = nid_pairwise(w_input, z) * scale[:, None, None]  # output units
+        candidates: list[dict[tuple[int, ...], float]] | None = None
+        found_order: list[list[tuple[int, int]]] = [[] for _ in range(n_inst)]
+        passes = np.ones(n_inst, dtype=int)
+        if self.stages > 1:
+            pairwise, candidates, found_order, passes = self._later_passes(
+                masks, outputs, sample_w, split, scale, pairwise, w_input, z, max_order, seed, show_progress
+            )
+
+        results = []
+        for k in range(n_inst):
+            if max_order == 2:
+                ranked = _rank_pairs(pairwise[k], self.max_interactions)
+            elif candidates is None:  # one pass: NID's own arbitrary-order strengths
+                ranked = prune_redundant(
+                    [(m, v * scale[k]) for m, v in nid_anyorder(w_input[k], z[k], max_order)],
+                    self.max_interactions,
+                )
+            else:
+                cap = pairwise[k].copy()  # pairs no pass found cap the sets holding them
+                for i, j in found_order[k]:
+                    cap[i, j] = cap[j, i] = np.inf
+                ranked = prune_redundant(_capped_by_weakest_pair(candidates[k], cap), self.max_interactions)
+            metadata: dict[str, Any] = {
+                "detector": self.name,
+                "val_loss": float(fit["val_loss"][k]),
+                "val_r2": float(fit["val_r2"][k]),
+                "epochs": int(fit["epochs"][k]),
+                "best_epoch": int(fit["best_epoch"][k]),
+                "output_mean": float(mean[k]),
+                "output_scale": float(scale[k]),
+                "passes": int(passes[k]),
+                "found_pairs": found_order[k],
+            }
+            if self.cutoff:
+                kept, curve = cutoff_interactions(
+                    masks[k], targets[k], sample_w[k], split[k], ranked, self.cutoff_tolerance
+                )
+                ranked = ranked[:kept]
+                metadata["cutoff"] = kept
+                metadata["cutoff_r2"] = curve
+            results.append(
+                LocalInteractions(
+                    interactions=ranked,
+                    main_effects=fit["linear_weights"][k] * scale[k],
+                    pairwise_strengths=pairwise[k],
+                    metadata=metadata,
+                )
+            )
+        return results
+
+    def _fit(
+        self,
+        masks: np.ndarray,
+        targets: np.ndarray,
+        sample_w: np.ndarray,
+        split: np.ndarray,
+        linear_start: np.ndarray,
+        seed: int,
+        stage: int,
+        show_progress: bool,
+    ) -> dict[str, Any]:
+        """Train the instances' networks in stacks of ``instance_batch``; see :func:`train_stacked`.
+
+        Stack ``g`` of pass ``s`` is seeded from ``seed`` and ``(s, g)``; stack 0 of pass 0 uses
+        ``seed`` itself, so up to ``instance_batch`` instances train as one stack of one seed.
+        """
+        n_inst = len(masks)
         step = self.instance_batch or n_inst
+        fits = []
         for group, lo in enumerate(range(0, n_inst, step)):
             part = slice(lo, lo + step)
-            # group 0 keeps the run's seed: up to ``instance_batch`` instances train as one stack
-            group_seed = seed if group == 0 else int(np.random.SeedSequence(seed, spawn_key=(group,)).generate_state(1, np.uint64)[0] >> 1)
+            if stage == 0 and group == 0:
+                group_seed = seed
+            else:
+                key = (group,) if stage == 0 else (stage, group)
+                group_seed = int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1, np.uint64)[0] >> 1)
             fits.append(
                 train_stacked(
                     masks[part],
                     targets[part],
                     sample_w[part],
                     split[part],
-                    additive[part] / scale[part, None],
+                    linear_start[part],
                     hidden_units=self.hidden_units,
                     l1=self.l1,
                     learning_rate=self.learning_rate,
@@ -261,61 +364,110 @@ class NIDDetector(Detector):
                     show_progress=show_progress,
                 )
             )
-        fit = _concatenate(fits)
+        return _concatenate(fits)
 
-        w_input, z = unit_influence(fit["mlp_weights"])
-        pairwise = nid_pairwise(w_input, z)
-        results = []
-        for k in range(n_inst):
-            if max_order == 2:
-                iu, ju = np.triu_indices(p, 1)
-                ranked = sorted(
-                    (
-                        ((int(i), int(j)), float(pairwise[k, i, j]))
-                        for i, j in zip(iu, ju, strict=True)
-                    ),
-                    key=lambda e: (-e[1], e[0]),
-                )
-                ranked = [e for e in ranked if e[1] > 0][: self.max_interactions]
-            else:
-                ranked = prune_redundant(
-                    nid_anyorder(w_input[k], z[k], max_order), self.max_interactions
-                )
-            # NID strengths are in units of the standardised output: back to output units
-            ranked = [(members, value * scale[k]) for members, value in ranked]
-            metadata: dict[str, Any] = {
-                "detector": self.name,
-                "val_loss": float(fit["val_loss"][k]),
-                "val_r2": float(fit["val_r2"][k]),
-                "epochs": int(fit["epochs"][k]),
-                "best_epoch": int(fit["best_epoch"][k]),
-                "output_mean": float(mean[k]),
-                "output_scale": float(scale[k]),
-            }
-            if self.cutoff:
-                kept, curve = cutoff_interactions(
-                    masks[k], targets[k], sample_w[k], split[k], ranked, self.cutoff_tolerance
-                )
-                ranked = ranked[:kept]
-                metadata["cutoff"] = kept
-                metadata["cutoff_r2"] = curve
-            results.append(
-                LocalInteractions(
-                    interactions=ranked,
-                    main_effects=fit["linear_weights"][k] * scale[k],
-                    pairwise_strengths=pairwise[k] * scale[k],
-                    metadata=metadata,
-                )
+    def _later_passes(
+        self,
+        masks: np.ndarray,
+        outputs: np.ndarray,
+        sample_w: np.ndarray,
+        split: np.ndarray,
+        scale: np.ndarray,
+        pairwise: np.ndarray,
+        w_input: np.ndarray,
+        z: np.ndarray,
+        max_order: int,
+        seed: int,
+        show_progress: bool,
+    ) -> tuple[np.ndarray, list[dict[tuple[int, ...], float]] | None, list[list[tuple[int, int]]], np.ndarray]:
+        """Passes 2..``stages``: explain the found pairs away and detect again (:mod:`.nid_stages`).
+
+        Returns the final pairwise strengths (output units), each instance's candidate sets for
+        higher orders with their largest NID strength over the passes (output units; ``None``
+        when ``max_order == 2``), the pairs in the order found, and the
+        number of passes each instance ran. An instance stops when a pass finds no new pair or
+        its residual is below ``1e-6`` of its outputs' spread.
+        """
+        n_inst, _, p = masks.shape
+        final = pairwise.copy()
+        found = np.zeros((n_inst, p, p), dtype=bool)
+        found_order: list[list[tuple[int, int]]] = [[] for _ in range(n_inst)]
+        passes = np.ones(n_inst, dtype=int)
+        candidates = None if max_order == 2 else [{} for _ in range(n_inst)]
+        active = np.arange(n_inst)
+        w_train = sample_w * ~split
+        spread = np.sqrt(np.einsum("nr,nr->n", w_train, (outputs - outputs.mean(axis=1, keepdims=True)) ** 2) / w_train.sum(axis=1))
+        stage_pw, stage_w, stage_z, stage_scale = pairwise, w_input, z, scale
+        for stage in range(1, self.stages + 1):
+            if candidates is not None:
+                for row, k in enumerate(active):
+                    seen = candidates[k]
+                    for members, value in nid_anyorder(stage_w[row], stage_z[row], max_order):
+                        seen[members] = max(seen.get(members, 0.0), value * stage_scale[row])
+            new = select_pairs(stage_pw, found[active], self.pairs_per_stage, self.stage_threshold)
+            final[active] = np.where(new, stage_pw, final[active])
+            for row, k in enumerate(active):
+                found_order[k].extend(sorted(pairs_of(new[row]), key=lambda ij, r=row: -stage_pw[r][ij]))
+            found[active] |= new
+            if stage == self.stages:
+                break
+            resid = explain_away(masks[active], outputs[active], sample_w[active], split[active], found[active])
+            r_scale = np.sqrt(np.einsum("nr,nr->n", w_train[active], resid**2) / w_train[active].sum(axis=1))
+            going = new.any(axis=(1, 2)) & (r_scale > 1e-6 * spread[active])
+            if not going.any():
+                break
+            active, resid, r_scale = active[going], resid[going], r_scale[going]
+            passes[active] += 1
+            fit = self._fit(
+                masks[active], resid / r_scale[:, None], sample_w[active], split[active],
+                np.zeros((active.size, p + 1)), seed, stage, show_progress,
             )
-        return results
+            stage_w, stage_z = unit_influence(fit["mlp_weights"])
+            stage_pw, stage_scale = nid_pairwise(stage_w, stage_z) * r_scale[:, None, None], r_scale
+            # pairs not found (yet) take the latest pass's strength
+            final[active] = np.where(found[active], final[active], stage_pw)
+        return final, candidates, found_order, passes
+
+
+def _rank_pairs(pairwise: np.ndarray, limit: int) -> list[tuple[tuple[int, ...], float]]:
+    """Pairs by strength (ties: ids), positive ones only, at most ``limit``."""
+    iu, ju = np.triu_indices(len(pairwise), 1)
+    ranked = sorted(
+        (((int(i), int(j)), float(pairwise[i, j])) for i, j in zip(iu, ju, strict=True)),
+        key=lambda e: (-e[1], e[0]),
+    )
+    return [e for e in ranked if e[1] > 0][:limit]
+
+
+def _capped_by_weakest_pair(
+    sets: dict[tuple[int, ...], float], pairwise: np.ndarray
+) -> list[tuple[tuple[int, ...], float]]:
+    """Sets with NID strengths capped by their weakest pair's entry in ``pairwise``, strongest first.
+
+    A set cannot interact more than its weakest pair does (NID's ``min`` over members, applied to
+    pairs): with ``pairwise`` infinite for the pairs some pass found and the last pass's strength
+    for the others, sets that only mix features in the units of the first pass, with a pair no
+    pass confirms, fall to that pair's (small) strength.
+    """
+    scored = []
+    for members, value in sets.items():
+        idx = np.asarray(members)
+        weakest = float(pairwise[np.ix_(idx, idx)][np.triu_indices(idx.size, 1)].min())
+        scored.append((members, min(value, weakest)))
+    scored.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
+    return [e for e in scored if e[1] > 0]
 
 
 def _concatenate(fits: list[dict[str, Any]]) -> dict[str, Any]:
     """Join the fits of instance groups along the instance axis."""
     if len(fits) == 1:
         return fits[0]
-    joined: dict[str, Any] = {key: np.concatenate([f[key] for f in fits]) for key in fits[0] if key != "mlp_weights"}
-    joined["mlp_weights"] = [np.concatenate(layer) for layer in zip(*(f["mlp_weights"] for f in fits), strict=True)]
+    joined: dict[str, Any] = {}
+    for key, value in fits[0].items():
+        if isinstance(value, list):  # one array per layer
+            joined[key] = [np.concatenate(layer) for layer in zip(*(f[key] for f in fits), strict=True)]
+        else:
+            joined[key] = np.concatenate([f[key] for f in fits])
     return joined
 
 
