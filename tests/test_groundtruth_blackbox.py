@@ -50,7 +50,7 @@ def summary(table: dict[str, tuple[float, float]]) -> str:
 def test_nid_black_box_auc(scores):
     local, full = np.mean(list(scores["nid"].values()), axis=0)
     assert local >= 0.95, f"nid local AUC {local:.3f} (local/full: {summary(scores['nid'])})"
-    assert full >= 0.95, f"nid full-set AUC {full:.3f} (local/full: {summary(scores['nid'])})"
+    assert full >= 0.96, f"nid full-set AUC {full:.3f} (local/full: {summary(scores['nid'])})"
 
 
 def test_archdetect_black_box_auc(scores):
