@@ -35,6 +35,7 @@ batch, so a batch and one-at-a-time runs agree on what they find, not bit for bi
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -132,7 +133,8 @@ class NIDDetector(Detector):
     output units: for a pair a pass found, that pass's strength; for the others, the last
     pass's. ``metadata["found_pairs"]`` lists the found pairs in order, ``metadata["passes"]``
     the passes run. With several passes, a set's arbitrary-order strength is its largest over the
-    passes, capped by the strength of its weakest pair that no pass found.
+    passes, capped by the strength of its weakest pair that no pass found; the parts of a set of
+    three or more features whose pairs were all found are dropped (it was explained away whole).
     ``interactions`` is NID's arbitrary-order ranking: each unit proposes the prefixes (sizes
     2..max_order) of its inputs sorted by ``|W1[u, :]|``, a prefix scoring ``z_u`` times its
     smallest weight; equal sets add up over units; then, walking down the ranking, a set is
@@ -291,7 +293,8 @@ class NIDDetector(Detector):
                 cap = pairwise[k].copy()  # pairs no pass found cap the sets holding them
                 for i, j in found_order[k]:
                     cap[i, j] = cap[j, i] = np.inf
-                ranked = prune_redundant(_capped_by_weakest_pair(candidates[k], cap), self.max_interactions)
+                ranked = _capped_by_weakest_pair(candidates[k], cap)
+                ranked = prune_redundant(_drop_parts_of_closed_sets(ranked, cap), self.max_interactions)
             metadata: dict[str, Any] = {
                 "detector": self.name,
                 "val_loss": float(fit["val_loss"][k]),
@@ -458,6 +461,23 @@ def _capped_by_weakest_pair(
         scored.append((members, min(value, weakest)))
     scored.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
     return [e for e in scored if e[1] > 0]
+
+
+def _drop_parts_of_closed_sets(
+    ranked: list[tuple[tuple[int, ...], float]], cap: np.ndarray
+) -> list[tuple[tuple[int, ...], float]]:
+    """Drop every strict subset of a ranked set of 3+ features all of whose pairs some pass found.
+
+    Such a set was explained away whole (:func:`.nid_stages.explain_away`): it is one
+    interaction, and its parts, wherever they rank, are not further ones. ``cap`` is infinite
+    exactly on the found pairs.
+    """
+    closed = [
+        frozenset(members)
+        for members, _ in ranked
+        if len(members) >= 3 and all(np.isinf(cap[i, j]) for i, j in itertools.combinations(members, 2))
+    ]
+    return [(m, v) for m, v in ranked if not any(frozenset(m) < c for c in closed)]
 
 
 def _concatenate(fits: list[dict[str, Any]]) -> dict[str, Any]:
