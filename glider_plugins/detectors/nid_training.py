@@ -203,7 +203,6 @@ def train_stacked(
     to_np = lambda t: t.detach().cpu().to(torch.float64).numpy()  # noqa: E731
     return {
         "mlp_weights": [to_np(best_params[2 * layer]) for layer in range(n_layers)],
-        "mlp_biases": [to_np(best_params[2 * layer + 1])[:, 0] for layer in range(n_layers)],
         "linear_weights": to_np(best_params[-2])[:, :, 0] / sd[:, 0],
         "val_loss": to_np(best_loss),
         "val_r2": to_np(val_r2),
