@@ -1,14 +1,15 @@
-"""Argument checks shared by the public boundary: one wording for every integer option."""
+"""Argument checks shared by the public boundary: one wording for every integer and number option."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_int", "is_int"]
+__all__ = ["check_int", "check_number", "is_int"]
 
 
 def is_int(value: Any) -> bool:
@@ -28,3 +29,27 @@ def check_int(name: str, value: Any, minimum: int = 1, *, allow_none: bool = Fal
         return
     expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     raise InputError(f"{name} must be {expected}{' or None' if allow_none else ''}, got {value!r}")
+
+
+def check_number(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Raise :class:`InputError` naming ``name`` unless ``value`` is a finite number in the bounds.
+
+    ``low``/``high`` are inclusive unless ``low_open``/``high_open``.
+    """
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+    ):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise InputError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise InputError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")

@@ -35,15 +35,13 @@ batch, so a batch and one-at-a-time runs agree on what they find, not bit for bi
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from .._checks import check_int, is_int
+from .._checks import check_int, check_number, is_int
 from ..errors import InputError
 from ..results import LocalInteractions
 from .base import Detector, check_experiments
@@ -52,9 +50,10 @@ from .nid_decoding import (
     nid_anyorder,
     nid_pairwise,
     prune_redundant,
+    rank_pairs,
     unit_influence,
 )
-from .nid_stages import explain_away, pairs_of, select_pairs
+from .nid_stages import FirstPass, rank_sets, run_passes
 from .nid_training import split_samples, standardise, train_stacked
 
 __all__ = ["NIDDetector", "nid_pairwise", "nid_anyorder", "prune_redundant"]
@@ -175,22 +174,22 @@ class NIDDetector(Detector):
             raise InputError(
                 f"hidden_units must be a non-empty sequence of positive integers, got {hidden_units!r}"
             )
-        _check_number("l1", l1, low=0.0)
-        _check_number("learning_rate", learning_rate, low=0.0, low_open=True)
+        check_number("l1", l1, low=0.0)
+        check_number("learning_rate", learning_rate, low=0.0, low_open=True)
         check_int("max_epochs", max_epochs)
         check_int("batch_size", batch_size, allow_none=True)
-        _check_number("validation_fraction", validation_fraction, low=0.0, high=1.0, high_open=True)
+        check_number("validation_fraction", validation_fraction, low=0.0, high=1.0, high_open=True)
         if not is_int(patience) or patience < 0:
             raise InputError(f"patience must be a non-negative integer, got {patience!r}")
-        _check_number("input_init_scale", input_init_scale, low=0.0, low_open=True)
+        check_number("input_init_scale", input_init_scale, low=0.0, low_open=True)
         if not isinstance(cutoff, (bool, np.bool_)):
             raise InputError(f"cutoff must be True or False, got {cutoff!r}")
         if cutoff and validation_fraction == 0:
             raise InputError("cutoff=True needs held-out samples: set validation_fraction > 0")
-        _check_number("cutoff_tolerance", cutoff_tolerance, low=0.0)
+        check_number("cutoff_tolerance", cutoff_tolerance, low=0.0)
         check_int("stages", stages)
         check_int("pairs_per_stage", pairs_per_stage)
-        _check_number("stage_threshold", stage_threshold, low=0.0, high=1.0)
+        check_number("stage_threshold", stage_threshold, low=0.0, high=1.0)
         check_int("max_order", max_order, 2, allow_none=True)
         check_int("max_interactions", max_interactions)
         try:
@@ -269,32 +268,32 @@ class NIDDetector(Detector):
         mean, scale, additive = standardise(masks, outputs, sample_w, split)
         targets = (outputs - mean[:, None]) / scale[:, None]
 
-        fit = self._fit(masks, targets, sample_w, split, additive / scale[:, None], seed, 0, show_progress)
+        fit = self._fit(masks, targets, sample_w, split, additive / scale[:, None], 0, seed, show_progress)
         w_input, z = unit_influence(fit["mlp_weights"])
         pairwise = nid_pairwise(w_input, z) * scale[:, None, None]  # output units
-        candidates: list[dict[tuple[int, ...], float]] | None = None
-        found_order: list[list[tuple[int, int]]] = [[] for _ in range(n_inst)]
-        passes = np.ones(n_inst, dtype=int)
+        passes = None
         if self.stages > 1:
-            pairwise, candidates, found_order, passes = self._later_passes(
-                masks, outputs, sample_w, split, scale, pairwise, w_input, z, max_order, seed, show_progress
+            passes = run_passes(
+                masks, outputs, sample_w, split, FirstPass(pairwise, w_input, z, scale),
+                stages=self.stages, pairs_per_stage=self.pairs_per_stage,
+                stage_threshold=self.stage_threshold, max_order=max_order,
+                train=lambda *args: self._fit(*args, seed, show_progress),
             )
+            pairwise = passes.pairwise
 
         results = []
         for k in range(n_inst):
             if max_order == 2:
-                ranked = _rank_pairs(pairwise[k], self.max_interactions)
-            elif candidates is None:  # one pass: NID's own arbitrary-order strengths
+                ranked = rank_pairs(pairwise[k], self.max_interactions)
+            elif passes is None:  # one pass: NID's own arbitrary-order strengths
                 ranked = prune_redundant(
                     [(m, v * scale[k]) for m, v in nid_anyorder(w_input[k], z[k], max_order)],
                     self.max_interactions,
                 )
             else:
-                cap = pairwise[k].copy()  # pairs no pass found cap the sets holding them
-                for i, j in found_order[k]:
-                    cap[i, j] = cap[j, i] = np.inf
-                ranked = _capped_by_weakest_pair(candidates[k], cap)
-                ranked = prune_redundant(_drop_parts_of_closed_sets(ranked, cap), self.max_interactions)
+                ranked = prune_redundant(
+                    rank_sets(passes.candidates[k], pairwise[k], passes.found[k]), self.max_interactions
+                )
             metadata: dict[str, Any] = {
                 "detector": self.name,
                 "val_loss": float(fit["val_loss"][k]),
@@ -303,8 +302,8 @@ class NIDDetector(Detector):
                 "best_epoch": int(fit["best_epoch"][k]),
                 "output_mean": float(mean[k]),
                 "output_scale": float(scale[k]),
-                "passes": int(passes[k]),
-                "found_pairs": found_order[k],
+                "passes": 1 if passes is None else int(passes.count[k]),
+                "found_pairs": [] if passes is None else passes.found_order[k],
             }
             if self.cutoff:
                 kept, curve = cutoff_interactions(
@@ -330,8 +329,8 @@ class NIDDetector(Detector):
         sample_w: np.ndarray,
         split: np.ndarray,
         linear_start: np.ndarray,
-        seed: int,
         stage: int,
+        seed: int,
         show_progress: bool,
     ) -> dict[str, Any]:
         """Train the instances' networks in stacks of ``instance_batch``; see :func:`train_stacked`.
@@ -371,114 +370,6 @@ class NIDDetector(Detector):
             )
         return _concatenate(fits)
 
-    def _later_passes(
-        self,
-        masks: np.ndarray,
-        outputs: np.ndarray,
-        sample_w: np.ndarray,
-        split: np.ndarray,
-        scale: np.ndarray,
-        pairwise: np.ndarray,
-        w_input: np.ndarray,
-        z: np.ndarray,
-        max_order: int,
-        seed: int,
-        show_progress: bool,
-    ) -> tuple[np.ndarray, list[dict[tuple[int, ...], float]] | None, list[list[tuple[int, int]]], np.ndarray]:
-        """Passes 2..``stages``: explain the found pairs away and detect again (:mod:`.nid_stages`).
-
-        Returns the final pairwise strengths (output units), each instance's candidate sets for
-        higher orders with their largest NID strength over the passes (output units; ``None``
-        when ``max_order == 2``), the pairs in the order found, and the
-        number of passes each instance ran. An instance stops when a pass finds no new pair or
-        its residual is below ``1e-6`` of its outputs' spread.
-        """
-        n_inst, _, p = masks.shape
-        final = pairwise.copy()
-        found = np.zeros((n_inst, p, p), dtype=bool)
-        found_order: list[list[tuple[int, int]]] = [[] for _ in range(n_inst)]
-        passes = np.ones(n_inst, dtype=int)
-        candidates = None if max_order == 2 else [{} for _ in range(n_inst)]
-        active = np.arange(n_inst)
-        w_train = sample_w * ~split
-        spread = np.sqrt(np.einsum("nr,nr->n", w_train, (outputs - outputs.mean(axis=1, keepdims=True)) ** 2) / w_train.sum(axis=1))
-        stage_pw, stage_w, stage_z, stage_scale = pairwise, w_input, z, scale
-        for stage in range(1, self.stages + 1):
-            if candidates is not None:
-                for row, k in enumerate(active):
-                    seen = candidates[k]
-                    for members, value in nid_anyorder(stage_w[row], stage_z[row], max_order):
-                        seen[members] = max(seen.get(members, 0.0), value * stage_scale[row])
-            new = select_pairs(stage_pw, found[active], self.pairs_per_stage, self.stage_threshold)
-            final[active] = np.where(new, stage_pw, final[active])
-            for row, k in enumerate(active):
-                found_order[k].extend(sorted(pairs_of(new[row]), key=lambda ij, r=row: -stage_pw[r][ij]))
-            found[active] |= new
-            if stage == self.stages:
-                break
-            resid = explain_away(masks[active], outputs[active], sample_w[active], split[active], found[active])
-            r_scale = np.sqrt(np.einsum("nr,nr->n", w_train[active], resid**2) / w_train[active].sum(axis=1))
-            going = new.any(axis=(1, 2)) & (r_scale > 1e-6 * spread[active])
-            if not going.any():
-                break
-            active, resid, r_scale = active[going], resid[going], r_scale[going]
-            passes[active] += 1
-            fit = self._fit(
-                masks[active], resid / r_scale[:, None], sample_w[active], split[active],
-                np.zeros((active.size, p + 1)), seed, stage, show_progress,
-            )
-            stage_w, stage_z = unit_influence(fit["mlp_weights"])
-            stage_pw, stage_scale = nid_pairwise(stage_w, stage_z) * r_scale[:, None, None], r_scale
-            # pairs not found (yet) take the latest pass's strength
-            final[active] = np.where(found[active], final[active], stage_pw)
-        return final, candidates, found_order, passes
-
-
-def _rank_pairs(pairwise: np.ndarray, limit: int) -> list[tuple[tuple[int, ...], float]]:
-    """Pairs by strength (ties: ids), positive ones only, at most ``limit``."""
-    iu, ju = np.triu_indices(len(pairwise), 1)
-    ranked = sorted(
-        (((int(i), int(j)), float(pairwise[i, j])) for i, j in zip(iu, ju, strict=True)),
-        key=lambda e: (-e[1], e[0]),
-    )
-    return [e for e in ranked if e[1] > 0][:limit]
-
-
-def _capped_by_weakest_pair(
-    sets: dict[tuple[int, ...], float], pairwise: np.ndarray
-) -> list[tuple[tuple[int, ...], float]]:
-    """Sets with NID strengths capped by their weakest pair's entry in ``pairwise``, strongest first.
-
-    A set cannot interact more than its weakest pair does (NID's ``min`` over members, applied to
-    pairs): with ``pairwise`` infinite for the pairs some pass found and the last pass's strength
-    for the others, sets that only mix features in the units of the first pass, with a pair no
-    pass confirms, fall to that pair's (small) strength.
-    """
-    scored = []
-    for members, value in sets.items():
-        idx = np.asarray(members)
-        weakest = float(pairwise[np.ix_(idx, idx)][np.triu_indices(idx.size, 1)].min())
-        scored.append((members, min(value, weakest)))
-    scored.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
-    return [e for e in scored if e[1] > 0]
-
-
-def _drop_parts_of_closed_sets(
-    ranked: list[tuple[tuple[int, ...], float]], cap: np.ndarray
-) -> list[tuple[tuple[int, ...], float]]:
-    """Drop every strict subset of a ranked set of 3+ features all of whose pairs some pass found.
-
-    Such a set was explained away whole (:func:`.nid_stages.explain_away`): it is one
-    interaction, and its parts, wherever they rank, are not further ones. ``cap`` is infinite
-    exactly on the found pairs.
-    """
-    closed = [
-        frozenset(members)
-        for members, _ in ranked
-        if len(members) >= 3 and all(np.isinf(cap[i, j]) for i, j in itertools.combinations(members, 2))
-    ]
-    return [(m, v) for m, v in ranked if not any(frozenset(m) < c for c in closed)]
-
 
 def _concatenate(fits: list[dict[str, Any]]) -> dict[str, Any]:
     """Join the fits of instance groups along the instance axis."""
@@ -491,23 +382,3 @@ def _concatenate(fits: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             joined[key] = np.concatenate([f[key] for f in fits])
     return joined
-
-
-def _check_number(
-    name: str,
-    value: object,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not math.isfinite(value)
-    ):
-        raise InputError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise InputError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise InputError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["nid_anyorder", "nid_pairwise", "prune_redundant", "unit_influence", "cutoff_interactions"]
+__all__ = ["nid_anyorder", "nid_pairwise", "prune_redundant", "rank_pairs", "unit_influence", "cutoff_interactions"]
 
 
 def unit_influence(mlp_weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +112,16 @@ def nid_anyorder(
         zip(sets, strengths.tolist(), strict=True), key=lambda e: (-e[1], len(e[0]), e[0])
     )
     return [(s, float(v)) for s, v in ranked if v > 0]
+
+
+def rank_pairs(pairwise: np.ndarray, limit: int) -> list[tuple[tuple[int, ...], float]]:
+    """Pairs of a (p, p) strength matrix, strongest first (ties: ids), positive ones, at most ``limit``."""
+    iu, ju = np.triu_indices(len(pairwise), 1)
+    ranked = sorted(
+        (((int(i), int(j)), float(pairwise[i, j])) for i, j in zip(iu, ju, strict=True)),
+        key=lambda e: (-e[1], e[0]),
+    )
+    return [e for e in ranked if e[1] > 0][:limit]
 
 
 def prune_redundant(

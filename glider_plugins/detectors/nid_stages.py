@@ -21,9 +21,158 @@ with eight (0.93 with four, 0.97 with six).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
 import numpy as np
 
-__all__ = ["cliques", "explain_away", "select_pairs", "pairs_of"]
+from .nid_decoding import nid_anyorder, nid_pairwise, unit_influence
+
+__all__ = [
+    "FirstPass",
+    "Passes",
+    "cliques",
+    "explain_away",
+    "pairs_of",
+    "rank_sets",
+    "run_passes",
+    "select_pairs",
+]
+
+
+class FirstPass(NamedTuple):
+    """What the first (plain NID) pass read, per instance."""
+
+    pairwise: np.ndarray  #: (N, p, p) strengths in output units
+    w_input: np.ndarray  #: (N, h1, p) ``|W1|``
+    z: np.ndarray  #: (N, h1) unit influences
+    scale: np.ndarray  #: (N,) output units per unit of the standardised target
+
+
+@dataclass
+class Passes:
+    """The outcome of :func:`run_passes`."""
+
+    pairwise: np.ndarray  #: (N, p, p) final strengths, output units
+    candidates: list[dict[tuple[int, ...], float]] | None  #: sets -> largest NID strength over passes
+    found: np.ndarray  #: (N, p, p) bool, symmetric: the pairs some pass found
+    found_order: list[list[tuple[int, int]]]  #: per instance, the found pairs in the order found
+    count: np.ndarray  #: (N,) passes run
+
+
+def run_passes(
+    masks: np.ndarray,
+    outputs: np.ndarray,
+    sample_w: np.ndarray,
+    split: np.ndarray,
+    first: FirstPass,
+    *,
+    stages: int,
+    pairs_per_stage: int,
+    stage_threshold: float,
+    max_order: int,
+    train: Callable[..., dict[str, Any]],
+) -> Passes:
+    """Passes 2..``stages`` after ``first``: explain the found pairs away and detect again.
+
+    Parameters
+    ----------
+    masks : numpy.ndarray of bool, shape (N, n, p)
+    outputs, sample_w : numpy.ndarray, shape (N, n)
+    split : numpy.ndarray of bool, shape (N, n)
+        Held-out rows.
+    first : FirstPass
+    stages, pairs_per_stage, stage_threshold : int, int, float
+        See :class:`~glider_plugins.detectors.nid.NIDDetector`.
+    max_order : int
+        With 2, no higher-order candidates are collected (``candidates`` is ``None``).
+    train : callable
+        ``train(masks, targets, sample_w, split, linear_start, stage) -> fit`` with
+        ``fit["mlp_weights"]`` as from :func:`.nid_training.train_stacked`.
+
+    Returns
+    -------
+    Passes
+        A found pair keeps the strength of the pass that found it; the others take the latest
+        pass's. An instance stops when a pass finds no new pair or its residual is below ``1e-6``
+        of its outputs' spread.
+    """
+    n_inst, _, p = masks.shape
+    final = first.pairwise.copy()
+    found = np.zeros((n_inst, p, p), dtype=bool)
+    found_order: list[list[tuple[int, int]]] = [[] for _ in range(n_inst)]
+    count = np.ones(n_inst, dtype=int)
+    candidates: list[dict[tuple[int, ...], float]] | None = None if max_order == 2 else [{} for _ in range(n_inst)]
+    active = np.arange(n_inst)
+    w_train = sample_w * ~split
+    spread = np.sqrt(np.einsum("nr,nr->n", w_train, (outputs - outputs.mean(axis=1, keepdims=True)) ** 2) / w_train.sum(axis=1))
+    stage_pw, stage_w, stage_z, stage_scale = first.pairwise, first.w_input, first.z, first.scale
+    for stage in range(1, stages + 1):
+        if candidates is not None:
+            for row, k in enumerate(active):
+                seen = candidates[k]
+                for members, value in nid_anyorder(stage_w[row], stage_z[row], max_order):
+                    seen[members] = max(seen.get(members, 0.0), value * stage_scale[row])
+        new = select_pairs(stage_pw, found[active], pairs_per_stage, stage_threshold)
+        final[active] = np.where(new, stage_pw, final[active])
+        for row, k in enumerate(active):
+            found_order[k].extend(sorted(pairs_of(new[row]), key=lambda ij, r=row: -stage_pw[r][ij]))
+        found[active] |= new
+        if stage == stages:
+            break
+        resid = explain_away(masks[active], outputs[active], sample_w[active], split[active], found[active])
+        r_scale = np.sqrt(np.einsum("nr,nr->n", w_train[active], resid**2) / w_train[active].sum(axis=1))
+        going = new.any(axis=(1, 2)) & (r_scale > 1e-6 * spread[active])
+        if not going.any():
+            break
+        active, resid, r_scale = active[going], resid[going], r_scale[going]
+        count[active] += 1
+        fit = train(
+            masks[active], resid / r_scale[:, None], sample_w[active], split[active],
+            np.zeros((active.size, p + 1)), stage,
+        )
+        stage_w, stage_z = unit_influence(fit["mlp_weights"])
+        stage_pw, stage_scale = nid_pairwise(stage_w, stage_z) * r_scale[:, None, None], r_scale
+        # pairs not found (yet) take the latest pass's strength
+        final[active] = np.where(found[active], final[active], stage_pw)
+    return Passes(final, candidates, found, found_order, count)
+
+
+def rank_sets(
+    sets: dict[tuple[int, ...], float], pairwise: np.ndarray, found: np.ndarray
+) -> list[tuple[tuple[int, ...], float]]:
+    """One instance's candidate sets, strongest first, ready for NID's pruning.
+
+    A set cannot interact more than its weakest pair does (NID's ``min`` over members, applied to
+    pairs): a set holding a pair no pass found falls to that pair's final (small) strength, so
+    sets that only mix features in the units of the first pass drop. Strict subsets of a set of
+    three or more features whose pairs were all found are left out: that set was explained away
+    whole (:func:`explain_away`), its parts are not further interactions.
+
+    Parameters
+    ----------
+    sets : dict
+        Set -> largest NID strength over the passes (output units).
+    pairwise : numpy.ndarray, shape (p, p)
+        Final pair strengths.
+    found : numpy.ndarray of bool, shape (p, p)
+    """
+    cap = np.where(found, np.inf, pairwise)
+    scored = []
+    for members, value in sets.items():
+        idx = np.asarray(members)
+        weakest = float(cap[np.ix_(idx, idx)][np.triu_indices(idx.size, 1)].min())
+        scored.append((members, min(value, weakest)))
+    scored.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
+    ranked = [e for e in scored if e[1] > 0]
+    closed = [
+        frozenset(members)
+        for members, _ in ranked
+        if len(members) >= 3 and all(found[i, j] for i, j in itertools.combinations(members, 2))
+    ]
+    return [(m, v) for m, v in ranked if not any(frozenset(m) < c for c in closed)]
 
 
 def explain_away(
