@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ctr_onnx", "split_fields"]
+__all__ = ["PAPER_SIZE", "SMALL_SIZE", "ctr_onnx", "split_fields"]
 
 
 def split_fields(p: int) -> tuple[int, int]:
@@ -20,8 +20,18 @@ def split_fields(p: int) -> tuple[int, int]:
     return p - n_dense, n_dense
 
 
-def ctr_onnx(p: int = 39, n_rows: int = 1000, seed: int = 0, cardinality: int = 50) -> tuple[bytes, tuple[np.ndarray, np.ndarray]]:
+#: DeepFM's size in its paper's Criteo experiments (Guo et al., 2017): 10-dim embeddings, 400-400-400.
+PAPER_SIZE = {"embed_dim": 10, "hidden": (400, 400, 400)}
+#: A small DeepFM (this library's defaults): 8-dim embeddings, 64-32.
+SMALL_SIZE = {"embed_dim": 8, "hidden": (64, 32)}
+
+
+def ctr_onnx(
+    p: int = 39, n_rows: int = 1000, seed: int = 0, cardinality: int = 50, size: dict | None = None
+) -> tuple[bytes, tuple[np.ndarray, np.ndarray]]:
     """An untrained (seeded) DeepFM over ``p`` fields exported to ONNX, and ``n_rows`` instances.
+
+    ``size``: the DeepFM's ``embed_dim`` and ``hidden`` (default :data:`SMALL_SIZE`).
 
     Returns
     -------
@@ -35,7 +45,7 @@ def ctr_onnx(p: int = 39, n_rows: int = 1000, seed: int = 0, cardinality: int = 
     from glider_plugins.recsys.base import export_onnx
 
     n_cat, n_dense = split_fields(p)
-    model = make_model("deepfm", [cardinality] * n_cat, n_dense, seed=seed)
+    model = make_model("deepfm", [cardinality] * n_cat, n_dense, seed=seed, **(size or SMALL_SIZE))
     with tempfile.TemporaryDirectory() as folder:
         path = export_onnx(model, Path(folder) / "ctr.onnx")
         onnx_bytes = path.read_bytes()

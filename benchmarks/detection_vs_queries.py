@@ -6,9 +6,11 @@ instances of a DeepFM served by onnxruntime: milliseconds per instance spent on 
 
 Part 2 (the issue's acceptance): batched ``"nid"`` on ``--accept-instances`` instances of the
 39-field model at 1000 samples vs one ``attribute`` call per instance: detection/query ratio,
-speed-up, and whether both find the same top interactions.
+speed-up, and whether both find the same top interactions. Run on two DeepFM sizes, since the
+floor is the model's own cost: ``small`` (8-dim embeddings, 64-32: about 2 us per row) and
+``paper`` (the DeepFM paper's Criteo size, 10-dim embeddings, 400-400-400: about 8 us per row).
 
-    python benchmarks/detection_vs_queries.py [--instances 4] [--accept-instances 100] [--threads 1] [--plot out.png]
+    python benchmarks/detection_vs_queries.py [--instances 4] [--accept-instances 100] [--sizes small paper] [--threads 1] [--plot out.png]
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ctr_onnx import ctr_onnx  # noqa: E402
+from benchmarks.ctr_onnx import PAPER_SIZE, SMALL_SIZE, ctr_onnx  # noqa: E402
 from glider_plugins import InteractionAttribution  # noqa: E402
 
 
@@ -50,9 +52,17 @@ def grid(args: argparse.Namespace) -> list[tuple[int, int, float, float]]:
     return rows
 
 
+SIZES = {"small": SMALL_SIZE, "paper": PAPER_SIZE}
+
+
 def acceptance(args: argparse.Namespace) -> None:
+    for size in args.sizes:
+        acceptance_on(args, size)
+
+
+def acceptance_on(args: argparse.Namespace, size: str) -> None:
     n = args.accept_instances
-    model, (cat, dense) = ctr_onnx(39, n, seed=args.seed)
+    model, (cat, dense) = ctr_onnx(39, n, seed=args.seed, size=SIZES[size])
     ia = InteractionAttribution(model, detector="nid")
     batched, batched_s = run(ia, (cat, dense), 1000, args.seed)
     single_s, single_query, single_detect, tops = 0.0, 0.0, 0.0, []
@@ -66,7 +76,9 @@ def acceptance(args: argparse.Namespace) -> None:
     same_first = np.mean([bool(t) and bool(batched[i].interactions) and t[0][0] == batched[i].interactions[0][0] for i, t in enumerate(tops)])
     overlap = np.mean([len({s for s, _ in t[:5]} & {s for s, _ in batched[i].interactions[:5]}) / 5 for i, t in enumerate(tops)])
     ratio = meta["detect_seconds"] / meta["query_seconds"]
-    print(f"\nPart 2: 'nid', {n} instances of the 39-field ONNX DeepFM, 1000 samples each")
+    shape = SIZES[size]
+    print(f"\nPart 2: 'nid', {n} instances of the 39-field ONNX DeepFM ({size}: embeddings {shape['embed_dim']}, "
+          f"hidden {'-'.join(map(str, shape['hidden']))}), 1000 samples each")
     print(f"  batched:        total {batched_s:7.2f} s  queries {meta['query_seconds']:6.2f} s  detection {meta['detect_seconds']:7.2f} s  "
           f"detection/query = {ratio:.1f}  (acceptance: <= 1.0 -> {'PASS' if ratio <= 1.0 else 'FAIL'})")
     print(f"  one at a time:  total {single_s:7.2f} s  queries {single_query:6.2f} s  detection {single_detect:7.2f} s")
@@ -113,6 +125,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, nargs="+", default=[1000, 6000])
     parser.add_argument("--instances", type=int, default=4, help="instances per cell of part 1")
     parser.add_argument("--accept-instances", type=int, default=100, help="instances of part 2 (0: skip)")
+    parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["small", "paper"],
+                        help="DeepFM sizes of part 2: small (8-dim embeddings, 64-32) and the DeepFM paper's Criteo size (10, 400-400-400)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core machine)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", type=Path, default=None)

@@ -20,6 +20,7 @@ from .adapters.base import TargetType
 from .adapters.dispatch import adapt
 from .errors import InputError
 from .formatting import build_layout
+from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
 from .querying import QueryPlan, default_rows_per_eval, probe_instances, query_masks
 from .results import AttributionResult, LocalInteractions
@@ -123,8 +124,10 @@ class InteractionAttribution(Attribution):
         top_k : int, optional
             Keep only the ``top_k`` strongest interactions of each instance.
         seed : int, optional
-            Seeds the one random generator every step draws from: the same seed gives the same
-            result.
+            Seeds every random draw: the same seed gives the same result. An instance's masks
+            are drawn from ``(seed, its content)``, and the detectors draw nothing per position,
+            so an instance gets the same result alone or in any batch (with a ``background``, the
+            background rows drawn for the "off" features still follow the batch).
         show_progress : bool, default False
             tqdm progress bars for the model queries and the detector.
         feature_names : sequence of str, optional
@@ -155,6 +158,7 @@ class InteractionAttribution(Attribution):
 
         total_start = time.perf_counter()
         detector = make_detector(self.detector, **detector_options)
+        check_int("seed", seed, 0, allow_none=True)
         layout, info = build_layout(inputs, baselines, feature_mask, feature_names)
         n_features = layout.n_features
         _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width)
@@ -164,7 +168,7 @@ class InteractionAttribution(Attribution):
         rng = np.random.default_rng(seed)
 
         unperturbed = probe_instances(plan)
-        masks = detector.design(layout.n_instances, n_features, n_samples, self.perturbation, rng)
+        masks = design_per_instance(detector, layout, n_samples, self.perturbation, seed, rng)
         outputs, stats = query_masks(plan, masks, rng, unperturbed=unperturbed, show_progress=show_progress)
         weights = self.perturbation.kernel_weights(masks, kernel_width) if kernel_width is not None else None
 
@@ -200,6 +204,23 @@ class InteractionAttribution(Attribution):
 
     def has_convergence_delta(self) -> bool:
         return False
+
+
+def design_per_instance(
+    detector: Any, layout: FeatureLayout, n_samples: int, scheme: PerturbationScheme, seed: int | None, rng: np.random.Generator
+) -> np.ndarray:
+    """The masks (N, n, p) to query, each instance's drawn from its own generator.
+
+    Instance ``i``'s generator is seeded from ``(seed, layout.instance_keys()[i])``: its masks
+    depend on the seed and on its own content only, not on the other instances in the batch or
+    its position, so explaining it alone or in any batch queries the same perturbations. Without
+    a seed, a fresh base seed is drawn from ``rng``.
+    """
+    base = int(rng.integers(0, 2**63 - 1)) if seed is None else int(seed)
+    return np.concatenate([
+        detector.design(1, layout.n_features, n_samples, scheme, np.random.default_rng([base, int(key)]))
+        for key in layout.instance_keys()
+    ])
 
 
 def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None, max_order: int | None, rng: np.random.Generator, show_progress: bool) -> list[LocalInteractions]:

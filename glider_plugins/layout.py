@@ -6,6 +6,7 @@ every perturbation scheme.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,26 @@ class FeatureLayout:
     @property
     def n_instances(self) -> int:
         return int(self.inputs[0].shape[0])
+
+    def instance_keys(self) -> np.ndarray:
+        """A 63-bit digest of each instance's content, shape (N,), uint64.
+
+        Hashes the instance's rows of every input and, where they are given per instance, of its
+        feature mask and baselines (values, dtypes and shapes). Equal instances get equal keys,
+        whatever their position in the batch.
+        """
+        per_instance = [*self.inputs]
+        per_instance += [fm for fm in self.feature_mask if fm.shape[0] > 1]
+        per_instance += [b for b in self.baselines or () if b.shape[0] > 1]
+        keys = np.empty(self.n_instances, dtype=np.uint64)
+        for i in range(self.n_instances):
+            digest = hashlib.blake2b(digest_size=8)
+            for array in per_instance:
+                row = np.ascontiguousarray(array[i])
+                digest.update(f"{row.dtype.str}{row.shape}".encode())
+                digest.update(row.tobytes())
+            keys[i] = int.from_bytes(digest.digest(), "little") >> 1
+        return keys
 
     def element_masks(self, masks: np.ndarray, instance_ids: np.ndarray) -> tuple[np.ndarray, ...]:
         """Expand feature masks (M, p) to per-element on/off arrays, one (M, *shape_k) per input."""

@@ -73,11 +73,41 @@ def test_same_seed_same_result_and_seed_matters():
     assert not np.array_equal(a.pairwise(), c.pairwise())
 
 
-def test_single_instance_is_the_batch_of_one():
+@pytest.mark.parametrize("detector", ["nid", "archdetect"])
+def test_single_instance_is_the_batch_of_one(detector):
+    """An instance's masks come from the seed and its own content, so it gets the same result
+    alone, in a batch, or in another position of another batch, number for number."""
     x = instances(n=3)
-    batch = InteractionAttribution(planted, detector="archdetect").attribute(x, seed=0)
-    one = InteractionAttribution(planted, detector="archdetect").attribute(x[1:2], seed=0)
-    np.testing.assert_allclose(one.pairwise()[0], batch.pairwise()[1])
+    ia = InteractionAttribution(planted, detector=detector)
+    batch = ia.attribute(x, n_samples=300, seed=0)
+    one = ia.attribute(x[1:2], n_samples=300, seed=0)
+    shuffled = ia.attribute(np.concatenate([x[2:], instances(n=2, seed=5), x[1:2]]), n_samples=300, seed=0)
+    for other in (one[0], shuffled[3]):
+        np.testing.assert_array_equal(other.pairwise(), batch[1].pairwise())
+        np.testing.assert_array_equal(other.main_effects, batch[1].main_effects)
+        assert other.interactions == batch[1].interactions
+
+
+def test_masks_depend_on_the_seed_and_the_instance_only():
+    from glider_plugins.attribution import design_per_instance
+    from glider_plugins.detectors import NIDDetector
+    from glider_plugins.formatting import build_layout
+    from glider_plugins.perturbations import BinaryPerturbation
+
+    def design(x, seed, baselines=None):
+        layout, _ = build_layout(x, baselines, None, None)
+        return design_per_instance(NIDDetector(), layout, 50, BinaryPerturbation(), seed, np.random.default_rng(0))
+
+    x = instances(n=3)
+    masks = design(np.concatenate([x[:1], x[:1], x[1:]]), 0)
+    assert masks.shape == (4, 50, 8)
+    np.testing.assert_array_equal(masks[0], masks[1])  # equal instances
+    assert not np.array_equal(masks[1], masks[2]) and not np.array_equal(masks[2], masks[3])
+    np.testing.assert_array_equal(design(x[2:3], 0)[0], masks[3])  # alone
+    assert not np.array_equal(design(x, 1)[0], masks[0])  # another seed
+    # a baseline given per instance is part of the instance; one shared by all is not
+    assert not np.array_equal(design(x[:2], 0, baselines=np.full((2, 8), 0.5))[0], masks[0])
+    np.testing.assert_array_equal(design(x[:2], 0, baselines=np.full((1, 8), 0.5))[0], masks[0])
 
 
 def test_result_shapes_exports_and_json_round_trip(tmp_path):
@@ -310,6 +340,6 @@ def test_model_returning_nan_on_perturbations():
 def test_bad_counts_are_named():
     ia = InteractionAttribution(planted_small)
     x = instances(n=1, p=4)
-    for kwargs, name in [({"max_order": 1}, "max_order"), ({"top_k": 0}, "top_k"), ({"perturbations_per_eval": 0}, "perturbations_per_eval"), ({"kernel_width": -1.0}, "kernel_width")]:
+    for kwargs, name in [({"max_order": 1}, "max_order"), ({"top_k": 0}, "top_k"), ({"perturbations_per_eval": 0}, "perturbations_per_eval"), ({"kernel_width": -1.0}, "kernel_width"), ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed")]:
         with pytest.raises(InputError, match=name):
             ia.attribute(x, **kwargs)

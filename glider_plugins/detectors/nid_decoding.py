@@ -106,12 +106,14 @@ def nid_anyorder(
     strengths = np.bincount(inverse.ravel(), weights=contrib.ravel(), minlength=uniq.size)
     first = np.zeros(uniq.size, dtype=np.int64)
     first[inverse.ravel()[::-1]] = np.arange(inverse.size)[::-1]
-    set_members = members.reshape(-1, p)[first]
-    sets = [tuple(int(i) for i in np.flatnonzero(row)) for row in set_members]
+    rows, cols = np.nonzero(members.reshape(-1, p)[first])  # row-major: each set's ids ascending
+    ends = np.cumsum(np.bincount(rows, minlength=uniq.size)).tolist()
+    ids = cols.tolist()
+    sets = [tuple(ids[lo:hi]) for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
     ranked = sorted(
         zip(sets, strengths.tolist(), strict=True), key=lambda e: (-e[1], len(e[0]), e[0])
     )
-    return [(s, float(v)) for s, v in ranked if v > 0]
+    return [e for e in ranked if e[1] > 0]
 
 
 def rank_pairs(pairwise: np.ndarray, limit: int) -> list[tuple[tuple[int, ...], float]]:

@@ -20,48 +20,139 @@ __all__ = ["split_samples", "standardise", "train_stacked"]
 
 
 def split_samples(n_inst: int, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """Per-instance train/validation split, shape (N, n), bool (``True`` = validation).
+    """Train/validation split, shape (N, n), bool (``True`` = validation).
 
-    Row 0 (the unperturbed instance) always trains. Without validation, all ``False``.
+    The same sample positions are held out for every instance (each instance's samples are its
+    own random masks, so this is a random split of each; and it keeps an instance's split
+    independent of the batch around it). Row 0 (the unperturbed instance) always trains.
+    Without validation, all ``False``.
     """
     n_val = int(round(fraction * n)) if fraction > 0 else 0
     n_val = min(n_val, n - 2)
     is_val = np.zeros((n_inst, n), dtype=bool)
     if n_val <= 0:
         return is_val
-    keys = rng.random((n_inst, n - 1))
-    chosen = np.argsort(keys, axis=1)[:, :n_val] + 1
-    np.put_along_axis(is_val, chosen, True, axis=1)
+    chosen = np.argsort(rng.random(n - 1))[:n_val] + 1
+    is_val[:, chosen] = True
     return is_val
 
 
-def _init_layers(
+class _Layout:
+    """Where each layer's weights and biases sit in one flat parameter row per instance.
+
+    All of an instance's parameters (MLP weights and biases, then the linear part's weights and
+    bias) share one row of an ``(N, size)`` tensor, so Adam, early-stopping copies and dropping
+    stopped instances are one operation each instead of one per layer.
+    """
+
+    def __init__(self, sizes: Sequence[int]):
+        self.sizes = list(sizes)
+        self.n_layers = len(sizes) - 1
+        self.slices: list[tuple[slice, tuple[int, int]]] = []  # (weights, shape), (bias, shape), ...
+        offset = 0
+        p = sizes[0]
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            for shape in ((fan_in, fan_out), (1, fan_out)):
+                self.slices.append((slice(offset, offset + shape[0] * shape[1]), shape))
+                offset += shape[0] * shape[1]
+        for shape in ((p, 1), (1, 1)):  # linear part
+            self.slices.append((slice(offset, offset + shape[0] * shape[1]), shape))
+            offset += shape[0] * shape[1]
+        self.size = offset
+        self.weight_slices = [self.slices[2 * layer][0] for layer in range(self.n_layers)]
+
+    def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """(N, size) -> per part (N, *shape), views: MLP (w, b) per layer, then linear w, b."""
+        return [flat[:, s].view(flat.shape[0], *shape) for s, shape in self.slices]
+
+
+def _init_params(
     n_inst: int,
-    sizes: Sequence[int],
+    layout: _Layout,
+    input_init_scale: float,
     gen: torch.Generator,
-    device: torch.device,
     dtype: torch.dtype,
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """PyTorch's default ``nn.Linear`` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), stacked."""
-    layers = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        bound = 1.0 / math.sqrt(fan_in)
-        w = (torch.rand((n_inst, fan_in, fan_out), generator=gen, dtype=dtype) * 2 - 1) * bound
-        b = (torch.rand((n_inst, 1, fan_out), generator=gen, dtype=dtype) * 2 - 1) * bound
-        layers.append((w.to(device), b.to(device)))
-    return layers
+) -> torch.Tensor:
+    """PyTorch's default ``nn.Linear`` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    Every instance starts from the same draw (its network is trained on its own data only, and
+    its start does not depend on the batch around it). The first layer's weights are scaled by
+    ``input_init_scale``; the linear part is left at zero (the caller sets it). Returns the
+    (N, size) flat parameters.
+    """
+    flat = torch.zeros((1, layout.size), dtype=dtype)
+    parts = layout.views(flat)
+    for layer in range(layout.n_layers):
+        w, b = parts[2 * layer], parts[2 * layer + 1]
+        bound = 1.0 / math.sqrt(w.shape[1])
+        w.copy_((torch.rand(w.shape, generator=gen, dtype=dtype) * 2 - 1) * bound)
+        b.copy_((torch.rand(b.shape, generator=gen, dtype=dtype) * 2 - 1) * bound)
+        if layer == 0:
+            w.mul_(input_init_scale)
+    return flat.expand(n_inst, -1).clone()
 
 
-def _forward(x: torch.Tensor, params: list[torch.Tensor], n_layers: int) -> torch.Tensor:
-    """Stacked forward pass: x (N, B, p) -> (N, B). ``params`` = MLP (w, b) pairs, then linear w, b."""
-    h = x
-    for layer in range(n_layers):
-        w, b = params[2 * layer], params[2 * layer + 1]
-        h = torch.baddbmm(b, h, w)
-        if layer < n_layers - 1:
-            h = torch.relu(h)
-    lin_w, lin_b = params[-2], params[-1]
-    return (h + torch.baddbmm(lin_b, x, lin_w)).squeeze(-1)
+def _hidden(x: torch.Tensor, parts: list[torch.Tensor], n_layers: int) -> list[torch.Tensor]:
+    """Activations of the hidden ReLU layers, (N, B, h_l) each, input first."""
+    acts = [x]
+    for layer in range(n_layers - 1):
+        acts.append(torch.relu(torch.baddbmm(parts[2 * layer + 1], acts[-1], parts[2 * layer])))
+    return acts
+
+
+def _one_output(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``h @ w + b`` for one output unit: (N, B, k), (N, k, 1), (N, 1, 1) -> (N, B).
+
+    A product and a sum over the last axis rather than a batched matrix product: with one output
+    column, the batched product takes another code path for one matrix than for many, so an
+    instance's numbers would depend on the batch around it.
+    """
+    return (h * w.transpose(1, 2)).sum(dim=-1) + b[:, :, 0]
+
+
+def _forward(x: torch.Tensor, parts: list[torch.Tensor], n_layers: int) -> torch.Tensor:
+    """Stacked forward pass: x (N, B, p) -> (N, B). ``parts`` as from :meth:`_Layout.views`."""
+    h = _hidden(x, parts, n_layers)[-1]
+    return _one_output(h, parts[-4], parts[-3]) + _one_output(x, parts[-2], parts[-1])
+
+
+def _loss_gradient(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    flat: torch.Tensor,
+    layout: _Layout,
+    l1: float,
+    grad: torch.Tensor,
+) -> None:
+    """Gradient of each instance's weighted MSE plus ``l1`` times its MLP weights' L1 norm.
+
+    Backpropagation written out for the stacked network (a fraction of autograd's overhead on
+    these small matrices); fills ``grad`` (N, size) in the layout of ``flat``. The L1 term's
+    gradient is ``sign(w)`` (0 at 0, as autograd's ``abs``). Every operation treats each
+    instance on its own, so its gradient does not depend on the other instances in the stack.
+    """
+    parts = layout.views(flat)
+    grads = layout.views(grad)
+    n_layers = layout.n_layers
+    acts = _hidden(x, parts, n_layers)
+    pred = _one_output(acts[-1], parts[-4], parts[-3]) + _one_output(x, parts[-2], parts[-1])
+    g = 2.0 * w * (pred - y) / w.sum(dim=1, keepdim=True).clamp_min(1e-12)  # (N, B)
+    g_sum = g.sum(dim=1)[:, None, None]
+    grads[-2].copy_((x * g[:, :, None]).sum(dim=1)[:, :, None])  # linear part
+    grads[-1].copy_(g_sum)
+    grads[-4].copy_((acts[-1] * g[:, :, None]).sum(dim=1)[:, :, None])  # output unit
+    grads[-3].copy_(g_sum)
+    g = torch.ops.aten.threshold_backward(g[:, :, None] * parts[-4].transpose(1, 2), acts[-1], 0.0)
+    for layer in range(n_layers - 2, -1, -1):
+        a_in = acts[layer]
+        grads[2 * layer].copy_(torch.bmm(a_in.transpose(1, 2), g))
+        grads[2 * layer + 1].copy_(g.sum(dim=1, keepdim=True))
+        if layer > 0:
+            g = torch.ops.aten.threshold_backward(torch.bmm(g, parts[2 * layer].transpose(1, 2)), a_in, 0.0)
+    if l1 > 0:
+        for s in layout.weight_slices:
+            grad[:, s].add_(torch.sign(flat[:, s]), alpha=l1)
 
 
 def train_stacked(
@@ -98,12 +189,10 @@ def train_stacked(
     """
     n_inst, n, p = masks.shape
     gen = torch.Generator().manual_seed(seed)
-    sizes = [p, *hidden_units, 1]
-    n_layers = len(sizes) - 1
+    layout = _Layout([p, *hidden_units, 1])
+    n_layers = layout.n_layers
 
-    params: list[torch.Tensor] = []
-    for layer, (w, b) in enumerate(_init_layers(n_inst, sizes, gen, device, dtype)):
-        params += [w * input_init_scale if layer == 0 else w, b]
+    flat = _init_params(n_inst, layout, input_init_scale, gen, dtype)
     # standardised inputs (per instance and feature), as the NID baseline of Archipelago does
     xm = masks.astype(np.float64)
     mu = xm.mean(axis=1, keepdims=True)
@@ -111,14 +200,11 @@ def train_stacked(
     sd = np.where(sd > 0, sd, 1.0)
     xm = (xm - mu) / sd
     # the additive start, rewritten for standardised inputs
-    lin_w = torch.as_tensor(
-        linear_start[:, 1:, None] * sd.transpose(0, 2, 1), dtype=dtype, device=device
-    )
+    parts = layout.views(flat)
+    parts[-2].copy_(torch.as_tensor(linear_start[:, 1:, None] * sd.transpose(0, 2, 1), dtype=dtype))
     lin_b = linear_start[:, :1] + (linear_start[:, 1:] * mu[:, 0]).sum(axis=1, keepdims=True)
-    lin_b = torch.as_tensor(lin_b[:, :, None], dtype=dtype, device=device)
-    params += [lin_w, lin_b]
-    for t in params:
-        t.requires_grad_(True)
+    parts[-1].copy_(torch.as_tensor(lin_b[:, :, None], dtype=dtype))
+    flat = flat.to(device)
 
     has_val = bool(is_val.any())
     n_tr = int((~is_val[0]).sum())
@@ -139,10 +225,11 @@ def train_stacked(
     bs = n_tr if batch_size is None else min(batch_size, n_tr)
     n_batches = max(1, math.ceil(n_tr / bs))
 
-    adam = _StackedAdam(params, learning_rate)
+    adam = _StackedAdam(flat, learning_rate)
+    grad = torch.empty_like(flat)
     working = torch.arange(n_inst, device=device)  # ids of the instances still training
     best_loss = torch.full((n_inst,), float("inf"), dtype=dtype, device=device)
-    best_params = [t.detach().clone() for t in params]
+    best = flat.clone()
     best_epoch = torch.zeros(n_inst, dtype=torch.long, device=device)
     epochs = torch.zeros(n_inst, dtype=torch.long, device=device)
     bad_epochs = torch.zeros(n_inst, dtype=torch.long, device=device)
@@ -154,34 +241,22 @@ def train_stacked(
         epoch_iter = tqdm(epoch_iter, desc="nid: training", unit="epoch")
     for epoch in epoch_iter:
         x_tr, y_tr, w_tr, x_va, y_va, w_va = data
-        n_work = working.numel()
-        rows = torch.arange(n_work, device=device)[:, None]
-        perm = torch.argsort(
-            torch.rand((n_work, n_tr), generator=gen, dtype=dtype).to(device), dim=1
-        )
+        # this epoch's sample order, the same for every instance (whose samples are its own)
+        perm = torch.randperm(n_tr, generator=gen).to(device)
+        x_ep, y_ep, w_ep = x_tr.index_select(1, perm), y_tr.index_select(1, perm), w_tr.index_select(1, perm)
         for b in range(n_batches):
-            idx = perm[:, b * bs : (b + 1) * bs]
-            xb, yb, wb = x_tr[rows, idx], y_tr[rows, idx], w_tr[rows, idx]
-            pred = _forward(xb, adam.params, n_layers)
-            mse = (wb * (pred - yb) ** 2).sum(dim=1) / wb.sum(dim=1).clamp_min(1e-12)
-            loss = mse.sum()  # instances do not share parameters: the sum trains each on its own
-            if l1 > 0:
-                loss = loss + l1 * sum(
-                    adam.params[2 * layer].abs().sum() for layer in range(n_layers)
-                )
-            adam.step(torch.autograd.grad(loss, adam.params))
+            batch = slice(b * bs, (b + 1) * bs)
+            _loss_gradient(x_ep[:, batch], y_ep[:, batch], w_ep[:, batch], adam.params, layout, l1, grad)
+            adam.step(grad)
         epochs[working] += 1
-        with torch.no_grad():
-            pred = _forward(x_va, adam.params, n_layers)
-            val = (w_va * (pred - y_va) ** 2).sum(dim=1) / w_va.sum(dim=1).clamp_min(1e-12)
-            improved = val < best_loss[working]
-            ids = working[improved]
-            best_loss[ids] = val[improved]
-            best_epoch[ids] = epoch + 1
-            for keep, cur in zip(best_params, adam.params, strict=True):
-                keep[ids] = cur[improved]
-            bad_epochs[working] = torch.where(improved, 0, bad_epochs[working] + 1)
-            going = bad_epochs[working] <= patience if has_val else torch.ones_like(improved)
+        val = _weighted_mse(x_va, y_va, w_va, layout.views(adam.params), n_layers)
+        improved = val < best_loss[working]
+        ids = working[improved]
+        best_loss[ids] = val[improved]
+        best_epoch[ids] = epoch + 1
+        best[ids] = adam.params[improved]
+        bad_epochs[working] = torch.where(improved, 0, bad_epochs[working] + 1)
+        going = bad_epochs[working] <= patience if has_val else torch.ones_like(improved)
         if show_progress:
             epoch_iter.set_postfix(training=int(going.sum()), refresh=False)
         if not bool(going.any()):
@@ -190,25 +265,33 @@ def train_stacked(
             working = working[going]
             data = [t[going] for t in data]
             adam.keep(going)
+            grad = torch.empty_like(adam.params)
     if show_progress:
         epoch_iter.close()
     if not has_val:  # no early stopping: keep the last weights
-        best_params = [t.detach().clone() for t in adam.params]
+        best = adam.params.clone()
         best_epoch = epochs.clone()
-        with torch.no_grad():
-            pred = _forward(data[3], best_params, n_layers)
-            best_loss = (w_va_full * (pred - data[4]) ** 2).sum(dim=1) / w_va_sum_full
+        best_loss = _weighted_mse(data[3], data[4], w_va_full, layout.views(best), n_layers)
 
     val_r2 = 1.0 - best_loss * w_va_sum_full / ss_tot
     to_np = lambda t: t.detach().cpu().to(torch.float64).numpy()  # noqa: E731
+    best_parts = layout.views(best)
     return {
-        "mlp_weights": [to_np(best_params[2 * layer]) for layer in range(n_layers)],
-        "linear_weights": to_np(best_params[-2])[:, :, 0] / sd[:, 0],
+        "mlp_weights": [to_np(best_parts[2 * layer]) for layer in range(n_layers)],
+        "linear_weights": to_np(best_parts[-2])[:, :, 0] / sd[:, 0],
         "val_loss": to_np(best_loss),
         "val_r2": to_np(val_r2),
         "epochs": epochs.cpu().numpy(),
         "best_epoch": best_epoch.cpu().numpy(),
     }
+
+
+def _weighted_mse(
+    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, parts: list[torch.Tensor], n_layers: int
+) -> torch.Tensor:
+    """Per-instance weighted mean squared error of the stacked networks, shape (N,)."""
+    pred = _forward(x, parts, n_layers)
+    return (w * (pred - y) ** 2).sum(dim=1) / w.sum(dim=1).clamp_min(1e-12)
 
 
 def _additive_fit(
@@ -277,7 +360,7 @@ def standardise(
 
 
 class _StackedAdam:
-    """Adam on stacked per-instance parameters (dim 0 = instance).
+    """Adam on stacked per-instance parameters, one flat row per instance (dim 0 = instance).
 
     Adam is elementwise, so one optimiser over the stack equals N independent optimisers.
     :meth:`keep` drops the rows (instances) that stopped training.
@@ -285,7 +368,7 @@ class _StackedAdam:
 
     def __init__(
         self,
-        params: list[torch.Tensor],
+        params: torch.Tensor,
         lr: float,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -294,23 +377,23 @@ class _StackedAdam:
         self.lr = lr
         self.beta1, self.beta2 = betas
         self.eps = eps
-        self.m = [torch.zeros_like(t) for t in params]
-        self.v = [torch.zeros_like(t) for t in params]
+        self.m = torch.zeros_like(params)
+        self.v = torch.zeros_like(params)
         self.t = 0
 
     @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor]) -> None:
+    def step(self, grad: torch.Tensor) -> None:
         self.t += 1
         c1 = 1 - self.beta1**self.t
         c2 = 1 - self.beta2**self.t
-        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
-            m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
-            v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
-            p.sub_((m / c1) / ((v / c2).sqrt_().add_(self.eps)), alpha=self.lr)
+        self.m.mul_(self.beta1).add_(grad, alpha=1 - self.beta1)
+        self.v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
+        denom = (self.v / c2).sqrt_().add_(self.eps)
+        self.params.addcdiv_(self.m, denom, value=-self.lr / c1)
 
     @torch.no_grad()
     def keep(self, rows: torch.Tensor) -> None:
         """Keep only the instances where ``rows`` (bool, shape (n_working,)) is True."""
-        self.params = [p[rows].clone().requires_grad_(True) for p in self.params]
-        self.m = [m[rows] for m in self.m]
-        self.v = [v[rows] for v in self.v]
+        self.params = self.params[rows]
+        self.m = self.m[rows]
+        self.v = self.v[rows]
