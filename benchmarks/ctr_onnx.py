@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PAPER_SIZE", "SMALL_SIZE", "ctr_onnx", "split_fields"]
+__all__ = ["PAPER_SIZE", "SMALL_SIZE", "ctr_onnx", "split_fields", "trained_ctr_onnx"]
 
 
 def split_fields(p: int) -> tuple[int, int]:
@@ -53,3 +53,27 @@ def ctr_onnx(
     cat = rng.integers(1, cardinality, size=(n_rows, n_cat), dtype=np.int64)
     dense = rng.uniform(0.0, 2.0, size=(n_rows, n_dense)).astype(np.float32)
     return onnx_bytes, (cat, dense)
+
+
+def trained_ctr_onnx(
+    n_instances: int, seed: int = 0, size: dict | None = None, n_rows: int = 40000
+) -> tuple[bytes, tuple[np.ndarray, np.ndarray], list[tuple[int, ...]]]:
+    """A DeepFM trained on 39-field Criteo-like clicks with planted crosses, exported to ONNX.
+
+    The data are :func:`~glider_plugins.recsys.data.make_criteo_like` (13 dense fields binned
+    into ids, 26 categorical; 4 planted pairs and 2 planted triples), ``n_rows`` rows; training
+    takes a few seconds. Returns the ONNX bytes, ``n_instances`` test rows ``(cat_ids, dense)``
+    (``dense`` has no columns) and the planted groups as field ids.
+    """
+    from glider_plugins.pipeline.data import prepare_data
+    from glider_plugins.recsys import make_model
+    from glider_plugins.recsys.base import export_onnx
+    from glider_plugins.recsys.training import fit
+
+    data = prepare_data("synthetic", seed=seed, synthetic_options={"n_rows": n_rows})
+    model = make_model("deepfm", data.train.cardinalities, data.train.n_dense, seed=seed, **(size or SMALL_SIZE))
+    fit(model, data.train, data.valid, epochs=5, seed=seed)
+    with tempfile.TemporaryDirectory() as folder:
+        onnx_bytes = export_onnx(model, Path(folder) / "ctr.onnx").read_bytes()
+    rows = slice(0, n_instances)
+    return onnx_bytes, (data.test.cat[rows], data.test.dense[rows]), list(data.planted or [])

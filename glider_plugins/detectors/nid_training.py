@@ -40,30 +40,36 @@ def split_samples(n_inst: int, n: int, fraction: float, rng: np.random.Generator
 class _Layout:
     """Where each layer's weights and biases sit in one flat parameter row per instance.
 
-    All of an instance's parameters (MLP weights and biases, then the linear part's weights and
-    bias) share one row of an ``(N, size)`` tensor, so Adam, early-stopping copies and dropping
-    stopped instances are one operation each instead of one per layer.
+    All of an instance's parameters share one row of an ``(N, size)`` tensor, so Adam,
+    early-stopping copies and dropping stopped instances are one operation each instead of one
+    per layer. The linear (main-effect) part rides along as one more column of the first layer,
+    ``(p, h1 + 1)`` with bias ``(1, h1 + 1)``, outside the ReLU: one product serves both.
     """
 
     def __init__(self, sizes: Sequence[int]):
         self.sizes = list(sizes)
         self.n_layers = len(sizes) - 1
+        self.h1 = sizes[1]
         self.slices: list[tuple[slice, tuple[int, int]]] = []  # (weights, shape), (bias, shape), ...
         offset = 0
-        p = sizes[0]
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-            for shape in ((fan_in, fan_out), (1, fan_out)):
+        for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            width = fan_out + 1 if layer == 0 else fan_out
+            for shape in ((fan_in, width), (1, width)):
                 self.slices.append((slice(offset, offset + shape[0] * shape[1]), shape))
                 offset += shape[0] * shape[1]
-        for shape in ((p, 1), (1, 1)):  # linear part
-            self.slices.append((slice(offset, offset + shape[0] * shape[1]), shape))
-            offset += shape[0] * shape[1]
         self.size = offset
-        self.weight_slices = [self.slices[2 * layer][0] for layer in range(self.n_layers)]
 
     def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
-        """(N, size) -> per part (N, *shape), views: MLP (w, b) per layer, then linear w, b."""
+        """(N, size) -> per part (N, *shape), views: (w, b) per layer, the first with the linear column."""
         return [flat[:, s].view(flat.shape[0], *shape) for s, shape in self.slices]
+
+    def mlp_weights(self, parts: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The MLP's weight matrices (N, in, out), without the linear column."""
+        return [parts[0][:, :, : self.h1], *(parts[2 * layer] for layer in range(1, self.n_layers))]
+
+    def linear(self, parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The linear part's weights (N, p, 1) and bias (N, 1, 1)."""
+        return parts[0][:, :, self.h1 :], parts[1][:, :, self.h1 :]
 
 
 def _init_params(
@@ -82,8 +88,9 @@ def _init_params(
     """
     flat = torch.zeros((1, layout.size), dtype=dtype)
     parts = layout.views(flat)
-    for layer in range(layout.n_layers):
-        w, b = parts[2 * layer], parts[2 * layer + 1]
+    weights = layout.mlp_weights(parts)
+    biases = [parts[1][:, :, : layout.h1], *(parts[2 * layer + 1] for layer in range(1, layout.n_layers))]
+    for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
         bound = 1.0 / math.sqrt(w.shape[1])
         w.copy_((torch.rand(w.shape, generator=gen, dtype=dtype) * 2 - 1) * bound)
         b.copy_((torch.rand(b.shape, generator=gen, dtype=dtype) * 2 - 1) * bound)
@@ -92,12 +99,13 @@ def _init_params(
     return flat.expand(n_inst, -1).clone()
 
 
-def _hidden(x: torch.Tensor, parts: list[torch.Tensor], n_layers: int) -> list[torch.Tensor]:
-    """Activations of the hidden ReLU layers, (N, B, h_l) each, input first."""
-    acts = [x]
-    for layer in range(n_layers - 1):
+def _hidden(x: torch.Tensor, parts: list[torch.Tensor], layout: _Layout) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Activations of the hidden ReLU layers ((N, B, h_l) each, input first) and the linear part (N, B)."""
+    first = torch.baddbmm(parts[1], x, parts[0])  # (N, B, h1 + 1): units, then the linear part
+    acts = [x, torch.relu(first[:, :, : layout.h1])]
+    for layer in range(1, layout.n_layers - 1):
         acts.append(torch.relu(torch.baddbmm(parts[2 * layer + 1], acts[-1], parts[2 * layer])))
-    return acts
+    return acts, first[:, :, layout.h1]
 
 
 def _one_output(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -110,10 +118,10 @@ def _one_output(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tens
     return (h * w.transpose(1, 2)).sum(dim=-1) + b[:, :, 0]
 
 
-def _forward(x: torch.Tensor, parts: list[torch.Tensor], n_layers: int) -> torch.Tensor:
+def _forward(x: torch.Tensor, parts: list[torch.Tensor], layout: _Layout) -> torch.Tensor:
     """Stacked forward pass: x (N, B, p) -> (N, B). ``parts`` as from :meth:`_Layout.views`."""
-    h = _hidden(x, parts, n_layers)[-1]
-    return _one_output(h, parts[-4], parts[-3]) + _one_output(x, parts[-2], parts[-1])
+    acts, linear = _hidden(x, parts, layout)
+    return _one_output(acts[-1], parts[-2], parts[-1]) + linear
 
 
 def _loss_gradient(
@@ -135,24 +143,23 @@ def _loss_gradient(
     parts = layout.views(flat)
     grads = layout.views(grad)
     n_layers = layout.n_layers
-    acts = _hidden(x, parts, n_layers)
-    pred = _one_output(acts[-1], parts[-4], parts[-3]) + _one_output(x, parts[-2], parts[-1])
+    acts, linear = _hidden(x, parts, layout)
+    pred = _one_output(acts[-1], parts[-2], parts[-1]) + linear
     g = 2.0 * w * (pred - y) / w.sum(dim=1, keepdim=True).clamp_min(1e-12)  # (N, B)
-    g_sum = g.sum(dim=1)[:, None, None]
-    grads[-2].copy_((x * g[:, :, None]).sum(dim=1)[:, :, None])  # linear part
-    grads[-1].copy_(g_sum)
-    grads[-4].copy_((acts[-1] * g[:, :, None]).sum(dim=1)[:, :, None])  # output unit
-    grads[-3].copy_(g_sum)
-    g = torch.ops.aten.threshold_backward(g[:, :, None] * parts[-4].transpose(1, 2), acts[-1], 0.0)
-    for layer in range(n_layers - 2, -1, -1):
+    grads[-2].copy_((acts[-1] * g[:, :, None]).sum(dim=1)[:, :, None])  # output unit
+    grads[-1].copy_(g.sum(dim=1)[:, None, None])
+    g_units = torch.ops.aten.threshold_backward(g[:, :, None] * parts[-2].transpose(1, 2), acts[-1], 0.0)
+    for layer in range(n_layers - 2, 0, -1):
         a_in = acts[layer]
-        grads[2 * layer].copy_(torch.bmm(a_in.transpose(1, 2), g))
-        grads[2 * layer + 1].copy_(g.sum(dim=1, keepdim=True))
-        if layer > 0:
-            g = torch.ops.aten.threshold_backward(torch.bmm(g, parts[2 * layer].transpose(1, 2)), a_in, 0.0)
+        grads[2 * layer].copy_(torch.bmm(a_in.transpose(1, 2), g_units))
+        grads[2 * layer + 1].copy_(g_units.sum(dim=1, keepdim=True))
+        g_units = torch.ops.aten.threshold_backward(torch.bmm(g_units, parts[2 * layer].transpose(1, 2)), a_in, 0.0)
+    g_first = torch.cat([g_units, g[:, :, None]], dim=2)  # the units, then the linear part
+    grads[0].copy_(torch.bmm(x.transpose(1, 2), g_first))
+    grads[1].copy_(g_first.sum(dim=1, keepdim=True))
     if l1 > 0:
-        for s in layout.weight_slices:
-            grad[:, s].add_(torch.sign(flat[:, s]), alpha=l1)
+        for w_grad, w_value in zip(layout.mlp_weights(grads), layout.mlp_weights(parts), strict=True):
+            w_grad.add_(torch.sign(w_value), alpha=l1)
 
 
 def train_stacked(
@@ -190,7 +197,6 @@ def train_stacked(
     n_inst, n, p = masks.shape
     gen = torch.Generator().manual_seed(seed)
     layout = _Layout([p, *hidden_units, 1])
-    n_layers = layout.n_layers
 
     flat = _init_params(n_inst, layout, input_init_scale, gen, dtype)
     # standardised inputs (per instance and feature), as the NID baseline of Archipelago does
@@ -200,10 +206,10 @@ def train_stacked(
     sd = np.where(sd > 0, sd, 1.0)
     xm = (xm - mu) / sd
     # the additive start, rewritten for standardised inputs
-    parts = layout.views(flat)
-    parts[-2].copy_(torch.as_tensor(linear_start[:, 1:, None] * sd.transpose(0, 2, 1), dtype=dtype))
-    lin_b = linear_start[:, :1] + (linear_start[:, 1:] * mu[:, 0]).sum(axis=1, keepdims=True)
-    parts[-1].copy_(torch.as_tensor(lin_b[:, :, None], dtype=dtype))
+    lin_w, lin_b = layout.linear(layout.views(flat))
+    lin_w.copy_(torch.as_tensor(linear_start[:, 1:, None] * sd.transpose(0, 2, 1), dtype=dtype))
+    bias = linear_start[:, :1] + (linear_start[:, 1:] * mu[:, 0]).sum(axis=1, keepdims=True)
+    lin_b.copy_(torch.as_tensor(bias[:, :, None], dtype=dtype))
     flat = flat.to(device)
 
     has_val = bool(is_val.any())
@@ -249,7 +255,7 @@ def train_stacked(
             _loss_gradient(x_ep[:, batch], y_ep[:, batch], w_ep[:, batch], adam.params, layout, l1, grad)
             adam.step(grad)
         epochs[working] += 1
-        val = _weighted_mse(x_va, y_va, w_va, layout.views(adam.params), n_layers)
+        val = _weighted_mse(x_va, y_va, w_va, layout.views(adam.params), layout)
         improved = val < best_loss[working]
         ids = working[improved]
         best_loss[ids] = val[improved]
@@ -271,14 +277,14 @@ def train_stacked(
     if not has_val:  # no early stopping: keep the last weights
         best = adam.params.clone()
         best_epoch = epochs.clone()
-        best_loss = _weighted_mse(data[3], data[4], w_va_full, layout.views(best), n_layers)
+        best_loss = _weighted_mse(data[3], data[4], w_va_full, layout.views(best), layout)
 
     val_r2 = 1.0 - best_loss * w_va_sum_full / ss_tot
     to_np = lambda t: t.detach().cpu().to(torch.float64).numpy()  # noqa: E731
     best_parts = layout.views(best)
     return {
-        "mlp_weights": [to_np(best_parts[2 * layer]) for layer in range(n_layers)],
-        "linear_weights": to_np(best_parts[-2])[:, :, 0] / sd[:, 0],
+        "mlp_weights": [to_np(w) for w in layout.mlp_weights(best_parts)],
+        "linear_weights": to_np(layout.linear(best_parts)[0])[:, :, 0] / sd[:, 0],
         "val_loss": to_np(best_loss),
         "val_r2": to_np(val_r2),
         "epochs": epochs.cpu().numpy(),
@@ -287,10 +293,10 @@ def train_stacked(
 
 
 def _weighted_mse(
-    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, parts: list[torch.Tensor], n_layers: int
+    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, parts: list[torch.Tensor], layout: _Layout
 ) -> torch.Tensor:
     """Per-instance weighted mean squared error of the stacked networks, shape (N,)."""
-    pred = _forward(x, parts, n_layers)
+    pred = _forward(x, parts, layout)
     return (w * (pred - y) ** 2).sum(dim=1) / w.sum(dim=1).clamp_min(1e-12)
 
 
