@@ -216,7 +216,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="movielens", help="movielens (default) or synthetic")
     parser.add_argument("--source", default="autoint", help="source model: autoint (default) or deepfm")
     parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
-    parser.add_argument("--detector", default="archdetect", help="archdetect (default) or nid (paper; ~2 s a row here: use --n-instances 100)")
+    parser.add_argument("--detector", default="archdetect", help="archdetect (default) or nid (the paper's; about 0.02 s a row at 300 samples)")
     parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
 
 

@@ -304,3 +304,14 @@ def test_multiple_outputs_are_picked_by_name(tmp_path):
     np.testing.assert_allclose(adapt(TwoHeads(), output_name=1)(x), [6.0] * 4)
     with pytest.raises(InputError, match="output_name='c' is not an output.*'a', 'b'"):
         adapt(path, output_name="c")(x)
+
+
+@pytest.mark.parametrize("which", ["torch", "torch_onnx", "keras", "keras_onnx"])
+def test_a_row_scores_the_same_alone_and_in_a_batch(ctr, which):
+    """One row is never sent alone (BLAS answers one-row products through other kernels), so an
+    instance explained alone sees exactly the scores it sees in a batch."""
+    cat, dense = models.ctr_batch(64, seed=4)
+    f = adapt(getattr(ctr, which))
+    batch = f((cat, dense))
+    for i in (0, 17, 63):
+        np.testing.assert_array_equal(f((cat[i : i + 1], dense[i : i + 1])), batch[i : i + 1])

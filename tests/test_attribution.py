@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from glider_plugins import InteractionAttribution
+from glider_plugins.adapters.base import MIN_ROWS_PER_CALL
 from glider_plugins.errors import (
     InputError,
     InputTypeError,
@@ -227,8 +228,10 @@ def test_perturbations_per_eval_bounds_model_calls_and_progress_shows(capsys):
         return planted(x)
 
     res = InteractionAttribution(f).attribute(instances(), n_samples=200, perturbations_per_eval=128, seed=0, show_progress=True)
-    # the 3 instances themselves, then every perturbation once: repeated masks are answered once
-    assert max(sizes) <= 128 and sum(sizes) == 3 + 3 * 199 - res.metadata["n_repeated"]
+    # the 3 instances themselves (a call padded to MIN_ROWS_PER_CALL rows), then every perturbation
+    # once: repeated masks are answered once
+    assert sizes[0] == MIN_ROWS_PER_CALL and max(sizes) <= 128
+    assert sum(sizes[1:]) == 3 * 199 - res.metadata["n_repeated"]
     assert "model queries" in capsys.readouterr().err
 
 

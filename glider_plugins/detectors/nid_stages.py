@@ -140,7 +140,9 @@ def run_passes(
             found[active] &= ~reject
             rejected[active] |= reject
             final[active] = np.where(reject, mass, final[active])
-            resid = explain_away(masks[active], outputs[active], sample_w[active], split[active], found[active])
+            again = reject.any(axis=(1, 2))
+            redo = active[again]
+            resid[again] = explain_away(masks[redo], outputs[redo], sample_w[redo], split[redo], found[redo])
         selected, new = new, new & ~reject
         for row, k in enumerate(active):
             found_order[k].extend(sorted(pairs_of(new[row]), key=lambda ij, r=row: -stage_pw[r][ij]))

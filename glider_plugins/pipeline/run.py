@@ -72,8 +72,9 @@ def run_pipeline(
         Rows explained, perturbations per row (NID only; ArchDetect's queries are fixed), and
         interactions kept per row.
     detector : str, default "archdetect"
-        Local detector. ``"nid"`` is the paper's, but trains one MLP per row and pass: ~3.3 s a
-        row on one busy core with its default 8 passes, so keep ``n_instances`` small with it.
+        Local detector. ``"nid"`` is the paper's; it trains one MLP per row and pass (all rows
+        of a chunk together): about 0.02 s a row at 300 samples on one core (39 fields), against
+        about 0.005 s for ArchDetect.
     seeds : sequence of int, default (0, 1, 2)
         Seeds of the target models' weights and batch order (mean and std are over them).
     epochs, batch_size, lr : training settings (early stopping on validation log loss, patience 2).
