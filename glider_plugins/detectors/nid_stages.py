@@ -38,7 +38,6 @@ __all__ = [
     "fit_crosses",
     "Passes",
     "cliques",
-    "explain_away",
     "pairs_of",
     "rank_sets",
     "run_passes",
@@ -142,7 +141,7 @@ def run_passes(
             final[active] = np.where(reject, mass, final[active])
             again = reject.any(axis=(1, 2))
             redo = active[again]
-            resid[again] = explain_away(masks[redo], outputs[redo], sample_w[redo], split[redo], found[redo])
+            resid[again] = fit_crosses(masks[redo], outputs[redo], sample_w[redo], split[redo], found[redo])[0]
         selected, new = new, new & ~reject
         for row, k in enumerate(active):
             found_order[k].extend(sorted(pairs_of(new[row]), key=lambda ij, r=row: -stage_pw[r][ij]))
@@ -174,7 +173,7 @@ def rank_sets(
     pairs): a set holding a pair no pass found falls to that pair's final (small) strength, so
     sets that only mix features in the units of the first pass drop. Strict subsets of a set of
     three or more features whose pairs were all found are left out: that set was explained away
-    whole (:func:`explain_away`), its parts are not further interactions.
+    whole (:func:`fit_crosses`), its parts are not further interactions.
 
     Parameters
     ----------
@@ -212,7 +211,7 @@ def rank_sets(
     return [(members_list[r], float(capped[r])) for r in keep]
 
 
-def explain_away(
+def fit_crosses(
     masks: np.ndarray,
     outputs: np.ndarray,
     sample_w: np.ndarray,
@@ -220,8 +219,9 @@ def explain_away(
     found: np.ndarray,
     max_clique: int = 6,
     ridge: float = 1e-9,
-) -> np.ndarray:
-    """Residual of a weighted least-squares fit of bias, main effects and the found pairs' AND-crosses.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Explain found interactions away: a weighted least-squares fit of bias, main effects and
+    the found pairs' AND-crosses; its residual and each pair's cross mass.
 
     Parameters
     ----------
@@ -240,26 +240,12 @@ def explain_away(
 
     Returns
     -------
-    numpy.ndarray, shape (N, n)
-    """
-    return fit_crosses(masks, outputs, sample_w, is_val, found, max_clique, ridge)[0]
-
-
-def fit_crosses(
-    masks: np.ndarray,
-    outputs: np.ndarray,
-    sample_w: np.ndarray,
-    is_val: np.ndarray,
-    found: np.ndarray,
-    max_clique: int = 6,
-    ridge: float = 1e-9,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`explain_away`'s fit: the residual (N, n), and each pair's cross mass (N, p, p).
-
-    The cross mass of a pair is the sum of the absolute least-squares coefficients (output
-    units) of the AND-crosses of every fitted set that holds both its features: how much of the
-    output the found interactions through that pair explain. A pair found only because NID mixed
-    it with stronger ones has a mass near zero.
+    resid : numpy.ndarray, shape (N, n)
+    mass : numpy.ndarray, shape (N, p, p)
+        The cross mass of a pair: the sum of the absolute least-squares coefficients (output
+        units) of the AND-crosses of every fitted set that holds both its features, i.e. how much
+        of the output the found interactions through that pair explain. A pair found only because
+        NID mixed it with stronger ones has a mass near zero.
     """
     n_inst, n, p = masks.shape
     w = sample_w * ~is_val
