@@ -10,7 +10,7 @@ speed-up, and whether both find the same top interactions. Run on two DeepFM siz
 floor is the model's own cost: ``small`` (8-dim embeddings, 64-32: about 2 us per row) and
 ``paper`` (the DeepFM paper's Criteo size, 10-dim embeddings, 400-400-400: about 8 us per row).
 
-    python benchmarks/detection_vs_queries.py [--instances 4] [--accept-instances 100] [--sizes small paper] [--threads 1] [--plot out.png]
+    python benchmarks/detection_vs_queries.py [--instances 4] [--accept-instances 100] [--sizes small paper] [--threads N] [--plot out.png]
 """
 
 from __future__ import annotations
@@ -133,14 +133,17 @@ def main() -> None:
                         help="part 2's DeepFM: trained on Criteo-like clicks with planted crosses (a few seconds), or untrained")
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["small", "paper"],
                         help="DeepFM sizes of part 2: small (8-dim embeddings, 64-32) and the DeepFM paper's Criteo size (10, 400-400-400)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core machine)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's, all cores; NID trains stacks of fewer than 16 instances on one)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import torch
 
-    torch.set_num_threads(args.threads)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    print(f"torch threads: {torch.get_num_threads()}")
     rows = grid(args) if args.instances > 0 else []
     if args.accept_instances > 0:
         acceptance(args)

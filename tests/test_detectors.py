@@ -658,3 +658,23 @@ def test_nid_options_are_validated(options: dict, argument: str) -> None:
 def test_archdetect_options_are_validated(options: dict, argument: str) -> None:
     with pytest.raises(ValueError, match=argument):
         ArchDetectDetector(**options)
+
+
+def test_small_stacks_train_on_one_thread_and_the_setting_is_restored() -> None:
+    import torch
+
+    from glider_plugins.detectors.nid_training import MIN_STACK_FOR_THREADS, _threads_for
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with _threads_for(MIN_STACK_FOR_THREADS - 1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with _threads_for(MIN_STACK_FOR_THREADS):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), _threads_for(1):
+            raise RuntimeError("training failed")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

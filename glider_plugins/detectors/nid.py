@@ -29,7 +29,8 @@ Training is batched: the N instance networks are stacked (each instance's parame
 of an (N, size) tensor, used as (N, in, out) weight views) and trained together with batched
 matrix products, backpropagation written out (autograd's bookkeeping cost more than these small
 products) and one Adam update over the whole stack (elementwise, so per instance); each instance
-stops early on its own held-out samples and then leaves the batch. Randomness (initialisation,
+stops early on its own held-out samples and then leaves the batch. Stacks of fewer than 16
+instances train on one torch thread (:data:`.nid_training.MIN_STACK_FOR_THREADS`). Randomness (initialisation,
 splits, mini-batch order) comes from one ``torch.Generator`` per pass seeded from the ``rng``
 passed in, so a seed reproduces a run exactly. The draws are shared by all instances (the same
 initial weights, held-out positions and sample order; each instance's samples are its own random

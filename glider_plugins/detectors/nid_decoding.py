@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["nid_anyorder", "nid_pairwise", "prune_redundant", "rank_pairs", "unit_influence", "cutoff_interactions"]
+__all__ = ["anyorder_sets", "nid_anyorder", "nid_pairwise", "prune_redundant", "rank_pairs", "unit_influence", "cutoff_interactions"]
 
 
 def unit_influence(mlp_weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -90,10 +90,17 @@ def nid_anyorder(
     list of (tuple of int, float)
         Every proposed set with its strength, strongest first (ties: smaller sets, then ids).
     """
+    sets, strengths = anyorder_sets(w_input, z, max_order)
+    ranked = sorted(zip(sets, strengths.tolist(), strict=True), key=lambda e: (-e[1], len(e[0]), e[0]))
+    return [e for e in ranked if e[1] > 0]
+
+
+def anyorder_sets(w_input: np.ndarray, z: np.ndarray, max_order: int) -> tuple[list[tuple[int, ...]], np.ndarray]:
+    """The sets :func:`nid_anyorder` proposes and their summed strengths, in no particular order."""
     h1, p = w_input.shape
     k_max = min(max_order, p)
     if k_max < 2:
-        return []
+        return [], np.zeros(0)
     order = np.argsort(-w_input, axis=1, kind="stable")[:, :k_max]  # (h1, K)
     values = np.take_along_axis(w_input, order, axis=1)
     contrib = (z[:, None] * values)[:, 1:]  # prefixes of size 2..K, (h1, K-1)
@@ -110,10 +117,7 @@ def nid_anyorder(
     ends = np.cumsum(np.bincount(rows, minlength=uniq.size)).tolist()
     ids = cols.tolist()
     sets = [tuple(ids[lo:hi]) for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
-    ranked = sorted(
-        zip(sets, strengths.tolist(), strict=True), key=lambda e: (-e[1], len(e[0]), e[0])
-    )
-    return [e for e in ranked if e[1] > 0]
+    return sets, strengths
 
 
 def rank_pairs(pairwise: np.ndarray, limit: int) -> list[tuple[tuple[int, ...], float]]:

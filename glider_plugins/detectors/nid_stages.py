@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .nid_decoding import nid_anyorder, nid_pairwise, unit_influence
+from .nid_decoding import anyorder_sets, nid_pairwise, unit_influence
 
 __all__ = [
     "REJECT_RATIO",
@@ -128,8 +128,10 @@ def run_passes(
         if candidates is not None:
             for row, k in enumerate(active):
                 seen = candidates[k]
-                for members, value in nid_anyorder(stage_w[row], stage_z[row], max_order):
-                    seen[members] = max(seen.get(members, 0.0), value * stage_scale[row])
+                sets, strengths = anyorder_sets(stage_w[row], stage_z[row], max_order)
+                for members, value in zip(sets, (strengths * stage_scale[row]).tolist(), strict=True):
+                    if value > seen.get(members, 0.0):
+                        seen[members] = value
         new = select_pairs(stage_pw, found[active] | rejected[active], pairs_per_stage, stage_threshold)
         final[active] = np.where(new, stage_pw, final[active])
         found[active] |= new
@@ -251,18 +253,30 @@ def fit_crosses(
     w = sample_w * ~is_val
     resid = np.empty((n_inst, n))
     mass = np.zeros((n_inst, p, p))
-    for k in range(n_inst):  # each instance with its own columns: nothing depends on the batch
-        x = masks[k].astype(np.float64)
-        sets = cliques(found[k], max_clique)
-        design = np.column_stack([np.ones(n), x, *(x[:, list(members)].prod(axis=1) for members in sets)])
-        weighted = design * w[k][:, None]
-        gram = weighted.T @ design
-        jitter = ridge * max(float(np.trace(gram)) / design.shape[1], 1e-300)
-        coef = np.linalg.solve(gram + jitter * np.eye(design.shape[1]), weighted.T @ outputs[k])
-        resid[k] = outputs[k] - design @ coef
-        for members, c in zip(sets, np.abs(coef[1 + p :]), strict=True):
-            idx = np.asarray(members)
-            mass[k][np.ix_(idx, idx)] += c
+    sets = [cliques(found[k], max_clique) for k in range(n_inst)]
+    by_width: dict[int, list[int]] = {}
+    for k, chosen in enumerate(sets):
+        by_width.setdefault(len(chosen), []).append(k)
+    # instances with as many sets share one stacked fit; each keeps its own columns (no padding),
+    # and stacked products and solves work matrix by matrix, so nothing depends on the batch
+    for n_sets, rows in by_width.items():
+        x = masks[rows].astype(np.float64)  # (G, n, p)
+        design = np.empty((len(rows), n, 1 + p + n_sets))
+        design[:, :, 0] = 1.0
+        design[:, :, 1 : p + 1] = x
+        for g, k in enumerate(rows):
+            for c, members in enumerate(sets[k]):
+                design[g, :, p + 1 + c] = x[g][:, list(members)].prod(axis=1)
+        weighted = design * w[rows][:, :, None]
+        gram = weighted.transpose(0, 2, 1) @ design
+        jitter = ridge * np.maximum(np.trace(gram, axis1=1, axis2=2) / design.shape[2], 1e-300)
+        gram += jitter[:, None, None] * np.eye(design.shape[2])
+        coef = np.linalg.solve(gram, weighted.transpose(0, 2, 1) @ outputs[rows][:, :, None])
+        resid[rows] = outputs[rows] - (design @ coef)[:, :, 0]
+        for g, k in enumerate(rows):
+            for members, c in zip(sets[k], np.abs(coef[g, 1 + p :, 0]), strict=True):
+                idx = np.asarray(members)
+                mass[k][np.ix_(idx, idx)] += c
     idx = np.arange(p)
     mass[:, idx, idx] = 0.0
     return resid, mass
