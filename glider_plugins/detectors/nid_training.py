@@ -8,8 +8,9 @@ stopping on held-out samples, stopped instances leaving the batch. See :mod:`.ni
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -184,13 +185,19 @@ def _threads_for(n_inst: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def train_stacked(masks: np.ndarray, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """:func:`_train_stacked` on one torch thread for small stacks (:data:`MIN_STACK_FOR_THREADS`)."""
-    with _threads_for(len(masks)):
-        return _train_stacked(masks, *args, **kwargs)
+def _threads_by_stack(train: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Run ``train(masks, ...)`` under :func:`_threads_for` ``(len(masks))``."""
+
+    @functools.wraps(train)
+    def wrapped(masks: np.ndarray, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        with _threads_for(len(masks)):
+            return train(masks, *args, **kwargs)
+
+    return wrapped
 
 
-def _train_stacked(
+@_threads_by_stack
+def train_stacked(
     masks: np.ndarray,
     targets: np.ndarray,
     sample_w: np.ndarray,
@@ -210,6 +217,8 @@ def _train_stacked(
     show_progress: bool,
 ) -> dict[str, Any]:
     """Train N stacked networks with per-instance Adam and early stopping.
+
+    Stacks of fewer than :data:`MIN_STACK_FOR_THREADS` instances train on one torch thread.
 
     All instances start together; after each epoch, instances whose validation loss has not
     improved for ``patience`` epochs stop (their best weights are kept) and leave the batch, so
