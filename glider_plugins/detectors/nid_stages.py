@@ -189,13 +189,13 @@ def rank_sets(
     members_list = list(sets)
     values = np.fromiter(sets.values(), dtype=np.float64, count=len(members_list))
     capped = values.copy()
-    by_size: dict[int, tuple[list[int], np.ndarray]] = {}
+    rows_by_size: dict[int, list[int]] = {}
     for row, members in enumerate(members_list):
-        by_size.setdefault(len(members), ([], None))[0].append(row)
+        rows_by_size.setdefault(len(members), []).append(row)
+    # per size: the sets' rows and their members, (m, size)
+    by_size = {size: (rows, np.array([members_list[r] for r in rows])) for size, rows in rows_by_size.items()}
     closed: list[np.ndarray] = []
-    for size, (rows, _) in by_size.items():  # all sets of one size at once
-        idx = np.array([members_list[r] for r in rows])  # (m, size)
-        by_size[size] = (rows, idx)
+    for size, (rows, idx) in by_size.items():  # all sets of one size at once
         a, b = np.triu_indices(size, 1)
         capped[rows] = np.minimum(values[rows], cap[idx[:, a], idx[:, b]].min(axis=1))
         if size >= 3:
