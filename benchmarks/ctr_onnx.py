@@ -42,13 +42,9 @@ def ctr_onnx(
         dense values in ``U(0, 2)``.
     """
     from glider_plugins.recsys import make_model
-    from glider_plugins.recsys.base import export_onnx
-
     n_cat, n_dense = split_fields(p)
     model = make_model("deepfm", [cardinality] * n_cat, n_dense, seed=seed, **(size or SMALL_SIZE))
-    with tempfile.TemporaryDirectory() as folder:
-        path = export_onnx(model, Path(folder) / "ctr.onnx")
-        onnx_bytes = path.read_bytes()
+    onnx_bytes = _onnx_bytes(model)
     rng = np.random.default_rng(seed)
     cat = rng.integers(1, cardinality, size=(n_rows, n_cat), dtype=np.int64)
     dense = rng.uniform(0.0, 2.0, size=(n_rows, n_dense)).astype(np.float32)
@@ -67,13 +63,19 @@ def trained_ctr_onnx(
     """
     from glider_plugins.pipeline.data import prepare_data
     from glider_plugins.recsys import make_model
-    from glider_plugins.recsys.base import export_onnx
     from glider_plugins.recsys.training import fit
 
     data = prepare_data("synthetic", seed=seed, synthetic_options={"n_rows": n_rows})
     model = make_model("deepfm", data.train.cardinalities, data.train.n_dense, seed=seed, **(size or SMALL_SIZE))
     fit(model, data.train, data.valid, epochs=5, seed=seed)
-    with tempfile.TemporaryDirectory() as folder:
-        onnx_bytes = export_onnx(model, Path(folder) / "ctr.onnx").read_bytes()
+    onnx_bytes = _onnx_bytes(model)
     rows = slice(0, n_instances)
     return onnx_bytes, (data.test.cat[rows], data.test.dense[rows]), list(data.planted or [])
+
+
+def _onnx_bytes(model) -> bytes:
+    """The serialized ONNX export of a recsys model."""
+    from glider_plugins.recsys.base import export_onnx
+
+    with tempfile.TemporaryDirectory() as folder:
+        return export_onnx(model, Path(folder) / "ctr.onnx").read_bytes()
