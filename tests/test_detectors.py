@@ -437,21 +437,21 @@ def test_nid_training_gradient_matches_autograd(hidden: tuple[int, ...]) -> None
     """The written-out backpropagation equals autograd's gradient of the same loss (float64)."""
     import torch
 
-    from glider_plugins.detectors.nid_training import _forward, _Layout, _loss_gradient
+    from glider_plugins.detectors.nid_network import StackLayout, forward, loss_gradient
 
     n_inst, rows, p, l1 = 3, 11, 5, 0.01
-    layout = _Layout([p, *hidden, 1])
+    layout = StackLayout([p, *hidden, 1])
     gen = torch.Generator().manual_seed(0)
     flat = torch.randn((n_inst, layout.size), generator=gen, dtype=torch.float64)
     x = torch.randn((n_inst, rows, p), generator=gen, dtype=torch.float64)
     y = torch.randn((n_inst, rows), generator=gen, dtype=torch.float64)
     w = torch.rand((n_inst, rows), generator=gen, dtype=torch.float64)
     grad = torch.full_like(flat, float("nan"))
-    _loss_gradient(x, y, w, flat, layout, l1, grad)
+    loss_gradient(x, y, w, flat, layout, l1, grad)
 
     leaf = flat.clone().requires_grad_(True)
     parts = layout.views(leaf)
-    pred = _forward(x, parts, layout)
+    pred = forward(x, parts, layout)
     loss = ((w * (pred - y) ** 2).sum(dim=1) / w.sum(dim=1)).sum()
     loss = loss + l1 * sum(weights.abs().sum() for weights in layout.mlp_weights(parts))
     (expected,) = torch.autograd.grad(loss, leaf)

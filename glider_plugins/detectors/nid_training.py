@@ -1,8 +1,8 @@
-"""Batched MLP training for NID: N small networks, one per instance, trained as one.
+"""Batched MLP training for NID: the stacked networks of :mod:`.nid_network`, trained as one.
 
-``linear(mask) + MLP(mask)`` per instance; weights stacked along a leading instance dimension and
-applied with batched matrix products; Adam elementwise (so per instance); per-instance early
-stopping on held-out samples, stopped instances leaving the batch. See :mod:`.nid`.
+The data each network learns from (standardised outputs, the additive start, the held-out split),
+and the training loop: Adam over the stack, per-instance early stopping on held-out samples,
+stopped instances leaving the batch, small stacks on one thread. See :mod:`.nid`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import InputError
+from .nid_network import StackedAdam, StackLayout, init_params, loss_gradient, weighted_mse
 
 __all__ = ["split_samples", "standardise", "train_stacked"]
 
@@ -37,131 +38,6 @@ def split_samples(n_inst: int, n: int, fraction: float, rng: np.random.Generator
     chosen = np.argsort(rng.random(n - 1))[:n_val] + 1
     is_val[:, chosen] = True
     return is_val
-
-
-class _Layout:
-    """Where each layer's weights and biases sit in one flat parameter row per instance.
-
-    All of an instance's parameters share one row of an ``(N, size)`` tensor, so Adam,
-    early-stopping copies and dropping stopped instances are one operation each instead of one
-    per layer. The linear (main-effect) part rides along as one more column of the first layer,
-    ``(p, h1 + 1)`` with bias ``(1, h1 + 1)``, outside the ReLU: one product serves both.
-    """
-
-    def __init__(self, sizes: Sequence[int]):
-        self.sizes = list(sizes)
-        self.n_layers = len(sizes) - 1
-        self.h1 = sizes[1]
-        self.slices: list[tuple[slice, tuple[int, int]]] = []  # (weights, shape), (bias, shape), ...
-        offset = 0
-        for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            width = fan_out + 1 if layer == 0 else fan_out
-            for shape in ((fan_in, width), (1, width)):
-                self.slices.append((slice(offset, offset + shape[0] * shape[1]), shape))
-                offset += shape[0] * shape[1]
-        self.size = offset
-
-    def views(self, flat: torch.Tensor) -> list[torch.Tensor]:
-        """(N, size) -> per part (N, *shape), views: (w, b) per layer, the first with the linear column."""
-        return [flat[:, s].view(flat.shape[0], *shape) for s, shape in self.slices]
-
-    def mlp_weights(self, parts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """The MLP's weight matrices (N, in, out), without the linear column."""
-        return [parts[0][:, :, : self.h1], *(parts[2 * layer] for layer in range(1, self.n_layers))]
-
-    def linear(self, parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The linear part's weights (N, p, 1) and bias (N, 1, 1)."""
-        return parts[0][:, :, self.h1 :], parts[1][:, :, self.h1 :]
-
-
-def _init_params(
-    n_inst: int,
-    layout: _Layout,
-    input_init_scale: float,
-    gen: torch.Generator,
-    dtype: torch.dtype,
-) -> torch.Tensor:
-    """PyTorch's default ``nn.Linear`` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-
-    Every instance starts from the same draw (its network is trained on its own data only, and
-    its start does not depend on the batch around it). The first layer's weights are scaled by
-    ``input_init_scale``; the linear part is left at zero (the caller sets it). Returns the
-    (N, size) flat parameters.
-    """
-    flat = torch.zeros((1, layout.size), dtype=dtype)
-    parts = layout.views(flat)
-    weights = layout.mlp_weights(parts)
-    biases = [parts[1][:, :, : layout.h1], *(parts[2 * layer + 1] for layer in range(1, layout.n_layers))]
-    for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        bound = 1.0 / math.sqrt(w.shape[1])
-        w.copy_((torch.rand(w.shape, generator=gen, dtype=dtype) * 2 - 1) * bound)
-        b.copy_((torch.rand(b.shape, generator=gen, dtype=dtype) * 2 - 1) * bound)
-        if layer == 0:
-            w.mul_(input_init_scale)
-    return flat.expand(n_inst, -1).clone()
-
-
-def _hidden(x: torch.Tensor, parts: list[torch.Tensor], layout: _Layout) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Activations of the hidden ReLU layers ((N, B, h_l) each, input first) and the linear part (N, B)."""
-    first = torch.baddbmm(parts[1], x, parts[0])  # (N, B, h1 + 1): units, then the linear part
-    acts = [x, torch.relu(first[:, :, : layout.h1])]
-    for layer in range(1, layout.n_layers - 1):
-        acts.append(torch.relu(torch.baddbmm(parts[2 * layer + 1], acts[-1], parts[2 * layer])))
-    return acts, first[:, :, layout.h1]
-
-
-def _one_output(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``h @ w + b`` for one output unit: (N, B, k), (N, k, 1), (N, 1, 1) -> (N, B).
-
-    A product and a sum over the last axis rather than a batched matrix product: with one output
-    column, the batched product takes another code path for one matrix than for many, so an
-    instance's numbers would depend on the batch around it.
-    """
-    return (h * w.transpose(1, 2)).sum(dim=-1) + b[:, :, 0]
-
-
-def _forward(x: torch.Tensor, parts: list[torch.Tensor], layout: _Layout) -> torch.Tensor:
-    """Stacked forward pass: x (N, B, p) -> (N, B). ``parts`` as from :meth:`_Layout.views`."""
-    acts, linear = _hidden(x, parts, layout)
-    return _one_output(acts[-1], parts[-2], parts[-1]) + linear
-
-
-def _loss_gradient(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    w: torch.Tensor,
-    flat: torch.Tensor,
-    layout: _Layout,
-    l1: float,
-    grad: torch.Tensor,
-) -> None:
-    """Gradient of each instance's weighted MSE plus ``l1`` times its MLP weights' L1 norm.
-
-    Backpropagation written out for the stacked network (a fraction of autograd's overhead on
-    these small matrices); fills ``grad`` (N, size) in the layout of ``flat``. The L1 term's
-    gradient is ``sign(w)`` (0 at 0, as autograd's ``abs``). Every operation treats each
-    instance on its own, so its gradient does not depend on the other instances in the stack.
-    """
-    parts = layout.views(flat)
-    grads = layout.views(grad)
-    n_layers = layout.n_layers
-    acts, linear = _hidden(x, parts, layout)
-    pred = _one_output(acts[-1], parts[-2], parts[-1]) + linear
-    g = 2.0 * w * (pred - y) / w.sum(dim=1, keepdim=True).clamp_min(1e-12)  # (N, B)
-    grads[-2].copy_((acts[-1] * g[:, :, None]).sum(dim=1)[:, :, None])  # output unit
-    grads[-1].copy_(g.sum(dim=1)[:, None, None])
-    g_units = torch.ops.aten.threshold_backward(g[:, :, None] * parts[-2].transpose(1, 2), acts[-1], 0.0)
-    for layer in range(n_layers - 2, 0, -1):
-        a_in = acts[layer]
-        grads[2 * layer].copy_(torch.bmm(a_in.transpose(1, 2), g_units))
-        grads[2 * layer + 1].copy_(g_units.sum(dim=1, keepdim=True))
-        g_units = torch.ops.aten.threshold_backward(torch.bmm(g_units, parts[2 * layer].transpose(1, 2)), a_in, 0.0)
-    g_first = torch.cat([g_units, g[:, :, None]], dim=2)  # the units, then the linear part
-    grads[0].copy_(torch.bmm(x.transpose(1, 2), g_first))
-    grads[1].copy_(g_first.sum(dim=1, keepdim=True))
-    if l1 > 0:
-        for w_grad, w_value in zip(layout.mlp_weights(grads), layout.mlp_weights(parts), strict=True):
-            w_grad.add_(torch.sign(w_value), alpha=l1)
 
 
 #: Stacks of fewer instances train on one torch thread: their products are too small to share
@@ -233,9 +109,9 @@ def train_stacked(
     """
     n_inst, n, p = masks.shape
     gen = torch.Generator().manual_seed(seed)
-    layout = _Layout([p, *hidden_units, 1])
+    layout = StackLayout([p, *hidden_units, 1])
 
-    flat = _init_params(n_inst, layout, input_init_scale, gen, dtype)
+    flat = init_params(n_inst, layout, input_init_scale, gen, dtype)
     # standardised inputs (per instance and feature), as the NID baseline of Archipelago does
     xm = masks.astype(np.float64)
     mu = xm.mean(axis=1, keepdims=True)
@@ -268,7 +144,7 @@ def train_stacked(
     bs = n_tr if batch_size is None else min(batch_size, n_tr)
     n_batches = max(1, math.ceil(n_tr / bs))
 
-    adam = _StackedAdam(flat, learning_rate)
+    adam = StackedAdam(flat, learning_rate)
     grad = torch.empty_like(flat)
     working = torch.arange(n_inst, device=device)  # ids of the instances still training
     best_loss = torch.full((n_inst,), float("inf"), dtype=dtype, device=device)
@@ -289,10 +165,10 @@ def train_stacked(
         x_ep, y_ep, w_ep = x_tr.index_select(1, perm), y_tr.index_select(1, perm), w_tr.index_select(1, perm)
         for b in range(n_batches):
             batch = slice(b * bs, (b + 1) * bs)
-            _loss_gradient(x_ep[:, batch], y_ep[:, batch], w_ep[:, batch], adam.params, layout, l1, grad)
+            loss_gradient(x_ep[:, batch], y_ep[:, batch], w_ep[:, batch], adam.params, layout, l1, grad)
             adam.step(grad)
         epochs[working] += 1
-        val = _weighted_mse(x_va, y_va, w_va, layout.views(adam.params), layout)
+        val = weighted_mse(x_va, y_va, w_va, layout.views(adam.params), layout)
         improved = val < best_loss[working]
         ids = working[improved]
         best_loss[ids] = val[improved]
@@ -314,7 +190,7 @@ def train_stacked(
     if not has_val:  # no early stopping: keep the last weights
         best = adam.params.clone()
         best_epoch = epochs.clone()
-        best_loss = _weighted_mse(data[3], data[4], w_va_full, layout.views(best), layout)
+        best_loss = weighted_mse(data[3], data[4], w_va_full, layout.views(best), layout)
 
     val_r2 = 1.0 - best_loss * w_va_sum_full / ss_tot
     to_np = lambda t: t.detach().cpu().to(torch.float64).numpy()  # noqa: E731
@@ -327,14 +203,6 @@ def train_stacked(
         "epochs": epochs.cpu().numpy(),
         "best_epoch": best_epoch.cpu().numpy(),
     }
-
-
-def _weighted_mse(
-    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, parts: list[torch.Tensor], layout: _Layout
-) -> torch.Tensor:
-    """Per-instance weighted mean squared error of the stacked networks, shape (N,)."""
-    pred = _forward(x, parts, layout)
-    return (w * (pred - y) ** 2).sum(dim=1) / w.sum(dim=1).clamp_min(1e-12)
 
 
 def _additive_fit(
@@ -402,41 +270,3 @@ def standardise(
     return mean, scale, additive
 
 
-class _StackedAdam:
-    """Adam on stacked per-instance parameters, one flat row per instance (dim 0 = instance).
-
-    Adam is elementwise, so one optimiser over the stack equals N independent optimisers.
-    :meth:`keep` drops the rows (instances) that stopped training.
-    """
-
-    def __init__(
-        self,
-        params: torch.Tensor,
-        lr: float,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-    ):
-        self.params = params
-        self.lr = lr
-        self.beta1, self.beta2 = betas
-        self.eps = eps
-        self.m = torch.zeros_like(params)
-        self.v = torch.zeros_like(params)
-        self.t = 0
-
-    @torch.no_grad()
-    def step(self, grad: torch.Tensor) -> None:
-        self.t += 1
-        c1 = 1 - self.beta1**self.t
-        c2 = 1 - self.beta2**self.t
-        self.m.mul_(self.beta1).add_(grad, alpha=1 - self.beta1)
-        self.v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-        denom = (self.v / c2).sqrt_().add_(self.eps)
-        self.params.addcdiv_(self.m, denom, value=-self.lr / c1)
-
-    @torch.no_grad()
-    def keep(self, rows: torch.Tensor) -> None:
-        """Keep only the instances where ``rows`` (bool, shape (n_working,)) is True."""
-        self.params = self.params[rows]
-        self.m = self.m[rows]
-        self.v = self.v[rows]
