@@ -29,8 +29,9 @@ from .errors import InputError
 
 __all__ = ["FORMAT", "Checkpoint", "fingerprint"]
 
-#: Format tag of the header.
-FORMAT = "glider_plugins.checkpoint/1"
+#: Format tag of the header. 2: every chunk uses the run's one detection seed (1 seeded each
+#: chunk by its index, so its chunks do not mix with a version-2 run's).
+FORMAT = "glider_plugins.checkpoint/2"
 _HEADER = "header.json"
 
 

@@ -29,7 +29,6 @@ __all__ = [
     "ChunkResult",
     "InteractionCounter",
     "ModelSpec",
-    "chunk_seed",
     "detect_chunk",
 ]
 
@@ -138,7 +137,7 @@ def detect_chunk(spec: ModelSpec, chunk: Chunk, options: ChunkOptions, seed: int
     options : ChunkOptions
         ``n_samples``, ``top_k`` and further ``attribute`` options.
     seed : int
-        The chunk's seed.
+        The detection seed passed to ``attribute`` (a GLIDER run gives every chunk the same one).
 
     Returns
     -------
@@ -198,11 +197,6 @@ class InteractionCounter:
     def result(self, feature_names: list[str], metadata: dict[str, Any]) -> GlobalInteractions:
         mean = {s: self.strength_sums[s] / c for s, c in self.counts.items()}
         return GlobalInteractions(self.counts, mean, self.n_instances, feature_names, metadata)
-
-
-def chunk_seed(base_seed: int, index: int) -> int:
-    """The seed of chunk ``index``: depends on ``(base_seed, index)`` only."""
-    return int(np.random.SeedSequence(base_seed, spawn_key=(index,)).generate_state(1, np.uint64)[0] >> 1)
 
 
 class ChunkBuilder:

@@ -12,8 +12,10 @@ Data flow (one direction)::
 an executor (:mod:`glider_plugins.executors`: any ``concurrent.futures.Executor`` or a Dask
 ``Client``; results are counted in chunk order, so the result equals the local run's) and are
 stored in a checkpoint as they finish (:mod:`glider_plugins.checkpoint`; a rerun resumes). Every seed comes from one
-``numpy.random.Generator(seed)``: it samples the instances and draws one base seed, and chunk
-``i`` gets the seed ``SeedSequence(base, spawn_key=(i,))``, which depends on ``(seed, i)`` only.
+``numpy.random.Generator(seed)``: it samples the instances and draws one detection seed, which
+every chunk gets. ``attribute`` draws an instance's masks from that seed and the instance's
+content, and the detectors draw nothing per batch position, so an instance's local result, and
+with it the global counts, do not depend on ``chunk_size``, the executor or the number of workers.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from .chunking import (
     ChunkResult,
     InteractionCounter,
     ModelSpec,
-    chunk_seed,
 )
 from .errors import InputError, InputTypeError, ModelError
 from .executors import ChunkFailure, check_executor, executor_name, run_chunks
@@ -119,18 +120,21 @@ class Glider:
         feature_names : sequence of str, optional
             Names of the p features (default: a DataFrame's columns, else ``x0, x1, ...``).
         seed : int, optional
-            Seeds the one generator that samples the instances and the chunk seeds.
+            Seeds the one generator that samples the instances and draws the detection seed
+            every chunk uses.
         show_progress : bool, default True
             A tqdm bar advancing one chunk at a time.
         chunk_size : int, default 128
-            Instances per batched local-detection call (memory grows with it). Results depend on
-            it: each chunk draws its masks and initialises its networks together.
+            Instances per batched local-detection call (memory grows with it). The result does
+            not depend on it: every chunk uses the same detection seed, and an instance's result
+            depends only on that seed and its content (with ``baselines=Background(...)``, the
+            background rows drawn for "off" features follow the chunk, so keep it fixed then).
         executor : concurrent.futures.Executor or dask.distributed.Client, optional
             Explain chunks in parallel. The model is sent in a portable form (ONNX bytes,
             TorchScript bytes, a pickled module or callable, or a
             :class:`~glider_plugins.executors.ModelFactory` rebuilt on each worker); a Dask
             ``Client`` receives it once (scattered to every worker), each task only its chunk.
-            The result equals the local run's for the same ``seed`` and ``chunk_size``. Give a
+            The result equals the local run's for the same ``seed``. Give a
             ``ProcessPoolExecutor`` ``mp_context=multiprocessing.get_context("spawn")``: forking
             a process that already runs onnxruntime/torch threads can hang the children.
         checkpoint : str or os.PathLike, optional
@@ -162,12 +166,12 @@ class Glider:
         if max_in_flight is not None:
             check_int("max_in_flight", max_in_flight)
         if checkpoint is not None and seed is None:
-            raise InputError("checkpoint: a resumable run needs a seed (the chunks and their seeds come from it); pass seed=...")
+            raise InputError("checkpoint: a resumable run needs a seed (the sampled instances and the detection seed come from it); pass seed=...")
         data, feature_names = _from_dataframe(data, feature_names, feature_mask)
         layout, info = _build_layout(data, baselines, feature_mask, feature_names)
         rng = np.random.default_rng(seed)
         rows = _choose_rows(layout.n_instances, n_instances, rng)
-        base_seed = int(rng.integers(0, 2**63 - 1))
+        detect_seed = int(rng.integers(0, 2**63 - 1))
         builder = ChunkBuilder(layout, info.single, layout.n_instances, target, additional_forward_args)
         options_ = ChunkOptions(int(n_samples), int(top_k), dict(options))
         store = None
@@ -175,12 +179,12 @@ class Glider:
             header = self._header(layout, rows, seed, n_instances, chunk_size, options_, target, additional_forward_args)
             store = Checkpoint(checkpoint, header)
         run = _Run(InteractionCounter())
-        self._run(run, builder.chunks(rows, chunk_size), options_, base_seed, len(rows), show_progress, executor, store, int(retries), max_in_flight)
+        self._run(run, builder.chunks(rows, chunk_size), options_, detect_seed, len(rows), show_progress, executor, store, int(retries), max_in_flight)
         counter = run.counter
         if run.failures:
             _report_failures(run.failures, counter)
         _check_constant(counter)
-        metadata = self._metadata(counter, options_, seed, run.seeds, chunk_size, rows, layout.n_instances, n_instances, start)
+        metadata = self._metadata(counter, options_, seed, detect_seed, chunk_size, rows, layout.n_instances, n_instances, start)
         metadata.update(
             executor=executor_name(executor),
             checkpoint=None if checkpoint is None else str(checkpoint),
@@ -194,7 +198,7 @@ class Glider:
         run: _Run,
         chunks: Iterator[Chunk],
         options: ChunkOptions,
-        base_seed: int,
+        detect_seed: int,
         total: int,
         show_progress: bool,
         executor: Any,
@@ -202,7 +206,8 @@ class Glider:
         retries: int,
         max_in_flight: int | None,
     ) -> None:
-        """Explain the chunks (made lazily), locally or on ``executor``, and count each in chunk order.
+        """Explain the chunks (made lazily) with ``detect_seed``, locally or on ``executor``, and
+        count each in chunk order.
 
         Chunks already in ``store`` are loaded instead; new results are stored as they finish.
         """
@@ -211,12 +216,10 @@ class Glider:
 
         def todo() -> Iterator[tuple[Chunk, int]]:
             for chunk in chunks:
-                seed = chunk_seed(base_seed, chunk.index)
-                run.seeds.append(seed)
                 if chunk.index in done:
                     run.loaded[chunk.index] = store.load(chunk.index)  # type: ignore[union-attr]
                     continue
-                yield chunk, seed
+                yield chunk, detect_seed
 
         def count(result: ChunkResult) -> None:
             run.counter.add(result)
@@ -261,7 +264,7 @@ class Glider:
             "feature_names": list(layout.feature_names or []),
         }
 
-    def _metadata(self, counter: InteractionCounter, options: ChunkOptions, seed: int | None, seeds: list[int], chunk_size: int, rows: np.ndarray, n_rows: int, n_instances: int | None, start: float) -> dict[str, Any]:
+    def _metadata(self, counter: InteractionCounter, options: ChunkOptions, seed: int | None, detect_seed: int, chunk_size: int, rows: np.ndarray, n_rows: int, n_instances: int | None, start: float) -> dict[str, Any]:
         ia = self.attribution
         return {
             "detector": _name(self.spec.detector),
@@ -271,7 +274,7 @@ class Glider:
             "top_k": options.top_k,
             "seed": seed,
             "chunk_size": chunk_size,
-            "chunk_seeds": seeds,
+            "detect_seed": detect_seed,
             "n_rows": n_rows,
             "instance_ids": rows.tolist() if n_instances is not None else None,
             "n_constant": counter.n_constant,
@@ -289,10 +292,9 @@ class Glider:
 
 @dataclass
 class _Run:
-    """State of one ``detect`` call: the counter, chunk seeds, failures and loaded chunks."""
+    """State of one ``detect`` call: the counter, failures and loaded chunks."""
 
     counter: InteractionCounter
-    seeds: list[int] = field(default_factory=list)
     failures: list[ChunkFailure] = field(default_factory=list)
     loaded: dict[int, ChunkResult] = field(default_factory=dict)
     resumed: int = 0

@@ -84,7 +84,7 @@ class GlobalInteractions:
     feature_names : sequence of str
         Names of the p features.
     metadata : dict, optional
-        Detector, perturbation, ``n_samples``, ``top_k``, ``seed``, ``chunk_seeds``, timings, ...
+        Detector, perturbation, ``n_samples``, ``top_k``, ``seed``, ``detect_seed``, timings, ...
 
     Attributes
     ----------

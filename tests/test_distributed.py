@@ -70,7 +70,7 @@ def test_a_dask_local_cluster_of_two_processes_gives_the_local_result(model, dat
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         found = Glider(model, detector="archdetect").detect(data, executor=client, **RUN)
         pids = set(client.run(lambda: __import__("os").getpid()).values())
-    assert found == local and found.metadata["chunk_seeds"] == local.metadata["chunk_seeds"]
+    assert found == local and found.metadata["detect_seed"] == local.metadata["detect_seed"]
     assert found.metadata["executor"] == "dask" and len(pids) == 2
     assert found.metadata["n_queries"] == local.metadata["n_queries"]
 

@@ -101,7 +101,7 @@ def test_same_seed_same_sample_and_another_seed_another_sample(data):
     run = dict(n_instances=40, top_k=3, baselines=0.0, show_progress=False)
     a, b, c = (glider.detect(data, seed=s, **run) for s in (7, 7, 8))
     assert a == b and a.metadata["instance_ids"] == b.metadata["instance_ids"]
-    assert a.metadata["chunk_seeds"] == b.metadata["chunk_seeds"]
+    assert a.metadata["detect_seed"] == b.metadata["detect_seed"]
     ids = a.metadata["instance_ids"]
     assert len(ids) == 40 == a.n_instances and ids == sorted(set(ids)) and 0 <= ids[0] and ids[-1] < 150
     assert c.metadata["instance_ids"] != ids
@@ -118,7 +118,20 @@ def test_chunks_cut_per_row_arguments_and_do_not_change_a_seedless_detector(data
     per-row baselines (150, 12) must be cut to each chunk's rows."""
     per_row = np.zeros_like(data)
     g = Glider(planted_function, detector="archdetect").detect(data, top_k=3, baselines=per_row, chunk_size=7, seed=0, show_progress=False)
-    assert g.counts == found.counts and len(g.metadata["chunk_seeds"]) == 22
+    assert g.counts == found.counts and g.metadata["detect_seed"] == found.metadata["detect_seed"]
+
+
+def test_nid_global_result_does_not_depend_on_chunk_size(data):
+    """Every chunk uses the run's detection seed and an instance's masks and network depend only
+    on that seed and its content, so chunks of 7 or 40 count exactly what one chunk counts."""
+    run = dict(top_k=3, baselines=0.0, n_samples=120, seed=4, hidden_units=(8, 4), max_epochs=4, stages=2, show_progress=False)
+    glider = Glider(planted_function, detector="nid")
+    whole = glider.detect(data[:40], chunk_size=40, **run)
+    for size in (7, 16):
+        cut = glider.detect(data[:40], chunk_size=size, **run)
+        assert cut.counts == whole.counts and cut.mean_strength == whole.mean_strength
+    other_seed = glider.detect(data[:40], chunk_size=40, **dict(run, seed=5))
+    assert other_seed.mean_strength != whole.mean_strength
 
 
 def test_chunk_work_is_a_picklable_function_of_spec_chunk_options_and_seed(data):
@@ -164,7 +177,7 @@ def test_json_round_trip_through_a_file_and_a_string(found, tmp_path):
     path = tmp_path / "global.json"
     text = found.to_json(path)
     back = GlobalInteractions.from_json(path)
-    assert back == found and back.metadata["chunk_seeds"] == found.metadata["chunk_seeds"]
+    assert back == found and back.metadata["detect_seed"] == found.metadata["detect_seed"]
     assert GlobalInteractions.from_json(text) == found and GlobalInteractions.from_json(str(path)) == found
     assert back.mean_strength == pytest.approx(found.mean_strength)
 
