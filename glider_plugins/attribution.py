@@ -125,9 +125,9 @@ class InteractionAttribution(Attribution):
             Keep only the ``top_k`` strongest interactions of each instance.
         seed : int, optional
             Seeds every random draw: the same seed gives the same result. An instance's masks
-            are drawn from ``(seed, its content)``, and the detectors draw nothing per position,
-            so an instance gets the same result alone or in any batch (with a ``background``, the
-            background rows drawn for the "off" features still follow the batch).
+            and the background rows its "off" features take are drawn from ``(seed, its
+            content)``, and the detectors draw nothing per position, so an instance gets the same
+            result alone or in any batch.
         show_progress : bool, default False
             tqdm progress bars for the model queries and the detector.
         feature_names : sequence of str, optional
@@ -168,8 +168,9 @@ class InteractionAttribution(Attribution):
         rng = np.random.default_rng(seed)
 
         unperturbed = probe_instances(plan)
-        masks = design_per_instance(detector, layout, n_samples, self.perturbation, seed, rng)
-        outputs, stats = query_masks(plan, masks, rng, unperturbed=unperturbed, show_progress=show_progress)
+        seeds = instance_seeds(layout, seed, rng)
+        masks = design_per_instance(detector, layout, n_samples, self.perturbation, seeds)
+        outputs, stats = query_masks(plan, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
         weights = self.perturbation.kernel_weights(masks, kernel_width) if kernel_width is not None else None
 
         detect_start = time.perf_counter()
@@ -206,20 +207,24 @@ class InteractionAttribution(Attribution):
         return False
 
 
-def design_per_instance(
-    detector: Any, layout: FeatureLayout, n_samples: int, scheme: PerturbationScheme, seed: int | None, rng: np.random.Generator
-) -> np.ndarray:
-    """The masks (N, n, p) to query, each instance's drawn from its own generator.
+def instance_seeds(layout: FeatureLayout, seed: int | None, rng: np.random.Generator) -> list[np.random.SeedSequence]:
+    """One seed sequence per instance, from ``(seed, its content)`` (:meth:`FeatureLayout.instance_keys`).
 
-    Instance ``i``'s generator is seeded from ``(seed, layout.instance_keys()[i])``: its masks
-    depend on the seed and on its own content only, not on the other instances in the batch or
-    its position, so explaining it alone or in any batch queries the same perturbations. Without
-    a seed, a fresh base seed is drawn from ``rng``.
+    Every random draw made for an instance (its masks, the values its perturbed rows take) comes
+    from its own sequence, so it depends on the seed and the instance only, not on the other
+    instances in the batch or its position: explaining it alone or in any batch queries the same
+    perturbed inputs. Without a seed, a fresh base seed is drawn from ``rng``.
     """
     base = int(rng.integers(0, 2**63 - 1)) if seed is None else int(seed)
+    return [np.random.SeedSequence([base, int(key)]) for key in layout.instance_keys()]
+
+
+def design_per_instance(
+    detector: Any, layout: FeatureLayout, n_samples: int, scheme: PerturbationScheme, seeds: Sequence[np.random.SeedSequence]
+) -> np.ndarray:
+    """The masks (N, n, p) to query, instance ``i``'s drawn from ``seeds[i]`` (:func:`instance_seeds`)."""
     return np.concatenate([
-        detector.design(1, layout.n_features, n_samples, scheme, np.random.default_rng([base, int(key)]))
-        for key in layout.instance_keys()
+        detector.design(1, layout.n_features, n_samples, scheme, np.random.default_rng(sequence)) for sequence in seeds
     ])
 
 

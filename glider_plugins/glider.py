@@ -127,8 +127,7 @@ class Glider:
         chunk_size : int, default 128
             Instances per batched local-detection call (memory grows with it). The result does
             not depend on it: every chunk uses the same detection seed, and an instance's result
-            depends only on that seed and its content (with ``baselines=Background(...)``, the
-            background rows drawn for "off" features follow the chunk, so keep it fixed then).
+            depends only on that seed and its content.
         executor : concurrent.futures.Executor or dask.distributed.Client, optional
             Explain chunks in parallel. The model is sent in a portable form (ONNX bytes,
             TorchScript bytes, a pickled module or callable, or a

@@ -7,7 +7,7 @@ instances go in, the model's score for every mask comes out, shape (N, n).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,7 @@ def probe_instances(plan: QueryPlan) -> np.ndarray:
 def query_masks(
     plan: QueryPlan,
     masks: np.ndarray,
-    rng: np.random.Generator,
+    seeds: Sequence[np.random.SeedSequence],
     *,
     unperturbed: np.ndarray | None = None,
     show_progress: bool = False,
@@ -82,8 +82,11 @@ def query_masks(
     ----------
     plan : QueryPlan
     masks : numpy.ndarray of bool, shape (N, n, p)
-    rng : numpy.random.Generator
-        Passed to the scheme for its random draws (background rows, noise).
+    seeds : sequence of numpy.random.SeedSequence, length N
+        One per instance, for a scheme's random draws (background rows, noise): samples
+        ``[b * B, (b + 1) * B)`` of instance ``i`` (``B = plan.rows_per_eval``) are realised in
+        one ``perturb`` call with a generator from ``seeds[i]`` and ``b``, so what an instance's
+        perturbed rows hold does not depend on the other instances in the batch.
     unperturbed : numpy.ndarray, shape (N,), optional
         Scores of the instances themselves; all-on rows reuse them instead of querying again.
     show_progress : bool
@@ -104,6 +107,8 @@ def query_masks(
         sent to the model) and ``query_seconds``.
     """
     n_instances, n_samples, _ = masks.shape
+    if len(seeds) != n_instances:
+        raise ValueError(f"seeds: expected one per instance ({n_instances}), got {len(seeds)}")
     flat = masks.reshape(n_instances * n_samples, -1)
     instance_ids = np.repeat(np.arange(n_instances), n_samples)
     outputs = np.empty(n_instances * n_samples, dtype=np.float64)
@@ -119,10 +124,11 @@ def query_masks(
     if dedupe and todo.size:
         todo, inverse = _distinct_rows(flat, instance_ids, todo)
     step = max(1, int(plan.rows_per_eval))
-    chunks = range(0, todo.size, step)
-    for lo in _progress(chunks, show_progress, "model queries"):
-        rows = todo[lo : lo + step]
-        arrays = plan.scheme.perturb(plan.layout, flat[rows], instance_ids[rows], rng)
+    if deterministic_scheme(plan):  # nothing drawn: plain chunks of ``step`` rows
+        calls = _perturbed(plan, flat, np.array_split(todo, range(step, todo.size, step)), n_samples, step, seeds)
+    else:
+        calls = _model_calls(_perturbed(plan, flat, _instance_blocks(todo, n_samples, step), n_samples, step, seeds), step)
+    for rows, arrays in _progress(calls, show_progress, "model queries", total=-(-todo.size // step)):
         outputs[rows] = plan.score(arrays, instance_ids[rows])
     n_repeated = 0
     if inverse is not None:
@@ -131,6 +137,57 @@ def query_masks(
         n_repeated = int(targets.size)
     stats = {"n_queries": n_answered, "n_repeated": n_repeated, "query_seconds": time.perf_counter() - start}
     return outputs.reshape(n_instances, n_samples), stats
+
+
+def _instance_blocks(todo: np.ndarray, n_samples: int, step: int) -> list[np.ndarray]:
+    """``todo`` (increasing) cut into blocks: one instance's rows among samples ``[b * step, (b + 1) * step)``."""
+    instance, sample = np.divmod(todo, n_samples)
+    block_id = instance * (n_samples // step + 1) + sample // step
+    return np.split(todo, np.flatnonzero(np.diff(block_id)) + 1)
+
+
+def _perturbed(
+    plan: QueryPlan,
+    flat: np.ndarray,
+    pieces: Iterable[np.ndarray],
+    n_samples: int,
+    step: int,
+    seeds: Sequence[np.random.SeedSequence],
+) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, ...]]]:
+    """Each piece of the rows of ``flat`` (N * n, p) realised as model inputs in one ``perturb``
+    call, with a generator seeded from its first row's instance and block of samples."""
+    for rows in pieces:
+        if rows.size == 0:
+            continue
+        i, sample = divmod(int(rows[0]), n_samples)
+        gen = np.random.default_rng(np.random.SeedSequence(seeds[i].entropy, spawn_key=(1, sample // step)))
+        yield rows, plan.scheme.perturb(plan.layout, flat[rows], rows // n_samples, gen)
+
+
+def _model_calls(
+    blocks: Iterator[tuple[np.ndarray, tuple[np.ndarray, ...]]], step: int
+) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, ...]]]:
+    """Regroup perturbed blocks into model calls of ``step`` rows (the last may be shorter)."""
+    rows_held: list[np.ndarray] = []
+    arrays_held: list[tuple[np.ndarray, ...]] = []
+    held = 0
+    for rows, arrays in blocks:
+        rows_held.append(rows)
+        arrays_held.append(arrays)
+        held += rows.size
+        while held >= step:
+            rows_all, arrays_all = _joined(rows_held, arrays_held)
+            yield rows_all[:step], tuple(a[:step] for a in arrays_all)
+            rows_held, arrays_held = [rows_all[step:]], [tuple(a[step:] for a in arrays_all)]
+            held -= step
+    if held:
+        yield _joined(rows_held, arrays_held)
+
+
+def _joined(rows: list[np.ndarray], arrays: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    if len(rows) == 1:
+        return rows[0], arrays[0]
+    return np.concatenate(rows), tuple(np.concatenate(parts) for parts in zip(*arrays, strict=True))
 
 
 def deterministic_scheme(plan: QueryPlan) -> bool:
@@ -185,9 +242,9 @@ def _expand_extra(value: Any, instance_ids: np.ndarray, n_instances: int) -> Any
     return Static(value)
 
 
-def _progress(iterable: Sequence[int] | range, show: bool, desc: str):
+def _progress(iterable: Iterable[Any], show: bool, desc: str, total: int | None = None) -> Iterable[Any]:
     if not show:
         return iterable
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, unit="batch")
+    return tqdm(iterable, desc=desc, unit="batch", total=total)

@@ -90,14 +90,15 @@ def test_single_instance_is_the_batch_of_one(detector):
 
 
 def test_masks_depend_on_the_seed_and_the_instance_only():
-    from glider_plugins.attribution import design_per_instance
+    from glider_plugins.attribution import design_per_instance, instance_seeds
     from glider_plugins.detectors import NIDDetector
     from glider_plugins.formatting import build_layout
     from glider_plugins.perturbations import BinaryPerturbation
 
     def design(x, seed, baselines=None):
         layout, _ = build_layout(x, baselines, None, None)
-        return design_per_instance(NIDDetector(), layout, 50, BinaryPerturbation(), seed, np.random.default_rng(0))
+        seeds = instance_seeds(layout, seed, np.random.default_rng(0))
+        return design_per_instance(NIDDetector(), layout, 50, BinaryPerturbation(), seeds)
 
     x = instances(n=3)
     masks = design(np.concatenate([x[:1], x[:1], x[1:]]), 0)
@@ -216,6 +217,13 @@ def test_ctr_model_with_background_data(ctr):
         allowed = set(cat[:, field]) | set(bg_cat[:, field])
         assert set(perturbed_cat[:, field]) <= allowed
     assert len({tuple(r) for r in perturbed_cat}) > 20
+    # the background rows an instance's samples take come from (seed, instance): alone == in a batch
+    calls.clear()
+    alone = InteractionAttribution(record).attribute((cat[1:2], dense[1:2]), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0)
+    np.testing.assert_array_equal(alone[0].pairwise(), res[1].pairwise())
+    assert alone[0].interactions == res[1].interactions
+    rows = np.concatenate([c for c, _ in calls[1:]])  # instance 1's perturbed rows, a block of the batch's
+    assert any(np.array_equal(perturbed_cat[o : o + len(rows)], rows) for o in range(len(perturbed_cat) - len(rows) + 1))
     with pytest.raises(InputError, match=r"Background data\[1\]: expected rows shaped like the input"):
         InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense[:, :2])))
 

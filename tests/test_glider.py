@@ -258,8 +258,9 @@ def test_repeated_mask_rows_are_queried_once_with_identical_outputs():
     plan = _plan(x, 0.0)
     masks = sample_lime_masks(6, 12, 1000, np.random.default_rng(0))
     unperturbed = planted_function(x)
-    once, stats = query_masks(plan, masks, np.random.default_rng(1), unperturbed=unperturbed, dedupe=True)
-    every, plain = query_masks(plan, masks, np.random.default_rng(1), unperturbed=unperturbed, dedupe=False)
+    seeds = [np.random.SeedSequence([1, i]) for i in range(6)]
+    once, stats = query_masks(plan, masks, seeds, unperturbed=unperturbed, dedupe=True)
+    every, plain = query_masks(plan, masks, seeds, unperturbed=unperturbed, dedupe=False)
     assert deterministic_scheme(plan) and np.array_equal(once, every)
     distinct = sum(len({m.tobytes() for m in masks[i] if not m.all()}) for i in range(6))
     assert stats["n_queries"] == plain["n_queries"] and plain["n_repeated"] == 0
