@@ -53,7 +53,7 @@ import pytest
 
 from glider_plugins.detectors import ArchDetectDetector, Detector, NIDDetector
 from glider_plugins.detectors.archdetect import archdetect_design
-from glider_plugins.detectors.nid_stages import cliques, fit_crosses, select_pairs
+from glider_plugins.detectors.nid_stages import CrossFit, cliques, select_pairs
 from glider_plugins.errors import InputError
 from glider_plugins.results import LocalInteractions
 from tests.groundtruth.nid_functions import (
@@ -463,7 +463,7 @@ def test_explain_away_removes_exactly_the_found_pairs() -> None:
     split = np.zeros(outputs.shape, dtype=bool)
     found = np.zeros((2, P, P), dtype=bool)
     found[:, 0, 1] = found[:, 1, 0] = found[:, 2, 3] = found[:, 3, 2] = True
-    resid = fit_crosses(masks, outputs, np.ones_like(outputs), split, found)[0]
+    resid = CrossFit(masks, outputs, np.ones_like(outputs), split).fit(found)[0]
     m = masks.astype(float)
     left = 0.5 * m[..., 4] * m[..., 5]  # what no found pair explains, less its projection on the fit
     crosses = np.stack([m[..., 0] * m[..., 1], m[..., 2] * m[..., 3]], axis=2)
@@ -482,14 +482,14 @@ def test_explain_away_removes_a_set_whose_pairs_were_all_found() -> None:
     for i, j in [(0, 1), (0, 2), (1, 2)]:
         found[0, i, j] = found[0, j, i] = True
     split = np.zeros(outputs.shape, dtype=bool)
-    resid = fit_crosses(masks, outputs, np.ones_like(outputs), split, found)[0]
+    resid = CrossFit(masks, outputs, np.ones_like(outputs), split).fit(found)[0]
     left = m[0, :, 3] * m[0, :, 4]
     design = np.column_stack([np.ones(N_SAMPLES), m[0], m[0, :, [0, 0, 1]].T * m[0, :, [1, 2, 2]].T, m[0, :, :3].prod(axis=1)])
     np.testing.assert_allclose(resid[0], left - design @ np.linalg.lstsq(design, left, rcond=None)[0], atol=1e-6)
     # the triple alone: gone with its clique term, a good part of it stays with pairs only
     triple = outputs - m[..., 3] * m[..., 4]
-    whole = fit_crosses(masks, triple, np.ones_like(triple), split, found)[0]
-    pairs_only = fit_crosses(masks, triple, np.ones_like(triple), split, found, max_clique=2)[0]
+    whole = CrossFit(masks, triple, np.ones_like(triple), split).fit(found)[0]
+    pairs_only = CrossFit(masks, triple, np.ones_like(triple), split, max_clique=2).fit(found)[0]
     assert np.abs(whole).max() < 1e-6 < 0.1 < np.std(pairs_only)
 
 
@@ -501,7 +501,14 @@ def test_cross_mass_tells_found_interactions_from_mixed_ones() -> None:
     found = np.zeros((3, P, P), dtype=bool)
     for i, j in [(0, 1), (2, 3), (2, 4), (3, 4), (1, 4)]:
         found[:, i, j] = found[:, j, i] = True
-    _, mass = fit_crosses(masks, outputs, np.ones(outputs.shape), np.zeros(outputs.shape, dtype=bool), found)
+    fit = CrossFit(masks, outputs, np.ones(outputs.shape), np.zeros(outputs.shape, dtype=bool))
+    resid, mass = fit.fit(found)
+    # a fit of some instances equals theirs in a fit of all, also with fewer pairs found (other widths)
+    fewer = found.copy()
+    fewer[0, 1, 4] = fewer[0, 4, 1] = False
+    some = fit.fit(fewer[[2, 0]], instances=np.array([2, 0]))
+    np.testing.assert_array_equal(some[0][0], resid[2])
+    np.testing.assert_array_equal(some[0][1], fit.fit(fewer)[0][0])
     np.testing.assert_allclose(mass[:, 0, 1], 2.0, rtol=1e-6)
     np.testing.assert_allclose(mass[:, [2, 2, 3], [3, 4, 4]], 3.0, rtol=1e-6)
     assert np.abs(mass[:, 1, 4]).max() < 1e-6 and not mass[~found].any()

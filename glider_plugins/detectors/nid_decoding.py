@@ -139,13 +139,14 @@ def prune_redundant(
     ranked above their supersets therefore stay. Stops after ``max_interactions`` kept sets.
     """
     kept: list[tuple[tuple[int, ...], float]] = []
-    kept_sets: list[frozenset[int]] = []
+    larger: dict[int, list[frozenset[int]]] = {}  # size -> kept sets of more features than that
     for members, strength in ranking:
         s = frozenset(members)
-        if any(s < other for other in kept_sets):
+        if any(s < other for other in larger.get(len(s), ())):
             continue
         kept.append((members, strength))
-        kept_sets.append(s)
+        for size in range(1, len(s)):
+            larger.setdefault(size, []).append(s)
         if len(kept) >= max_interactions:
             break
     return kept

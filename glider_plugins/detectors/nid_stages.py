@@ -34,8 +34,8 @@ from .nid_decoding import anyorder_sets, nid_pairwise, unit_influence
 
 __all__ = [
     "REJECT_RATIO",
+    "CrossFit",
     "FirstPass",
-    "fit_crosses",
     "Passes",
     "cliques",
     "pairs_of",
@@ -66,12 +66,15 @@ class Passes:
 
 
 #: A pair a pass selects is dropped again when the least-squares AND-crosses through it explain
-#: less than this share of its NID strength (its cross mass, :func:`fit_crosses`). On the NID test
+#: less than this share of its NID strength (its cross mass, :class:`CrossFit`). On the NID test
 #: panel, pairs found wrongly (NID mixing them with stronger ones) have a share of 0.000, true
 #: pairs 0.13 and more (0.019 for one with no local interaction). It keeps a false pair from
 #: holding the strength NID gave it when it was mixed in (pairwise AUC on three draws of the
 #: panel: 0.986-0.992 with it, 0.984-0.994 without; 0.05 measured the same).
 REJECT_RATIO = 0.02
+
+#: :class:`CrossFit` builds its float64 designs for this many bytes' worth of instances at a time.
+DESIGN_BYTES = 64 * 2**20
 
 
 def run_passes(
@@ -124,6 +127,7 @@ def run_passes(
     w_train = sample_w * ~split
     spread = np.sqrt(np.einsum("nr,nr->n", w_train, (outputs - outputs.mean(axis=1, keepdims=True)) ** 2) / w_train.sum(axis=1))
     stage_pw, stage_w, stage_z, stage_scale = first.pairwise, first.w_input, first.z, first.scale
+    crosses = CrossFit(masks, outputs, sample_w, split)
     for stage in range(1, stages + 1):
         if candidates is not None:
             for row, k in enumerate(active):
@@ -135,7 +139,7 @@ def run_passes(
         new = select_pairs(stage_pw, found[active] | rejected[active], pairs_per_stage, stage_threshold)
         final[active] = np.where(new, stage_pw, final[active])
         found[active] |= new
-        resid, mass = fit_crosses(masks[active], outputs[active], sample_w[active], split[active], found[active])
+        resid, mass = crosses.fit(found[active], active)
         reject = new & (mass < REJECT_RATIO * final[active])
         if reject.any():  # mixed into the pass by NID, not interactions: drop, and fit again
             found[active] &= ~reject
@@ -143,7 +147,7 @@ def run_passes(
             final[active] = np.where(reject, mass, final[active])
             again = reject.any(axis=(1, 2))
             redo = active[again]
-            resid[again] = fit_crosses(masks[redo], outputs[redo], sample_w[redo], split[redo], found[redo])[0]
+            resid[again] = crosses.fit(found[redo], redo)[0]
         selected, new = new, new & ~reject
         for row, k in enumerate(active):
             found_order[k].extend(sorted(pairs_of(new[row]), key=lambda ij, r=row: -stage_pw[r][ij]))
@@ -175,7 +179,7 @@ def rank_sets(
     pairs): a set holding a pair no pass found falls to that pair's final (small) strength, so
     sets that only mix features in the units of the first pass drop. Strict subsets of a set of
     three or more features whose pairs were all found are left out: that set was explained away
-    whole (:func:`fit_crosses`), its parts are not further interactions.
+    whole (:class:`CrossFit`), its parts are not further interactions.
 
     Parameters
     ----------
@@ -208,22 +212,23 @@ def rank_sets(
         for size, (rows, idx) in by_size.items():
             if size < members.size:
                 inside[rows] |= in_set[idx].all(axis=1)
-    keep = [r for r in range(len(members_list)) if capped[r] > 0 and not inside[r]]
-    keep.sort(key=lambda r: (-capped[r], len(members_list[r]), members_list[r]))
-    return [(members_list[r], float(capped[r])) for r in keep]
+    # strongest first; ties: smaller sets, then ids (equal sizes: compare member columns)
+    sizes = np.zeros(len(members_list), dtype=int)
+    padded = np.zeros((len(members_list), max(by_size, default=0)), dtype=int)
+    for size, (rows, idx) in by_size.items():
+        sizes[rows] = size
+        padded[rows, :size] = idx
+    keep = np.flatnonzero((capped > 0) & ~inside)
+    order = keep[np.lexsort((*padded[keep].T[::-1], sizes[keep], -capped[keep]))]
+    return [(members_list[r], float(capped[r])) for r in order.tolist()]
 
 
-def fit_crosses(
-    masks: np.ndarray,
-    outputs: np.ndarray,
-    sample_w: np.ndarray,
-    is_val: np.ndarray,
-    found: np.ndarray,
-    max_clique: int = 6,
-    ridge: float = 1e-9,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Explain found interactions away: a weighted least-squares fit of bias, main effects and
-    the found pairs' AND-crosses; its residual and each pair's cross mass.
+class CrossFit:
+    """Weighted least squares of outputs on bias, main effects and AND-crosses of found pairs.
+
+    What does not change from pass to pass (the design's bias and main-effect columns, their Gram
+    matrix and right-hand side, on the training rows) is computed once here; :meth:`fit` adds the
+    crosses of the pairs found so far.
 
     Parameters
     ----------
@@ -231,55 +236,118 @@ def fit_crosses(
     outputs, sample_w : numpy.ndarray, shape (N, n)
     is_val : numpy.ndarray of bool, shape (N, n)
         Held-out rows; the fit uses the other rows, the residual covers all.
-    found : numpy.ndarray of bool, shape (N, p, p)
-        Symmetric; the pairs to explain away, per instance. Every clique of found pairs (a set
-        all of whose pairs were found, up to ``max_clique`` features) gets its AND-cross too, so
-        an interaction of three or more features is removed whole once its pairs are found.
     max_clique : int
         Largest clique given its own AND-cross.
     ridge : float
         Jitter relative to the mean diagonal of the Gram matrix (keeps repeated columns solvable).
-
-    Returns
-    -------
-    resid : numpy.ndarray, shape (N, n)
-    mass : numpy.ndarray, shape (N, p, p)
-        The cross mass of a pair: the sum of the absolute least-squares coefficients (output
-        units) of the AND-crosses of every fitted set that holds both its features, i.e. how much
-        of the output the found interactions through that pair explain. A pair found only because
-        NID mixed it with stronger ones has a mass near zero.
     """
-    n_inst, n, p = masks.shape
-    w = sample_w * ~is_val
-    resid = np.empty((n_inst, n))
-    mass = np.zeros((n_inst, p, p))
-    sets = [cliques(found[k], max_clique) for k in range(n_inst)]
-    by_width: dict[int, list[int]] = {}
-    for k, chosen in enumerate(sets):
-        by_width.setdefault(len(chosen), []).append(k)
-    # instances with as many sets share one stacked fit; each keeps its own columns (no padding),
-    # and stacked products and solves work matrix by matrix, so nothing depends on the batch
-    for n_sets, rows in by_width.items():
-        x = masks[rows].astype(np.float64)  # (G, n, p)
-        design = np.empty((len(rows), n, 1 + p + n_sets))
-        design[:, :, 0] = 1.0
-        design[:, :, 1 : p + 1] = x
-        for g, k in enumerate(rows):
-            for c, members in enumerate(sets[k]):
-                design[g, :, p + 1 + c] = x[g][:, list(members)].prod(axis=1)
-        weighted = design * w[rows][:, :, None]
-        gram = weighted.transpose(0, 2, 1) @ design
-        jitter = ridge * np.maximum(np.trace(gram, axis1=1, axis2=2) / design.shape[2], 1e-300)
-        gram += jitter[:, None, None] * np.eye(design.shape[2])
-        coef = np.linalg.solve(gram, weighted.transpose(0, 2, 1) @ outputs[rows][:, :, None])
-        resid[rows] = outputs[rows] - (design @ coef)[:, :, 0]
-        for g, k in enumerate(rows):
-            for members, c in zip(sets[k], np.abs(coef[g, 1 + p :, 0]), strict=True):
-                idx = np.asarray(members)
-                mass[k][np.ix_(idx, idx)] += c
-    idx = np.arange(p)
-    mass[:, idx, idx] = 0.0
-    return resid, mass
+
+    def __init__(
+        self,
+        masks: np.ndarray,
+        outputs: np.ndarray,
+        sample_w: np.ndarray,
+        is_val: np.ndarray,
+        max_clique: int = 6,
+        ridge: float = 1e-9,
+    ) -> None:
+        self.masks, self.outputs = masks, outputs.astype(np.float64)
+        self.max_clique, self.ridge = max_clique, ridge
+        self.w = sample_w * ~is_val
+        grams, rhs = [], []
+        for block in self._blocks(np.arange(len(masks)), 0):
+            weighted = self._base(block) * self.w[block][:, :, None]
+            grams.append(weighted.transpose(0, 2, 1) @ self._base(block))
+            rhs.append(weighted.transpose(0, 2, 1) @ self.outputs[block][:, :, None])
+        self.base_gram = np.concatenate(grams)  # (N, p + 1, p + 1)
+        self.base_rhs = np.concatenate(rhs)  # (N, p + 1, 1)
+
+    def _base(self, k: np.ndarray) -> np.ndarray:
+        """The bias and main-effect columns of instances ``k``, (G, n, p + 1) float64."""
+        base = np.empty((k.size, *self.masks.shape[1:2], self.masks.shape[2] + 1))
+        base[:, :, 0] = 1.0
+        base[:, :, 1:] = self.masks[k]
+        return base
+
+    def _blocks(self, k: np.ndarray, n_sets: int) -> list[np.ndarray]:
+        """``k`` cut so that one block's float64 design stays near :data:`DESIGN_BYTES`."""
+        n, p = self.masks.shape[1:]
+        step = max(1, DESIGN_BYTES // (8 * n * (p + 1 + n_sets)))
+        return [k[lo : lo + step] for lo in range(0, k.size, step)]
+
+    def fit(self, found: np.ndarray, instances: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Explain ``found`` away: the residual of the fit and each pair's cross mass.
+
+        Parameters
+        ----------
+        found : numpy.ndarray of bool, shape (M, p, p)
+            Symmetric; the pairs to explain away, per instance. Every clique of found pairs (a set
+            all of whose pairs were found, up to ``max_clique`` features) gets its AND-cross too,
+            so an interaction of three or more features is removed whole once its pairs are found.
+        instances : numpy.ndarray of int, shape (M,), optional
+            The instances ``found`` belongs to (default: all N, in order).
+
+        Returns
+        -------
+        resid : numpy.ndarray, shape (M, n)
+        mass : numpy.ndarray, shape (M, p, p)
+            The cross mass of a pair: the sum of the absolute least-squares coefficients (output
+            units) of the AND-crosses of every fitted set that holds both its features, i.e. how
+            much of the output the found interactions through that pair explain. A pair found only
+            because NID mixed it with stronger ones has a mass near zero.
+        """
+        ids = np.arange(len(self.masks)) if instances is None else np.asarray(instances)
+        n, p = self.masks.shape[1:]
+        resid = np.empty((ids.size, n))
+        mass = np.zeros((ids.size, p, p))
+        sets = [_by_size(cliques(found[r], self.max_clique)) for r in range(ids.size)]
+        widths = np.array([sum(len(cols) for cols, _ in s.values()) for s in sets], dtype=int)
+        # instances with as many sets share one stacked fit; each keeps its own columns (no
+        # padding), and stacked products and solves work matrix by matrix: nothing depends on
+        # the batch
+        for n_sets in np.unique(widths):
+            for rows in self._blocks(np.flatnonzero(widths == n_sets), int(n_sets)):
+                resid[rows], mass[rows] = self._fit_block(ids[rows], [sets[r] for r in rows], int(n_sets))
+        return resid, mass
+
+    def _fit_block(self, k: np.ndarray, sets: list[dict[int, tuple[np.ndarray, np.ndarray]]], n_sets: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fit instances ``k``, each with ``n_sets`` crosses: their residuals and cross masses."""
+        p = self.masks.shape[2]
+        base = self._base(k)
+        crosses = np.empty((k.size, base.shape[1], n_sets))
+        for g, by_size in enumerate(sets):
+            for cols, members in by_size.values():
+                crosses[g][:, cols] = self.masks[k[g]][:, members].all(axis=2)
+        coef = self._solve(k, base, crosses)
+        resid = self.outputs[k] - (base @ coef[:, : p + 1] + crosses @ coef[:, p + 1 :])[:, :, 0]
+        mass = np.zeros((k.size, p, p))
+        for g, by_size in enumerate(sets):
+            size_c = np.abs(coef[g, p + 1 :, 0])
+            for cols, members in by_size.values():
+                a, b = np.nonzero(~np.eye(members.shape[1], dtype=bool))
+                np.add.at(mass[g], (members[:, a].ravel(), members[:, b].ravel()), np.repeat(size_c[cols], a.size))
+        return resid, mass
+
+    def _solve(self, k: np.ndarray, base: np.ndarray, crosses: np.ndarray) -> np.ndarray:
+        """Coefficients (G, p + 1 + s, 1) of instances ``k`` with their cross columns (G, n, s)."""
+        weighted = crosses * self.w[k][:, :, None]
+        side = weighted.transpose(0, 2, 1) @ base  # (G, s, p + 1)
+        gram = np.block([[self.base_gram[k], side.transpose(0, 2, 1)], [side, weighted.transpose(0, 2, 1) @ crosses]])
+        rhs = np.concatenate([self.base_rhs[k], weighted.transpose(0, 2, 1) @ self.outputs[k][:, :, None]], axis=1)
+        width = gram.shape[2]
+        jitter = self.ridge * np.maximum(np.trace(gram, axis1=1, axis2=2) / width, 1e-300)
+        gram += jitter[:, None, None] * np.eye(width)
+        return np.linalg.solve(gram, rhs)
+
+
+def _by_size(sets: list[tuple[int, ...]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Sets grouped by size: per size, their columns (positions in ``sets``) and members (m, size)."""
+    out: dict[int, tuple[list[int], list[tuple[int, ...]]]] = {}
+    for col, members in enumerate(sets):
+        cols, rows = out.setdefault(len(members), ([], []))
+        cols.append(col)
+        rows.append(members)
+    return {size: (np.array(cols), np.array(rows)) for size, (cols, rows) in out.items()}
 
 
 def select_pairs(
