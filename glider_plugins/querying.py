@@ -23,6 +23,13 @@ __all__ = ["QueryPlan", "default_rows_per_eval", "deterministic_scheme", "query_
 #: Perturbed rows per model call are sized to keep one chunk of model inputs near this many bytes.
 CHUNK_BYTES = 64 * 2**20
 
+#: Every instance's rows start at a multiple of this many rows within a model call (a few
+#: copies of its last row fill the gap). Compute libraries treat rows in small groups, and a
+#: row's score can differ in the last bit with its place in a group: onnxruntime scores some rows
+#: of a 400-400-400 DeepFM differently at odd and even positions. Aligned, a row sits at the same
+#: place modulo 16 alone or in any batch, so an instance scores, and ranks, the same either way.
+ROW_ALIGN = 16
+
 
 @dataclass
 class QueryPlan:
@@ -62,9 +69,30 @@ def default_rows_per_eval(layout: FeatureLayout) -> int:
 
 
 def probe_instances(plan: QueryPlan) -> np.ndarray:
-    """Score the unperturbed instances, shape (N,): checks target and output before a long run."""
-    ids = np.arange(plan.layout.n_instances)
-    return plan.score(plan.layout.inputs, ids)
+    """Score the unperturbed instances, shape (N,): checks target and output before a long run.
+
+    Each instance's row sits at a multiple of :data:`ROW_ALIGN` in the call (as the first row of
+    its perturbations would), so its score is the same alone or in any batch.
+    """
+    inputs = plan.layout.inputs
+    blocks = ((np.array([i]), i, tuple(a[i : i + 1] for a in inputs)) for i in range(plan.layout.n_instances))
+    return _score_calls(plan, blocks, np.empty(plan.layout.n_instances))
+
+
+def _score_calls(
+    plan: QueryPlan,
+    blocks: Iterable[tuple[np.ndarray, int, tuple[np.ndarray, ...]]],
+    out: np.ndarray,
+    show_progress: bool = False,
+    total: int | None = None,
+) -> np.ndarray:
+    """Score instance blocks ``(rows, instance, arrays)`` in aligned calls (:func:`_model_calls`) into ``out[rows]``."""
+    step = max(1, int(plan.rows_per_eval))
+    align = ROW_ALIGN if step >= ROW_ALIGN else 1
+    for rows, ids, arrays in _progress(_model_calls(blocks, step, align), show_progress, "model queries", total=total):
+        real = rows >= 0
+        out[rows[real]] = plan.score(arrays, ids)[real]
+    return out
 
 
 def query_masks(
@@ -124,12 +152,8 @@ def query_masks(
     if dedupe and todo.size:
         todo, inverse = _distinct_rows(flat, instance_ids, todo)
     step = max(1, int(plan.rows_per_eval))
-    if deterministic_scheme(plan):  # nothing drawn: plain chunks of ``step`` rows
-        calls = _perturbed(plan, flat, np.array_split(todo, range(step, todo.size, step)), n_samples, step, seeds)
-    else:
-        calls = _model_calls(_perturbed(plan, flat, _instance_blocks(todo, n_samples, step), n_samples, step, seeds), step)
-    for rows, arrays in _progress(calls, show_progress, "model queries", total=-(-todo.size // step)):
-        outputs[rows] = plan.score(arrays, instance_ids[rows])
+    blocks = _perturbed(plan, flat, _instance_blocks(todo, n_samples, step), n_samples, step, seeds)
+    _score_calls(plan, blocks, outputs, show_progress, total=-(-todo.size // step))
     n_repeated = 0
     if inverse is not None:
         targets, sources = inverse
@@ -149,45 +173,63 @@ def _instance_blocks(todo: np.ndarray, n_samples: int, step: int) -> list[np.nda
 def _perturbed(
     plan: QueryPlan,
     flat: np.ndarray,
-    pieces: Iterable[np.ndarray],
+    blocks: Iterable[np.ndarray],
     n_samples: int,
     step: int,
     seeds: Sequence[np.random.SeedSequence],
-) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, ...]]]:
-    """Each piece of the rows of ``flat`` (N * n, p) realised as model inputs in one ``perturb``
-    call, with a generator seeded from its first row's instance and block of samples."""
-    for rows in pieces:
+) -> Iterator[tuple[np.ndarray, int, tuple[np.ndarray, ...]]]:
+    """Each block of rows of ``flat`` (N * n, p), all of one instance, realised as model inputs
+    in one ``perturb`` call, with a generator seeded from the instance and its block of samples.
+    Yields ``(rows, instance, arrays)``."""
+    for rows in blocks:
         if rows.size == 0:
             continue
         i, sample = divmod(int(rows[0]), n_samples)
         gen = np.random.default_rng(np.random.SeedSequence(seeds[i].entropy, spawn_key=(1, sample // step)))
-        yield rows, plan.scheme.perturb(plan.layout, flat[rows], rows // n_samples, gen)
+        yield rows, i, plan.scheme.perturb(plan.layout, flat[rows], np.full(rows.size, i), gen)
 
 
 def _model_calls(
-    blocks: Iterator[tuple[np.ndarray, tuple[np.ndarray, ...]]], step: int
-) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, ...]]]:
-    """Regroup perturbed blocks into model calls of ``step`` rows (the last may be shorter)."""
+    blocks: Iterable[tuple[np.ndarray, int, tuple[np.ndarray, ...]]], step: int, align: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]]:
+    """Pack instance blocks into model calls of at most ``step`` rows, each block starting at a
+    multiple of ``align`` within its call.
+
+    A block is padded with copies of its last row up to a multiple of ``align`` (row index -1:
+    their scores are dropped) and split across calls only at multiples of ``align``, so every
+    row sits at the same position modulo ``align`` alone or in any batch (see
+    :data:`ROW_ALIGN`). Yields ``(rows, instance ids, arrays)``.
+    """
+    size = step - step % align
     rows_held: list[np.ndarray] = []
+    ids_held: list[np.ndarray] = []
     arrays_held: list[tuple[np.ndarray, ...]] = []
     held = 0
-    for rows, arrays in blocks:
-        rows_held.append(rows)
-        arrays_held.append(arrays)
-        held += rows.size
-        while held >= step:
-            rows_all, arrays_all = _joined(rows_held, arrays_held)
-            yield rows_all[:step], tuple(a[:step] for a in arrays_all)
-            rows_held, arrays_held = [rows_all[step:]], [tuple(a[step:] for a in arrays_all)]
-            held -= step
+    for rows, instance, arrays in blocks:
+        pad = -rows.size % align
+        if pad:
+            rows = np.concatenate([rows, np.full(pad, -1)])
+            arrays = tuple(np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) for a in arrays)
+        while rows.size:
+            take = min(size - held, rows.size)
+            rows_held.append(rows[:take])
+            ids_held.append(np.full(take, instance))
+            arrays_held.append(tuple(a[:take] for a in arrays))
+            held += take
+            rows, arrays = rows[take:], tuple(a[take:] for a in arrays)
+            if held == size:
+                yield _joined(rows_held, ids_held, arrays_held)
+                rows_held, ids_held, arrays_held, held = [], [], [], 0
     if held:
-        yield _joined(rows_held, arrays_held)
+        yield _joined(rows_held, ids_held, arrays_held)
 
 
-def _joined(rows: list[np.ndarray], arrays: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+def _joined(
+    rows: list[np.ndarray], ids: list[np.ndarray], arrays: list[tuple[np.ndarray, ...]]
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     if len(rows) == 1:
-        return rows[0], arrays[0]
-    return np.concatenate(rows), tuple(np.concatenate(parts) for parts in zip(*arrays, strict=True))
+        return rows[0], ids[0], arrays[0]
+    return np.concatenate(rows), np.concatenate(ids), tuple(np.concatenate(parts) for parts in zip(*arrays, strict=True))
 
 
 def deterministic_scheme(plan: QueryPlan) -> bool:

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from glider_plugins import InteractionAttribution
-from glider_plugins.adapters.base import MIN_ROWS_PER_CALL
 from glider_plugins.errors import (
     InputError,
     InputTypeError,
@@ -18,6 +17,7 @@ from glider_plugins.errors import (
     UnknownPluginError,
 )
 from glider_plugins.formatting import Background
+from glider_plugins.querying import ROW_ALIGN
 from glider_plugins.results import AttributionResult
 from tests import models
 
@@ -236,11 +236,30 @@ def test_perturbations_per_eval_bounds_model_calls_and_progress_shows(capsys):
         return planted(x)
 
     res = InteractionAttribution(f).attribute(instances(), n_samples=200, perturbations_per_eval=128, seed=0, show_progress=True)
-    # the 3 instances themselves (a call padded to MIN_ROWS_PER_CALL rows), then every perturbation
-    # once: repeated masks are answered once
-    assert sizes[0] == MIN_ROWS_PER_CALL and max(sizes) <= 128
-    assert sum(sizes[1:]) == 3 * 199 - res.metadata["n_repeated"]
+    # the 3 instances themselves (each at a multiple of ROW_ALIGN), then every perturbation once:
+    # repeated masks are answered once
+    assert sizes[0] == 3 * ROW_ALIGN and max(sizes) <= 128
+    # every distinct perturbation once, plus up to ROW_ALIGN - 1 filler rows per instance
+    sent, distinct = sum(sizes[1:]), 3 * 199 - res.metadata["n_repeated"]
+    assert sent % ROW_ALIGN == 0 and distinct <= sent < distinct + 3 * ROW_ALIGN
     assert "model queries" in capsys.readouterr().err
+
+
+def test_a_row_keeps_its_position_modulo_the_alignment_alone_or_in_a_batch():
+    """A model whose scores move in the last bits with a row's place in the call (as compute
+    kernels that treat rows in groups do) still gives an instance the same result alone and in a
+    batch: its rows start at a multiple of ROW_ALIGN in every call."""
+
+    def place_dependent(x):
+        return planted(x) + 1e-7 * (np.arange(len(x)) % ROW_ALIGN)
+
+    x = instances(n=3, seed=8)
+    ia = InteractionAttribution(place_dependent)
+    run = dict(n_samples=203, seed=0, perturbations_per_eval=100, hidden_units=(8, 4), max_epochs=5)
+    batch = ia.attribute(x, **run)
+    for k in range(3):
+        alone = ia.attribute(x[k : k + 1], **run)
+        np.testing.assert_array_equal(alone[0].pairwise(), batch[k].pairwise())
 
 
 def test_additional_forward_args_are_expanded_or_passed_unchanged():
