@@ -87,6 +87,9 @@ def test_nid_on_a_process_pool_equals_local_and_a_model_factory_is_rebuilt_on_wo
     expected = glider.detect(data[:10], **run)
     with ProcessPoolExecutor(max_workers=2, mp_context=SPAWN, initializer=torch.set_num_threads, initargs=(1,)) as pool:
         assert glider.detect(data[:10], executor=pool, **run) == expected
+        # every chunk uses the run's seed: other chunks on the workers, the same counts and strengths
+        other = glider.detect(data[:10], executor=pool, **dict(run, chunk_size=3))
+        assert other.counts == expected.counts and other.mean_strength == expected.mean_strength
     with ThreadPoolExecutor(max_workers=2) as pool:
         assert glider.detect(data[:10], executor=pool, **run) == expected
 
