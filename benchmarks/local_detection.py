@@ -81,11 +81,19 @@ def main() -> None:
     print(f"NID functions F1..F10, {args.instances} random instances each, independent random baselines")
     print("pairwise ROC AUC vs the paper's interaction sets (full) and without true pairs that are locally < 5 % of the strongest (local)")
     print(f"{'budget':>7} {'method':<13} {'queries':>8} {'AUC full':>9} {'AUC local':>10} {'ms/instance':>12} {'speed vs SHAPIQ':>16} {'full AUC - SHAPIQ':>18}")
+    verdicts = []
     for budget in args.budgets:
         ref = next(r for r in rows if r[0] == budget and r[1] == "KernelSHAPIQ")
         for b, method, full, local, ms in (r for r in rows if r[0] == budget):
             queries = 112 if method == "archdetect" else b
-            print(f"{b:>7} {method:<13} {queries:>8} {full:>9.3f} {local:>10.3f} {ms:>12.1f} {ref[4] / ms:>15.1f}x {full - ref[2]:>+18.3f}")
+            print(f"{b:>7} {method:<13} {queries:>8} {full:>9.4f} {local:>10.4f} {ms:>12.1f} {ref[4] / ms:>15.1f}x {full - ref[2]:>+18.4f}")
+            if method != "KernelSHAPIQ":
+                faster, as_accurate = ms < ref[4], full >= ref[2]
+                verdicts.append(f"{method} at {b}: {'faster' if faster else 'slower'}, "
+                                f"{'at least as accurate' if as_accurate else 'less accurate'} -> {'PASS' if faster and as_accurate else 'FAIL'}")
+    print("acceptance (faster than KernelSHAPIQ and full AUC at least as high, same budget):")
+    for line in verdicts:
+        print(f"  {line}")
     if args.plot:
         save_plot(rows, args.budgets, args.plot)
         print(f"plot saved to {args.plot}")

@@ -52,7 +52,12 @@ import numpy as np
 import pytest
 
 from glider_plugins.detectors import ArchDetectDetector, Detector, NIDDetector
-from glider_plugins.detectors.archdetect import archdetect_design
+from glider_plugins.detectors.archdetect import (
+    FLOAT32_RTOL,
+    FLOAT64_RTOL,
+    archdetect_design,
+    noise_rtol,
+)
 from glider_plugins.detectors.nid_stages import CrossFit, cliques, select_pairs
 from glider_plugins.errors import InputError
 from glider_plugins.results import LocalInteractions
@@ -334,6 +339,24 @@ def test_archdetect_exact_on_a_polynomial() -> None:
     sets = [s for s, _ in res.interactions]
     assert sets[0] == (2, 3, 4)  # merged set: sum of its three edges
     assert set(sets) == {(0, 1), (2, 3), (2, 4), (3, 4), (2, 3, 4)}
+
+
+def test_archdetect_noise_floor_follows_the_output_precision() -> None:
+    """A float64 model keeps an interaction of 1e-9 of its outputs; a float32 model's rounding
+    noise (no interaction at all) is zeroed."""
+    rng = np.random.default_rng(3)
+    design = archdetect_design(P)
+    m = design.astype(np.float64)
+    c = 1000 * rng.normal(size=P)
+    weak = (m @ c + 1e-6 * m[:, 0] * m[:, 1])[None]
+    res = ArchDetectDetector().detect(design[None], weak, rng=rng)[0]
+    assert res.metadata["rtol"] == FLOAT64_RTOL and res.interactions[0][0] == (0, 1)
+    np.testing.assert_allclose(res.pairwise_strengths[0, 1], 1e-6, rtol=1e-3)
+    additive32 = (design.astype(np.float32) @ c.astype(np.float32)).astype(np.float64)[None]
+    assert ArchDetectDetector(rtol=0).detect(design[None], additive32, rng=rng)[0].pairwise_strengths.max() > 0  # noise
+    res32 = ArchDetectDetector().detect(design[None], additive32, rng=rng)[0]
+    assert res32.metadata["rtol"] == FLOAT32_RTOL and res32.pairwise_strengths.max() == 0 and res32.interactions == []
+    np.testing.assert_array_equal(noise_rtol(np.concatenate([weak, additive32])), [FLOAT64_RTOL, FLOAT32_RTOL])
 
 
 def test_max_order_two_reports_pairs_only(panel: Panel) -> None:
@@ -660,6 +683,7 @@ def test_nid_options_are_validated(options: dict, argument: str) -> None:
         ({"merge_threshold": 0.0}, "merge_threshold"),
         ({"max_order": 1}, "max_order"),
         ({"rtol": -1.0}, "rtol"),
+        ({"rtol": True}, "rtol"),
     ],
 )
 def test_archdetect_options_are_validated(options: dict, argument: str) -> None:

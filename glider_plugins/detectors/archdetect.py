@@ -38,7 +38,7 @@ from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
 from .base import Detector, check_experiments
 
-__all__ = ["ArchDetectDetector", "archdetect_design"]
+__all__ = ["FLOAT32_RTOL", "FLOAT64_RTOL", "ArchDetectDetector", "archdetect_design", "noise_rtol"]
 
 
 class ArchDetectDetector(Detector):
@@ -52,11 +52,13 @@ class ArchDetectDetector(Detector):
     max_order : int or None, default None
         Largest order reported. ``None``: no limit (merged sets of any size). ``2``: pairs only.
         A merged set larger than the limit is left out (its pairs stay).
-    rtol : float, default 1e-6
+    rtol : float or None, default None
         A mixed difference smaller than ``rtol`` times the largest absolute output among its four
-        queries is set to zero: it is floating-point noise of the model (float32 rounding is about
-        1e-7 relative), not an interaction. ``0`` keeps every difference as computed; use it for
-        float64 models with very weak interactions, which the default also zeroes.
+        queries is set to zero: it is floating-point noise of the model, not an interaction.
+        ``None`` picks it per instance from the outputs' precision (:func:`noise_rtol`):
+        :data:`FLOAT32_RTOL` when every output is a float32 number (a float32 model: rounding is
+        about 1e-7 relative), else :data:`FLOAT64_RTOL`. ``0`` keeps every difference as
+        computed. The value used is in each result's ``metadata["rtol"]``.
 
     Notes
     -----
@@ -66,16 +68,16 @@ class ArchDetectDetector(Detector):
     name: ClassVar[str] = "archdetect"
 
     def __init__(
-        self, merge_threshold: float = 0.1, max_order: int | None = None, rtol: float = 1e-6
+        self, merge_threshold: float = 0.1, max_order: int | None = None, rtol: float | None = None
     ):
         if not isinstance(merge_threshold, (int, float)) or not 0.0 < float(merge_threshold) <= 1.0:
             raise InputError(f"merge_threshold must be a number in (0, 1], got {merge_threshold!r}")
         check_int("max_order", max_order, 2, allow_none=True)
-        if not isinstance(rtol, (int, float)) or not 0.0 <= float(rtol) < 1.0:
-            raise InputError(f"rtol must be a number in [0, 1), got {rtol!r}")
+        if rtol is not None and (isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0.0 <= float(rtol) < 1.0):
+            raise InputError(f"rtol must be a number in [0, 1) or None, got {rtol!r}")
         self.merge_threshold = float(merge_threshold)
         self.max_order = None if max_order is None else int(max_order)
-        self.rtol = float(rtol)
+        self.rtol = None if rtol is None else float(rtol)
 
     def __repr__(self) -> str:
         return f"ArchDetectDetector(merge_threshold={self.merge_threshold}, max_order={self.max_order}, rtol={self.rtol})"
@@ -136,7 +138,8 @@ class ArchDetectDetector(Detector):
         if max_order is None:
             max_order = self.max_order
 
-        omega_on, omega_off, main = _mixed_differences(outputs, p, self.rtol)
+        rtol = noise_rtol(outputs) if self.rtol is None else np.full(n_inst, self.rtol)
+        omega_on, omega_off, main = _mixed_differences(outputs, p, rtol)
         strength = np.sqrt(0.5 * omega_on**2 + 0.5 * omega_off**2)  # (N, p, p), zero diagonal
 
         results = []
@@ -150,6 +153,7 @@ class ArchDetectDetector(Detector):
                     metadata={
                         "detector": self.name,
                         "n_queries": n,
+                        "rtol": float(rtol[k]),
                         "omega_instance_context": omega_on[k],
                         "omega_baseline_context": omega_off[k],
                     },
@@ -187,8 +191,27 @@ def archdetect_design(n_features: int) -> np.ndarray:
     return np.concatenate([on_context, off_context])
 
 
+#: Relative noise floor of mixed differences for a float32 model (float32 rounding: ~6e-8).
+FLOAT32_RTOL = 1e-6
+#: Relative noise floor of mixed differences for a float64 model (float64 rounding: ~1e-16).
+FLOAT64_RTOL = 1e-12
+
+
+def noise_rtol(outputs: np.ndarray) -> np.ndarray:
+    """Per instance, :data:`FLOAT32_RTOL` when all its outputs (N, n) are float32 numbers, else
+    :data:`FLOAT64_RTOL`.
+
+    Adapters hand scores over as float64; a float32 model's scores stay exactly representable in
+    float32, a float64 model's almost never are (integer-valued or coarse outputs of a float64
+    model are taken for float32: the larger floor then only zeroes differences under 1e-6 of the
+    outputs).
+    """
+    single = (outputs.astype(np.float32).astype(np.float64) == outputs).all(axis=1)
+    return np.where(single, FLOAT32_RTOL, FLOAT64_RTOL)
+
+
 def _mixed_differences(
-    outputs: np.ndarray, p: int, rtol: float
+    outputs: np.ndarray, p: int, rtol: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mixed differences in both contexts and main effects, from outputs in design order.
 
@@ -196,7 +219,7 @@ def _mixed_differences(
     ----------
     outputs : numpy.ndarray, shape (N, p**2 + p + 2)
     p : int
-    rtol : float
+    rtol : numpy.ndarray, shape (N,)
 
     Returns
     -------
@@ -215,9 +238,8 @@ def _mixed_differences(
         pair = block[:, 1 + p :]
         four = np.stack([pair, single[:, iu], single[:, ju], np.broadcast_to(base, pair.shape)])
         omega_pairs = four[0] - four[1] - four[2] + four[3]
-        if rtol > 0:
-            scale = np.abs(four).max(axis=0)
-            omega_pairs = np.where(np.abs(omega_pairs) <= rtol * scale, 0.0, omega_pairs)
+        scale = np.abs(four).max(axis=0)
+        omega_pairs = np.where(np.abs(omega_pairs) <= rtol[:, None] * scale, 0.0, omega_pairs)
         omega = np.zeros((block.shape[0], p, p))
         omega[:, iu, ju] = omega_pairs
         omega[:, ju, iu] = omega_pairs
