@@ -10,7 +10,7 @@ speed-up, and whether both find the same top interactions. Run on two DeepFM siz
 floor is the model's own cost: ``small`` (8-dim embeddings, 64-32: about 2 us per row) and
 ``paper`` (the DeepFM paper's Criteo size, 10-dim embeddings, 400-400-400: about 8 us per row).
 
-    python benchmarks/detection_vs_queries.py [--instances 4] [--accept-instances 100] [--sizes small paper] [--threads N] [--plot out.png]
+    python benchmarks/detection_vs_queries.py [--instances 4] [--accept-instances 100] [--sizes small paper] [--threads N] [--device cuda] [--plot out.png]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def grid(args: argparse.Namespace) -> list[tuple[int, int, float, float]]:
         model, (cat, dense) = ctr_onnx(p, args.instances, seed=args.seed)
         ia = InteractionAttribution(model, detector="nid")
         for n_samples in args.samples:
-            res, _ = run(ia, (cat, dense), n_samples, args.seed)
+            res, _ = run(ia, (cat, dense), n_samples, args.seed, device=args.device)
             meta = res.metadata
             q, d = 1000 * meta["query_seconds"] / args.instances, 1000 * meta["detect_seconds"] / args.instances
             share = meta["n_repeated"] / max(1, meta["n_queries"])
@@ -67,10 +67,10 @@ def acceptance_on(args: argparse.Namespace, size: str) -> None:
     else:
         model, (cat, dense) = ctr_onnx(39, n, seed=args.seed, size=SIZES[size])
     ia = InteractionAttribution(model, detector="nid")
-    batched, batched_s = run(ia, (cat, dense), 1000, args.seed)
+    batched, batched_s = run(ia, (cat, dense), 1000, args.seed, device=args.device)
     single_s, single_query, single_detect, alone = 0.0, 0.0, 0.0, []
     for i in range(n):
-        res, seconds = run(ia, (cat[i : i + 1], dense[i : i + 1]), 1000, args.seed)
+        res, seconds = run(ia, (cat[i : i + 1], dense[i : i + 1]), 1000, args.seed, device=args.device)
         single_s += seconds
         single_query += res.metadata["query_seconds"]
         single_detect += res.metadata["detect_seconds"]
@@ -135,6 +135,7 @@ def main() -> None:
                         help="DeepFM sizes of part 2: small (8-dim embeddings, 64-32) and the DeepFM paper's Criteo size (10, 400-400-400)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's, all cores; NID trains stacks of fewer than 16 instances on one)")
+    parser.add_argument("--device", default="cpu", help="torch device NID trains on (e.g. cuda); the model queries stay on onnxruntime's CPU")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
@@ -143,7 +144,7 @@ def main() -> None:
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"torch threads: {torch.get_num_threads()}, NID on {args.device}")
     rows = grid(args) if args.instances > 0 else []
     if args.accept_instances > 0:
         acceptance(args)
