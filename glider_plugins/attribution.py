@@ -118,7 +118,10 @@ class InteractionAttribution(Attribution):
         perturbations_per_eval : int, optional
             Most perturbed rows (over all instances) per model call. Default: as many as fit in
             about 64 MB of model input. Background draws depend on it: keep it fixed to
-            reproduce a run with ``seed``.
+            reproduce a run with ``seed``. From 16 on, each instance's rows start at a multiple
+            of 16 in every call (:data:`~glider_plugins.querying.ROW_ALIGN`), so a model whose
+            scores depend on a row's place in its kernel blocks still scores an instance the
+            same alone or in a batch; below 16 rows are not aligned.
         max_order : int, optional
             Largest interaction order reported (2 = pairs only). Default: the detector's.
         top_k : int, optional
