@@ -88,8 +88,7 @@ def _score_calls(
 ) -> np.ndarray:
     """Score instance blocks ``(rows, instance, arrays)`` in aligned calls (:func:`_model_calls`) into ``out[rows]``."""
     step = max(1, int(plan.rows_per_eval))
-    align = ROW_ALIGN if step >= ROW_ALIGN else 1
-    for rows, ids, arrays in _progress(_model_calls(blocks, step, align), show_progress, "model queries", total=total):
+    for rows, ids, arrays in _progress(_model_calls(blocks, step, _align(step)), show_progress, "model queries", total=total):
         real = rows >= 0
         out[rows[real]] = plan.score(arrays, ids)[real]
     return out
@@ -152,8 +151,11 @@ def query_masks(
     if dedupe and todo.size:
         todo, inverse = _distinct_rows(flat, instance_ids, todo)
     step = max(1, int(plan.rows_per_eval))
-    blocks = _perturbed(plan, flat, _instance_blocks(todo, n_samples, step), n_samples, step, seeds)
-    _score_calls(plan, blocks, outputs, show_progress, total=-(-todo.size // step))
+    pieces = _instance_blocks(todo, n_samples, step)
+    align = _align(step)
+    padded = sum(-(-piece.size // align) * align for piece in pieces)  # rows sent, fillers included
+    blocks = _perturbed(plan, flat, pieces, n_samples, step, seeds)
+    _score_calls(plan, blocks, outputs, show_progress, total=-(-padded // (step - step % align)))
     n_repeated = 0
     if inverse is not None:
         targets, sources = inverse
@@ -161,6 +163,11 @@ def query_masks(
         n_repeated = int(targets.size)
     stats = {"n_queries": n_answered, "n_repeated": n_repeated, "query_seconds": time.perf_counter() - start}
     return outputs.reshape(n_instances, n_samples), stats
+
+
+def _align(step: int) -> int:
+    """The row alignment for calls of at most ``step`` rows: :data:`ROW_ALIGN`, or 1 below it."""
+    return ROW_ALIGN if step >= ROW_ALIGN else 1
 
 
 def _instance_blocks(todo: np.ndarray, n_samples: int, step: int) -> list[np.ndarray]:
