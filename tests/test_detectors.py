@@ -58,7 +58,8 @@ from glider_plugins.detectors.archdetect import (
     archdetect_design,
     noise_rtol,
 )
-from glider_plugins.detectors.nid_stages import CrossFit, cliques, select_pairs
+from glider_plugins.detectors.nid_crosses import CrossFit, cliques
+from glider_plugins.detectors.nid_stages import select_pairs
 from glider_plugins.errors import InputError
 from glider_plugins.results import LocalInteractions
 from tests.groundtruth.nid_functions import (
