@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_int, check_number
 from ..errors import InputError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
@@ -70,11 +70,10 @@ class ArchDetectDetector(Detector):
     def __init__(
         self, merge_threshold: float = 0.1, max_order: int | None = None, rtol: float | None = None
     ):
-        if not isinstance(merge_threshold, (int, float)) or not 0.0 < float(merge_threshold) <= 1.0:
-            raise InputError(f"merge_threshold must be a number in (0, 1], got {merge_threshold!r}")
+        check_number("merge_threshold", merge_threshold, low=0.0, high=1.0, low_open=True)
         check_int("max_order", max_order, 2, allow_none=True)
-        if rtol is not None and (isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0.0 <= float(rtol) < 1.0):
-            raise InputError(f"rtol must be a number in [0, 1) or None, got {rtol!r}")
+        if rtol is not None:
+            check_number("rtol", rtol, low=0.0, high=1.0, high_open=True)
         self.merge_threshold = float(merge_threshold)
         self.max_order = None if max_order is None else int(max_order)
         self.rtol = None if rtol is None else float(rtol)
