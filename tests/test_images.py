@@ -57,9 +57,11 @@ def cnn() -> nn.Module:
         nn.Linear(128, 32), nn.ReLU(), nn.Linear(32, 1),
     )
     x, y = (torch.as_tensor(a) for a in striped_images(2000, np.random.default_rng(1)))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    # lr 1e-2 for 10 epochs reached R^2 0.88 on an AMD EPYC (0.9+ on the machines before it):
+    # a smaller step for longer learns the product on both (0.95 there)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     order = torch.Generator().manual_seed(0)
-    for _ in range(10):
+    for _ in range(20):
         for batch in torch.randperm(len(x), generator=order).split(32):
             opt.zero_grad()
             loss = ((model(x[batch])[:, 0] - y[batch]) ** 2).mean()
