@@ -1,0 +1,104 @@
+"""How close a detector comes to the exact reference, and how stable it is: the panel's metrics.
+
+All functions take plain results (:class:`~glider_plugins.AttributionResult` or lists of
+:class:`~glider_plugins.results.LocalInteractions`) and :class:`ExactInteractions`, and return one
+value per instance, so that callers average them as they see fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._checks import check_int
+from ..errors import InputError
+from ..results import LocalInteractions
+from .exact import ExactInteractions
+
+__all__ = ["compare_with_reference", "pair_precision", "pair_spearman", "top_overlap"]
+
+
+def _top_pairs(pairwise: np.ndarray, k: int) -> set[tuple[int, int]]:
+    iu, ju = np.triu_indices(len(pairwise), 1)
+    values = pairwise[iu, ju]
+    order = np.lexsort((ju, iu, -values))[:k]
+    return {(int(iu[o]), int(ju[o])) for o in order if values[o] > 0}
+
+
+def pair_precision(detected: np.ndarray, reference: np.ndarray, k: int = 5) -> float:
+    """Share of the reference's ``k`` strongest pairs among the detector's ``k`` strongest.
+
+    Parameters
+    ----------
+    detected, reference : numpy.ndarray, shape (p, p)
+        Pair strengths (symmetric). When the reference has fewer than ``k`` pairs with any
+        interaction, only those count (``nan`` when it has none).
+    """
+    truth = _top_pairs(reference, k)
+    if not truth:
+        return float("nan")
+    return len(_top_pairs(detected, len(truth)) & truth) / len(truth)
+
+
+def pair_spearman(detected: np.ndarray, reference: np.ndarray) -> float:
+    """Spearman rank correlation of all ``p (p - 1) / 2`` pair strengths (ties: average ranks;
+    ``nan`` when either side is constant)."""
+    iu, ju = np.triu_indices(len(reference), 1)
+    a = pd.Series(detected[iu, ju]).rank().to_numpy()
+    b = pd.Series(reference[iu, ju]).rank().to_numpy()
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def top_overlap(first: Sequence[LocalInteractions], second: Sequence[LocalInteractions], k: int = 5) -> np.ndarray:
+    """Per instance, the share of ``first``'s top ``k`` interactions (sets, any order) that are in
+    ``second``'s top ``k``: seed or framework stability, shape (N,). ``nan`` where ``first``
+    reports nothing."""
+    check_int("k", k)
+    if len(first) != len(second):
+        raise InputError(f"second: expected results for {len(first)} instances, got {len(second)}")
+    out = np.full(len(first), np.nan)
+    for i, (a, b) in enumerate(zip(first, second, strict=True)):
+        top_a = {s for s, _ in a.interactions[:k]}
+        if top_a:
+            out[i] = len(top_a & {s for s, _ in b.interactions[:k]}) / len(top_a)
+    return out
+
+
+def compare_with_reference(
+    result: Sequence[LocalInteractions], reference: ExactInteractions, k: int = 5
+) -> pd.DataFrame:
+    """One row per instance: how a detector's result matches the exact pure effects.
+
+    Columns: ``precision_at_k`` and ``spearman`` of the pair strengths against
+    :meth:`ExactInteractions.pairwise`; ``big_set`` (a set of at least half the features is among
+    the detector's top ``k``), ``reference_big_set`` (the reference's top ``k`` has one),
+    ``largest_set`` (size of the largest set in the detector's top ``k``), ``main_effect_error``
+    (largest absolute difference of the main effects from ``m({i})``, in output units) and
+    ``strength_error`` (largest absolute difference of the top ``k`` strengths from their sets'
+    ``|m(S)|``).
+    """
+    check_int("k", k)
+    if len(result) != len(reference):
+        raise InputError(f"reference: expected {len(result)} instances, got {len(reference)}")
+    truth_pairs = reference.pairwise()
+    truth_main = reference.main_effects()
+    p = reference.n_features
+    rows = []
+    for i, local in enumerate(result):
+        top = local.interactions[:k]
+        sizes = [len(s) for s, _ in top]
+        rows.append({
+            "instance": i,
+            "precision_at_k": pair_precision(local.pairwise(), truth_pairs[i], k),
+            "spearman": pair_spearman(local.pairwise(), truth_pairs[i]),
+            "big_set": any(size >= p / 2 for size in sizes),
+            "reference_big_set": any(len(s) >= p / 2 for s, _ in reference.top(i, k)),
+            "largest_set": max(sizes, default=0),
+            "main_effect_error": float(np.abs(local.main_effects - truth_main[i]).max()),
+            "strength_error": max((abs(v - reference.set_strength(i, s)) for s, v in top), default=0.0),
+        })
+    return pd.DataFrame(rows)

