@@ -7,6 +7,7 @@ perturbation -> model queries -> detector in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
@@ -173,7 +174,7 @@ class InteractionAttribution(Attribution):
         unperturbed = probe_instances(plan)
         seeds = instance_seeds(layout, seed, rng)
         masks = design_per_instance(detector, layout, n_samples, self.perturbation, seeds)
-        outputs, stats = query_masks(plan, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
+        outputs, stats = query_design(plan, detector, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
         weights = self.perturbation.kernel_weights(masks, kernel_width) if kernel_width is not None else None
 
         detect_start = time.perf_counter()
@@ -220,6 +221,46 @@ def instance_seeds(layout: FeatureLayout, seed: int | None, rng: np.random.Gener
     """
     base = int(rng.integers(0, 2**63 - 1)) if seed is None else int(seed)
     return [np.random.SeedSequence([base, int(key)]) for key in layout.instance_keys()]
+
+
+def query_design(
+    plan: QueryPlan,
+    detector: Any,
+    masks: np.ndarray,
+    seeds: Sequence[np.random.SeedSequence],
+    *,
+    unperturbed: np.ndarray,
+    show_progress: bool,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Query the masks (:func:`~glider_plugins.querying.query_masks`); for a detector with a fixed
+    design and a background set, once per background row and averaged.
+
+    A detector that reads differences of its fixed queries (ArchDetect) sets
+    ``background_rows``: with ``Background(data)``, each of up to that many rows is then the
+    baseline of one pass over the design, so the queries of a difference share their background
+    instead of each drawing its own row. More rows than that are drawn from the seed (the base
+    seed every instance's sequence starts from, :func:`instance_seeds`), the same for every
+    instance. Outputs are the average over the rows; ``n_queries`` counts every pass.
+    """
+    layout = plan.layout
+    rows_wanted = getattr(detector, "background_rows", None)
+    if layout.background is None or not rows_wanted or _uses_random_design(detector):
+        return query_masks(plan, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
+    count = layout.background[0].shape[0]
+    rows = np.arange(count)
+    if count > rows_wanted:
+        base = int(seeds[0].entropy[0]) if seeds else 0
+        rows = np.sort(np.random.default_rng(np.random.SeedSequence(base, spawn_key=(3,))).choice(count, rows_wanted, replace=False))
+    total = np.zeros(masks.shape[:2])
+    stats = {"n_queries": 0, "n_repeated": 0, "query_seconds": 0.0}
+    for row in rows:
+        fixed = dataclasses.replace(plan, layout=layout.with_background_row(int(row)))
+        outputs, part = query_masks(fixed, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
+        total += outputs
+        for key in stats:
+            stats[key] += part[key]
+    stats["background_rows"] = int(rows.size)
+    return total / rows.size, stats
 
 
 def design_per_instance(

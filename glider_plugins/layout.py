@@ -7,7 +7,7 @@ every perturbation scheme.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -88,3 +88,13 @@ class FeatureLayout:
             return tuple(bg[rows] for bg in self.background)
         assert self.baselines is not None
         return tuple(b[instance_ids] if b.shape[0] > 1 else np.broadcast_to(b, (m, *b.shape[1:])) for b in self.baselines)
+
+    def with_background_row(self, row: int) -> FeatureLayout:
+        """This layout with background row ``row`` as every instance's fixed baseline.
+
+        A game averaged over background rows is the average of these fixed-baseline games; the
+        exact reference and ArchDetect's paired design query them one row at a time, so that the
+        queries of one difference share their background.
+        """
+        assert self.background is not None
+        return replace(self, baselines=tuple(bg[row : row + 1] for bg in self.background), background=None)

@@ -270,7 +270,9 @@ def test_additional_forward_args_are_expanded_or_passed_unchanged():
     scale = np.array([[1.0], [-1.0]])
     res = InteractionAttribution(f, detector="archdetect").attribute(x, additional_forward_args=(scale, 2), seed=0)
     assert top_pairs(res, 0, 1) == {(0, 1)}
-    assert res[0].main_effects[0] * res[1].main_effects[0] < 0  # per-instance scale reached its rows
+    # per-instance scale reached its rows: the pair's signed pure effect flips with it
+    pure = [r.metadata["omega_baseline_context"][0, 1] for r in res]
+    assert pure[0] * pure[1] < 0 and abs(pure[0]) == pytest.approx(x[0, 0] * x[0, 1] ** 2)
     with pytest.raises(InputError, match="additional_forward_args: a tensor of shape"):
         InteractionAttribution(f).attribute(x, additional_forward_args=(np.ones((5, 1)), 2))
 

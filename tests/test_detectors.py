@@ -321,25 +321,28 @@ def test_nid_additive_game_has_no_interactions() -> None:
 
 
 def test_archdetect_exact_on_a_polynomial() -> None:
+    """Main effects, pair and set effects are the exact pure effects (Moebius coefficients);
+    pairwise strengths the pairs' interaction mass."""
     rng = np.random.default_rng(5)
     c = rng.normal(size=P)
     design = archdetect_design(P)
     m = design.astype(float)
-    outputs = (2 * m[:, 0] * m[:, 1] + 3 * m[:, 2] * m[:, 3] * m[:, 4] + m @ c)[None]
+    outputs = (2 * m[:, 0] * m[:, 1] + 3 * m[:, 2] * m[:, 3] * m[:, 4] - 1.5 * m[:, 5] * m[:, 6] * m[:, 7] * m[:, 8] + m @ c)[None]
     res = ArchDetectDetector().detect(design[None], outputs, rng=rng)[0]
     expected = np.zeros((P, P))
-    expected[0, 1] = expected[1, 0] = 2.0  # both contexts see the full product
-    for i, j in itertools.combinations((2, 3, 4), 2):  # only the all-on context completes m2 m3 m4
-        expected[i, j] = expected[j, i] = np.sqrt(0.5 * 9.0)
+    expected[0, 1] = expected[1, 0] = 2.0
+    for i, j in itertools.combinations((2, 3, 4), 2):  # no pure pair effect: the mass of the triple
+        expected[i, j] = expected[j, i] = 3.0
+    for i, j in itertools.combinations((5, 6, 7, 8), 2):
+        expected[i, j] = expected[j, i] = 1.5
     np.testing.assert_allclose(res.pairwise_strengths, expected, atol=1e-12)
-    # main effect: average of the drop from all-on and the rise from all-off
-    main = c.copy()
-    main[[0, 1]] += 0.5 * 2
-    main[[2, 3, 4]] += 0.5 * 3
-    np.testing.assert_allclose(res.main_effects, main, atol=1e-12)
-    sets = [s for s, _ in res.interactions]
-    assert sets[0] == (2, 3, 4)  # merged set: sum of its three edges
-    assert set(sets) == {(0, 1), (2, 3), (2, 4), (3, 4), (2, 3, 4)}
+    np.testing.assert_allclose(res.main_effects, c, atol=1e-12)  # each feature alone: c_i exactly
+    assert [s for s, _ in res.interactions] == [(2, 3, 4), (0, 1), (5, 6, 7, 8)]
+    np.testing.assert_allclose([v for _, v in res.interactions], [3.0, 2.0, 1.5], atol=1e-12)
+    assert res.metadata["set_effects"][1][1] == pytest.approx(-1.5)  # signed in the metadata
+    # overlapping strong pairs with no higher-order term form no set
+    chain = (2 * m[:, 0] * m[:, 1] + 2 * m[:, 1] * m[:, 2] + 2 * m[:, 0] * m[:, 2] + m @ c)[None]
+    assert all(len(s) == 2 for s, _ in ArchDetectDetector().detect(design[None], chain, rng=rng)[0].interactions)
 
 
 def test_archdetect_noise_floor_follows_the_output_precision() -> None:

@@ -1,33 +1,45 @@
-"""ArchDetect (Tsang et al., NeurIPS 2020, "How does this interaction affect me?"): training-free pairs.
+"""ArchDetect (Tsang et al., NeurIPS 2020, "How does this interaction affect me?"): training-free
+interactions, read as pure effects.
 
 In the binary mask space, the instance is ``x* = 1`` (all features on) and the baseline ``x' = 0``
-(all off). For a pair ``(i, j)`` and a context ``c`` for the other features, the discrete mixed
-difference is::
+(all off). Around them the model is a set function ``v(T)`` with pure effects (Moebius
+coefficients) ``m(S)``, ``v(T) = sum_{S subset of T} m(S)`` (see :mod:`glider_plugins.reference`).
+For a pair ``(i, j)`` and a context ``c`` for the other features, the discrete mixed difference is::
 
     omega(c) = f(c; i on, j on) - f(c; i on, j off) - f(c; i off, j on) + f(c; i off, j off)
 
-It is exactly zero when ``f`` has no term that depends on both ``i`` and ``j`` (in that context).
-ArchDetect evaluates it in the two contexts ``c = x*`` (rest on) and ``c = x'`` (rest off) and
-reports the strength::
+ArchDetect evaluates it in the two contexts ``c = x'`` (rest off) and ``c = x*`` (rest on), and
+the single-feature differences likewise. In pure effects these are exactly::
 
-    strength(i, j) = sqrt(0.5 * omega(x*)**2 + 0.5 * omega(x')**2)
+    f(x' with i on) - f(x')  = m({i})                              (main effect)
+    omega(x')                = m({i, j})                            (the pair's pure effect)
+    omega(x*) - omega(x')    = sum_{S strictly containing {i, j}} m(S)   (the pair's excess)
 
-This is the square root of Archipelago's score (same ranking), so that strengths carry the units
-of the model's output, like the main effects. Main effects average the two contexts as well::
+so main effects and pair effects are exact, and every set of three or more features leaves the
+same excess on each of its pairs. Sets are read off the excesses by matching pursuit: candidates
+are the cliques of pairs with a strong excess; the candidate that explains most of what is left
+of the excesses is taken when *each* of its pairs supports it (the excess left on every pair has
+its sign and at least half its size: a set confirmed pair by pair, not merged from strong pairs),
+then all taken sets are refitted by least squares and the next is sought. A set's strength is
+``|m(S)|`` as fitted, on the same scale as the pairs' ``|m({i, j})|``; strong pairs that merely
+overlap leave no excess and form no set.
 
-    main_effect(i) = 0.5 * ((f(x*) - f(x* with i off)) + (f(x' with i on) - f(x')))
+``pairwise_strengths`` is each pair's interaction mass, ``|m({i, j})|`` plus the ``|m(S)|`` of the
+sets found through it plus what no set explains of its excess: the reference's ``sum |m(S)|``
+over the sets that hold the pair, as far as two contexts show it.
 
-Higher-order sets come from merging strong pairs: pairs whose strength is at least
-``merge_threshold`` times the instance's strongest pair are edges of a graph on the features; each
-connected component with three or more features is reported as one set (union-find, as in
-Archipelago's ``merge_overlapping_sets``), with strength = the sum of the strengths of its edges (the
-pairwise interaction mass the set gathers, so a set ranks above each of its own pairs).
+With ``baselines=Background(data)``, the design is queried once per background row (up to
+``background_rows`` rows; each row the baseline of all queries of that pass) and the outputs are
+averaged, so the four queries of a difference share their background and all of the above holds
+for the background-averaged game.
 
-The design is fixed: ``p**2 + p + 2`` masks per instance, whatever ``n_samples`` asks for.
+The design is fixed: ``p**2 + p + 2`` masks per instance (and background row), whatever
+``n_samples`` asks for.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import ClassVar
 
 import numpy as np
@@ -47,11 +59,17 @@ class ArchDetectDetector(Detector):
     Parameters
     ----------
     merge_threshold : float, default 0.1
-        Pairs at least this fraction of the instance's strongest pair are merged into higher-order
-        sets when they share a feature. In (0, 1].
+        A pair's excess is strong, and a set's fitted effect a real share, from this fraction of
+        the instance's largest pure pair effect or excess on. In (0, 1].
     max_order : int or None, default None
-        Largest order reported. ``None``: no limit (merged sets of any size). ``2``: pairs only.
-        A merged set larger than the limit is left out (its pairs stay).
+        Largest order reported. ``None``: sets of up to ``max_set_size`` features. ``2``: pairs
+        only.
+    background_rows : int, default 32
+        With a background data set: query the design with this many background rows (each the
+        baseline of one pass, the outputs averaged); all rows when the set has no more. More rows
+        are drawn with the seed.
+    max_set_size : int, default 6
+        Largest candidate set when ``max_order`` is ``None``.
     rtol : float or None, default None
         A mixed difference smaller than ``rtol`` times the largest absolute output among its four
         queries is set to zero: it is floating-point noise of the model, not an interaction.
@@ -68,10 +86,19 @@ class ArchDetectDetector(Detector):
     name: ClassVar[str] = "archdetect"
 
     def __init__(
-        self, merge_threshold: float = 0.1, max_order: int | None = None, rtol: float | None = None
+        self,
+        merge_threshold: float = 0.1,
+        max_order: int | None = None,
+        rtol: float | None = None,
+        background_rows: int = 32,
+        max_set_size: int = 6,
     ):
         check_number("merge_threshold", merge_threshold, low=0.0, high=1.0, low_open=True)
         check_int("max_order", max_order, 2, allow_none=True)
+        check_int("background_rows", background_rows)
+        check_int("max_set_size", max_set_size, 2)
+        self.background_rows = int(background_rows)
+        self.max_set_size = int(max_set_size)
         if rtol is not None:
             check_number("rtol", rtol, low=0.0, high=1.0, high_open=True)
         self.merge_threshold = float(merge_threshold)
@@ -79,7 +106,10 @@ class ArchDetectDetector(Detector):
         self.rtol = None if rtol is None else float(rtol)
 
     def __repr__(self) -> str:
-        return f"ArchDetectDetector(merge_threshold={self.merge_threshold}, max_order={self.max_order}, rtol={self.rtol})"
+        return (
+            f"ArchDetectDetector(merge_threshold={self.merge_threshold}, max_order={self.max_order}, rtol={self.rtol}, "
+            f"background_rows={self.background_rows}, max_set_size={self.max_set_size})"
+        )
 
     def min_samples(self, n_features: int) -> int:
         """The size of the fixed design, ``p**2 + p + 2``."""
@@ -139,22 +169,26 @@ class ArchDetectDetector(Detector):
 
         rtol = noise_rtol(outputs) if self.rtol is None else np.full(n_inst, self.rtol)
         omega_on, omega_off, main = _mixed_differences(outputs, p, rtol)
-        strength = np.sqrt(0.5 * omega_on**2 + 0.5 * omega_off**2)  # (N, p, p), zero diagonal
+        excess = omega_on - omega_off  # (N, p, p): the pure effects of the pairs' supersets
+        largest = max_order if max_order is not None else self.max_set_size
 
         results = []
         for k in range(n_inst):
-            interactions = _rank(strength[k], self.merge_threshold, max_order)
+            sets = [] if largest < 3 else find_sets(omega_off[k], excess[k], self.merge_threshold, largest)
+            mass, unexplained = pair_mass(omega_off[k], excess[k], sets)
             results.append(
                 LocalInteractions(
-                    interactions=interactions,
+                    interactions=_rank(omega_off[k], sets),
                     main_effects=main[k],
-                    pairwise_strengths=strength[k],
+                    pairwise_strengths=mass,
                     metadata={
                         "detector": self.name,
                         "n_queries": n,
                         "rtol": float(rtol[k]),
                         "omega_instance_context": omega_on[k],
                         "omega_baseline_context": omega_off[k],
+                        "set_effects": [(members, value) for members, value in sets],
+                        "unexplained_excess": unexplained,
                     },
                 )
             )
@@ -225,6 +259,7 @@ def _mixed_differences(
     omega_on, omega_off : numpy.ndarray, shape (N, p, p)
         Symmetric, zero diagonal; ``omega_on`` in the instance context (rest on).
     main : numpy.ndarray, shape (N, p)
+        ``m({i})``: the score change when feature ``i`` alone is switched on at the baseline.
     """
     n_pairs = p * (p - 1) // 2
     half = 1 + p + n_pairs
@@ -246,52 +281,110 @@ def _mixed_differences(
         effect = sign * (single - base)
         return omega, effect
 
-    omega_on, effect_on = context(outputs[:, :half], -1.0)  # toggling = switching off
+    omega_on, _ = context(outputs[:, :half], -1.0)  # toggling = switching off
     omega_off, effect_off = context(outputs[:, half:], +1.0)  # toggling = switching on
-    return omega_on, omega_off, 0.5 * (effect_on + effect_off)
+    return omega_on, omega_off, effect_off
 
 
-def _rank(
-    strength: np.ndarray, merge_threshold: float, max_order: int | None
-) -> list[tuple[tuple[int, ...], float]]:
-    """Pairs with positive strength and merged sets, strongest first (ties by feature ids)."""
-    p = strength.shape[0]
-    iu, ju = np.triu_indices(p, 1)
-    values = strength[iu, ju]
+def _rank(pure_pairs: np.ndarray, sets: list[tuple[tuple[int, ...], float]]) -> list[tuple[tuple[int, ...], float]]:
+    """Pairs with a non-zero pure effect and the sets found, by ``|m(S)|``, strongest first (ties:
+    smaller sets, then ids)."""
+    iu, ju = np.triu_indices(len(pure_pairs), 1)
+    values = np.abs(pure_pairs[iu, ju])
     keep = values > 0
-    entries: list[tuple[tuple[int, ...], float]] = [
-        ((int(i), int(j)), float(v))
-        for i, j, v in zip(iu[keep], ju[keep], values[keep], strict=True)
-    ]
-    if values.size and values.max() > 0 and (max_order is None or max_order > 2):
-        strong = values >= merge_threshold * values.max()
-        entries.extend(_merge_pairs(iu[strong], ju[strong], values[strong], p, max_order))
+    entries = [((int(i), int(j)), float(v)) for i, j, v in zip(iu[keep], ju[keep], values[keep], strict=True)]
+    entries += [(members, abs(value)) for members, value in sets]
     entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
     return entries
 
 
-def _merge_pairs(
-    iu: np.ndarray, ju: np.ndarray, values: np.ndarray, p: int, max_order: int | None
+#: Candidate sets considered per instance at most (cliques of the strongest excess pairs first).
+MAX_CANDIDATES = 500
+#: A set is taken only when the excess left on each of its pairs has its sign and at least this
+#: share of its fitted effect.
+SUPPORT = 0.5
+
+
+def find_sets(
+    pure_pairs: np.ndarray, excess: np.ndarray, threshold: float, max_size: int
 ) -> list[tuple[tuple[int, ...], float]]:
-    """Connected components (size >= 3) of the graph of strong pairs, with summed edge strength."""
-    parent = np.arange(p)
+    """Sets of three or more features and their fitted pure effects, from the pairs' excesses.
 
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
+    Parameters
+    ----------
+    pure_pairs, excess : numpy.ndarray, shape (p, p)
+        ``m({i, j})`` and ``sum_{S strictly containing {i, j}} m(S)``, symmetric.
+    threshold : float
+        An excess counts from ``threshold`` times the instance's largest ``|m({i, j})|`` or
+        ``|excess|``; a set is taken only if its effect reaches that too.
+    max_size : int
 
-    for i, j in zip(iu.tolist(), ju.tolist(), strict=True):
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    roots = np.array([find(a) for a in range(p)])
-    edge_root = roots[iu]
-    merged = []
-    for root in np.unique(edge_root):
-        members = np.flatnonzero(roots == root)
-        if members.size < 3 or (max_order is not None and members.size > max_order):
-            continue
-        merged.append((tuple(int(m) for m in members), float(values[edge_root == root].sum())))
-    return merged
+    Returns
+    -------
+    list of (tuple of int, float)
+        Members and signed fitted ``m(S)``, in the order found.
+    """
+    from .nid_crosses import cliques
+
+    p = len(excess)
+    iu, ju = np.triu_indices(p, 1)
+    scale = max(np.abs(pure_pairs[iu, ju]).max(initial=0.0), np.abs(excess[iu, ju]).max(initial=0.0))
+    if scale <= 0:
+        return []
+    floor = threshold * scale
+    strong = np.abs(excess) >= floor
+    np.fill_diagonal(strong, False)
+    candidates = [c for c in cliques(strong, max_size) if len(c) >= 3]
+    if len(candidates) > MAX_CANDIDATES:  # the cliques whose weakest excess is largest
+        weakest = [min(abs(excess[a, b]) for a, b in itertools.combinations(c, 2)) for c in candidates]
+        order = np.argsort(-np.asarray(weakest), kind="stable")[:MAX_CANDIDATES]
+        candidates = [candidates[o] for o in sorted(order)]
+    pair_index = {(int(a), int(b)): n for n, (a, b) in enumerate(zip(iu, ju, strict=True))}
+    cand_pairs = [np.array([pair_index[ab] for ab in itertools.combinations(c, 2)]) for c in candidates]
+    target = excess[iu, ju]
+    taken: list[int] = []
+    coef = np.zeros(0)
+    left = target.copy()
+    while True:
+        best, best_gain = -1, 0.0
+        for n, rows in enumerate(cand_pairs):
+            if n in taken:
+                continue
+            value = left[rows].mean()
+            if abs(value) < floor or not _supported(left[rows], value):
+                continue
+            gain = rows.size * value**2
+            if gain > best_gain:
+                best, best_gain = n, gain
+        if best < 0:
+            break
+        taken.append(best)
+        design = np.zeros((target.size, len(taken)))
+        for col, n in enumerate(taken):
+            design[cand_pairs[n], col] = 1.0
+        coef = np.linalg.lstsq(design, target, rcond=None)[0]
+        left = target - design @ coef
+    return [(candidates[n], float(c)) for n, c in zip(taken, coef, strict=True) if abs(c) >= floor]
+
+
+def _supported(left: np.ndarray, value: float) -> bool:
+    """Every pair of a set carries the set: its excess left has the set's sign and half its size."""
+    return bool((np.sign(left) == np.sign(value)).all() and (np.abs(left) >= SUPPORT * abs(value)).all())
+
+
+def pair_mass(
+    pure_pairs: np.ndarray, excess: np.ndarray, sets: list[tuple[tuple[int, ...], float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's interaction mass ``|m({i, j})| + sum |m(S)|`` over the sets found through it, plus
+    the excess no set explains; and that unexplained excess (signed), both (p, p)."""
+    explained = np.zeros_like(excess)
+    through = np.zeros_like(excess)
+    for members, value in sets:
+        idx = np.array(members)
+        block = np.ix_(idx, idx)
+        explained[block] += value
+        through[block] += abs(value)
+    unexplained = excess - explained
+    np.fill_diagonal(unexplained, 0.0)
+    np.fill_diagonal(through, 0.0)
+    return np.abs(pure_pairs) + through + np.abs(unexplained), unexplained

@@ -22,7 +22,7 @@ Reference strengths, the definitions the detectors are measured against:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -247,7 +247,4 @@ def _fixed_baselines(layout: FeatureLayout, n_background: int | None) -> Sequenc
     if layout.background is None:
         return [layout]
     count = layout.background[0].shape[0] if n_background is None else min(n_background, layout.background[0].shape[0])
-    return [
-        replace(layout, baselines=tuple(bg[r : r + 1] for bg in layout.background), background=None)
-        for r in range(count)
-    ]
+    return [layout.with_background_row(r) for r in range(count)]
