@@ -244,7 +244,7 @@ def query_design(
     """
     layout = plan.layout
     rows_wanted = getattr(detector, "background_rows", None)
-    if layout.background is None or not rows_wanted or _uses_random_design(detector):
+    if layout.background is None or not rows_wanted:
         return query_masks(plan, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
     count = layout.background[0].shape[0]
     rows = np.arange(count)

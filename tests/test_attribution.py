@@ -209,7 +209,8 @@ def test_ctr_model_with_background_data(ctr):
         calls.append((c.copy(), d.copy()))
         return models.CTRModel.forward(ctr.torch, torch.as_tensor(c), torch.as_tensor(d)).detach().numpy()
 
-    res = InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0)
+    # one random background row per sample (background_rows=None; the default pairs them, below)
+    res = InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=None)
     assert res.n_features == 7
     perturbed_cat = np.concatenate([c for c, _ in calls[1:]])
     # an off field took a background value: every perturbed value is the instance's or a background one
@@ -219,13 +220,45 @@ def test_ctr_model_with_background_data(ctr):
     assert len({tuple(r) for r in perturbed_cat}) > 20
     # the background rows an instance's samples take come from (seed, instance): alone == in a batch
     calls.clear()
-    alone = InteractionAttribution(record).attribute((cat[1:2], dense[1:2]), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0)
+    alone = InteractionAttribution(record).attribute((cat[1:2], dense[1:2]), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=None)
     np.testing.assert_array_equal(alone[0].pairwise(), res[1].pairwise())
     assert alone[0].interactions == res[1].interactions
     rows = np.concatenate([c for c, _ in calls[1:]])  # instance 1's perturbed rows, a block of the batch's
     assert any(np.array_equal(perturbed_cat[o : o + len(rows)], rows) for o in range(len(perturbed_cat) - len(rows) + 1))
     with pytest.raises(InputError, match=r"Background data\[1\]: expected rows shaped like the input"):
         InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense[:, :2])))
+
+
+@pytest.mark.parametrize("detector", ["nid", "archdetect"])
+def test_paired_background_rows_average_fixed_baseline_games(ctr, detector):
+    """By default every mask is queried once per background row (up to background_rows, drawn
+    from the seed), that row the baseline of all its queries, and the outputs are averaged."""
+    cat, dense = models.ctr_batch(3, seed=4)
+    bg_cat, bg_dense = models.ctr_batch(6, seed=5)
+    calls = []
+
+    def record(c, d):
+        calls.append((c.copy(), d.copy()))
+        return models.CTRModel.forward(ctr.torch, torch.as_tensor(c), torch.as_tensor(d)).detach().numpy()
+
+    options = dict(baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=4)
+    res = InteractionAttribution(record, detector=detector).attribute((cat, dense), **options)
+    assert res.metadata["background_rows"] == 4
+    # every call's off values come from one background row: each row's rows share it
+    used = set()
+    for c, _ in calls[1:]:
+        off = [tuple(bg_cat[b]) for b in range(6) if all(((c[:, f] == bg_cat[b, f]) | (c[:, f] == cat[:, f][:, None]).any(axis=0)).all() for f in range(4))]
+        assert off, "a call mixed background rows"
+        used.update(off)
+    assert 1 <= len(used) <= 4
+    calls.clear()
+    alone = InteractionAttribution(record, detector=detector).attribute((cat[1:2], dense[1:2]), **options)
+    np.testing.assert_array_equal(alone[0].pairwise(), res[1].pairwise())
+    # all rows when there are no more than background_rows: the result is the same for any seed
+    if detector == "archdetect":
+        a = InteractionAttribution(record, detector=detector).attribute((cat, dense), **{**options, "background_rows": 6})
+        b = InteractionAttribution(record, detector=detector).attribute((cat, dense), **{**options, "background_rows": 6, "seed": 9})
+        np.testing.assert_allclose(a.pairwise(), b.pairwise(), rtol=1e-6, atol=1e-9)
 
 
 def test_perturbations_per_eval_bounds_model_calls_and_progress_shows(capsys):
@@ -279,10 +312,16 @@ def test_additional_forward_args_are_expanded_or_passed_unchanged():
 
 def test_kernel_weights_run_and_change_the_fit():
     ia = InteractionAttribution(planted)
-    plain = ia.attribute(instances(n=1), n_samples=300, seed=0)
-    weighted = ia.attribute(instances(n=1), n_samples=300, seed=0, kernel_width=0.25)
+    plain = ia.attribute(instances(n=1), n_samples=300, seed=0, refit=False)
+    weighted = ia.attribute(instances(n=1), n_samples=300, seed=0, kernel_width=0.25, refit=False)
     assert weighted.metadata["kernel_width"] == 0.25
     assert not np.allclose(plain.pairwise(), weighted.pairwise())
+    # the least-squares refit of an exactly fitting model gives the same pure effects with any
+    # weights; its held-out fit quality is weighted too
+    plain = ia.attribute(instances(n=1), n_samples=300, seed=0)
+    weighted = ia.attribute(instances(n=1), n_samples=300, seed=0, kernel_width=0.25)
+    assert plain[0].metadata["val_loss"] != weighted[0].metadata["val_loss"]
+    np.testing.assert_allclose(plain[0].main_effects, weighted[0].main_effects, atol=1e-6)
 
 
 def test_target_selects_an_output_and_is_checked(cnn):

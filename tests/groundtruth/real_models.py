@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ class RealModel:
     background: np.ndarray  #: (B, d) background rows
     feature_names: list[str]
     feature_mask: np.ndarray | None = None  #: (1, d) feature group of every column
+    module: Any = None  #: the torch module behind ``forward``, where there is one (for an ONNX export)
 
 
 def _typical(frame: pd.DataFrame, numeric: list[str]) -> np.ndarray:
@@ -97,7 +99,7 @@ MOVIELENS_FIELDS = ["user_id", "item_id", "age", "gender", "occupation", "zip_pr
 
 
 @lru_cache(maxsize=4)
-def movielens_deepfm(n_rows: int = 20, n_background: int = 20, seed: int = 0, epochs: int = 1) -> RealModel:
+def movielens_deepfm(n_rows: int = 20, n_background: int = 20, seed: int = 0, epochs: int = 2) -> RealModel:
     import torch
     from deepctr_torch.inputs import SparseFeat
     from deepctr_torch.models import DeepFM
@@ -106,15 +108,24 @@ def movielens_deepfm(n_rows: int = 20, n_background: int = 20, seed: int = 0, ep
 
     frame = load_movielens_100k()
     label = frame.pop("label").to_numpy()
-    frame = frame[MOVIELENS_FIELDS].astype(str)
+    frame = frame[MOVIELENS_FIELDS].fillna("missing").astype(str)
     for c in frame.columns:
-        frame[c] = frame[c].astype("category").cat.codes
+        frame[c] = frame[c].astype("category").cat.codes.astype(np.int64)
     x = frame.to_numpy(dtype=np.float64)
     columns = [SparseFeat(c, vocabulary_size=int(frame[c].max()) + 1, embedding_dim=8) for c in frame.columns]
     torch.manual_seed(seed)
     model = DeepFM(columns, columns, task="binary", dnn_hidden_units=(128, 64), seed=seed, device="cpu")
-    model.compile("adam", "binary_crossentropy")
-    model.fit(dict(frame.items()), label, batch_size=1024, epochs=epochs, verbose=0)
+    # the package's own model, trained by a plain loop (its Keras-style fit is not needed here)
+    inputs, targets = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(label, dtype=torch.float32)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    order = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(epochs):
+        for batch in torch.randperm(len(inputs), generator=order).split(1024):
+            optimiser.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy(model(inputs[batch])[:, 0], targets[batch])
+            loss.backward()
+            optimiser.step()
     model.eval()
 
     def forward(rows: np.ndarray) -> np.ndarray:
@@ -122,7 +133,7 @@ def movielens_deepfm(n_rows: int = 20, n_background: int = 20, seed: int = 0, ep
             return model(torch.as_tensor(np.asarray(rows), dtype=torch.float32)).numpy()[:, 0].astype(np.float64)
 
     rows, background = _split(len(x), n_rows, n_background, seed)
-    return RealModel("movielens_deepfm", forward, x[rows], _typical(frame, []), x[background], list(frame.columns))
+    return RealModel("movielens_deepfm", forward, x[rows], _typical(frame, []), x[background], list(frame.columns), module=model)
 
 
 PANEL: dict[str, Callable[..., RealModel]] = {
