@@ -36,7 +36,13 @@ class InteractionAttribution(Attribution):
     baseline), the model is queried on every perturbed input, and a detector reads the
     interactions off the (mask -> output) experiments: ``"nid"`` fits a small L1-regularised MLP
     with separate main effects and decodes its weights (Neural Interaction Detection),
-    ``"archdetect"`` measures discrete second differences without training.
+    ``"archdetect"`` measures discrete differences without training, and the default ``"auto"``
+    takes ArchDetect where its ``p**2 + p + 2`` queries fit in ``n_samples`` and NID beyond
+    (:mod:`~glider_plugins.detectors.auto`, chosen by the real-model panel). Strengths are pure
+    effects in output units (:mod:`glider_plugins.reference`): a set's strength is its own
+    ``|m(S)|``, ``pairwise()`` a pair's mass ``sum |m(S)|`` over the sets holding it, and
+    ``main_effects`` ``m({i})``, what a feature does switched on alone at the baseline (with a
+    ``Background``: averaged over background rows).
 
     Works with any model :func:`glider_plugins.adapters.adapt` accepts: PyTorch modules,
     TensorFlow/Keras models, ONNX models (a path, bytes, a proto or a session) and plain Python
@@ -65,7 +71,7 @@ class InteractionAttribution(Attribution):
     >>> res.pairwise()                # shape (N, p, p)
     """
 
-    def __init__(self, forward_func: Any, detector: Any = "nid", perturbation: Any = "binary", **adapter_options: Any) -> None:
+    def __init__(self, forward_func: Any, detector: Any = "auto", perturbation: Any = "binary", **adapter_options: Any) -> None:
         from .plugins import make_detector, make_perturbation
 
         self.adapter = adapt(forward_func, **adapter_options)
@@ -165,6 +171,9 @@ class InteractionAttribution(Attribution):
         check_int("seed", seed, 0, allow_none=True)
         layout, info = build_layout(inputs, baselines, feature_mask, feature_names)
         n_features = layout.n_features
+        if hasattr(detector, "resolve"):  # "auto": the detector for this p and budget
+            check_int("n_samples", n_samples)
+            detector = detector.resolve(n_features, n_samples)
         _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width)
         rows = _rows_per_eval(perturbations_per_eval, layout)
         extra = _as_tuple(additional_forward_args)

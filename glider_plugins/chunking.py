@@ -58,7 +58,7 @@ class ModelSpec:
     """
 
     model: Any
-    detector: Any = "nid"
+    detector: Any = "auto"
     perturbation: Any = "binary"
     adapter_options: dict[str, Any] = field(default_factory=dict)
     token: str | None = None

@@ -83,7 +83,7 @@ def _model_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--categorical", help="comma-separated id columns, in input order (default: see `glider --help`)")
     parser.add_argument("--dense", help="comma-separated dense columns, in input order")
     parser.add_argument("--label", default="label", help="column that is not a feature (default: label)")
-    parser.add_argument("--detector", default="archdetect", help="local detector: archdetect (fast, default) or nid")
+    parser.add_argument("--detector", default="auto", help="local detector: auto (default: archdetect where its p^2+p+2 queries fit in --n-samples, nid beyond), archdetect or nid")
     parser.add_argument("--n-samples", type=int, default=300, help="perturbations per row (nid; default 300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples and perturbations (default 0)")
 
@@ -216,7 +216,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="movielens", help="movielens (default) or synthetic")
     parser.add_argument("--source", default="autoint", help="source model: autoint (default) or deepfm")
     parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
-    parser.add_argument("--detector", default="archdetect", help="archdetect (default) or nid (the paper's; about 0.02 s a row at 300 samples)")
+    parser.add_argument("--detector", default="auto", help="auto (default: archdetect where its p^2+p+2 queries fit in the samples, nid beyond), archdetect or nid (the paper's)")
     parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
 
 

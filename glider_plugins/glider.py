@@ -64,8 +64,10 @@ class Glider:
     ----------
     model : torch.nn.Module, keras.Model, ONNX model, callable, or ModelAdapter
         Anything :func:`~glider_plugins.adapters.adapt` accepts.
-    detector : str or Detector, default "nid"
-        ``"nid"`` (MADEX) or ``"archdetect"``, or any registered detector.
+    detector : str or Detector, default "auto"
+        ``"auto"`` (ArchDetect where its p**2 + p + 2 queries fit in ``n_samples``, NID
+        beyond; :mod:`~glider_plugins.detectors.auto`), ``"nid"`` (MADEX), ``"archdetect"``, or
+        any registered detector.
     perturbation : str or PerturbationScheme, default "binary"
     **adapter_options
         Passed to :func:`~glider_plugins.adapters.adapt` (``batch_size``, ``output``, ...).
@@ -77,7 +79,7 @@ class Glider:
     >>> g.to_dataframe(k=20)     # features, names, order, count, frequency, mean_strength
     """
 
-    def __init__(self, model: Any, detector: Any = "nid", perturbation: Any = "binary", **adapter_options: Any) -> None:
+    def __init__(self, model: Any, detector: Any = "auto", perturbation: Any = "binary", **adapter_options: Any) -> None:
         self.spec = ModelSpec(model, detector, perturbation, dict(adapter_options))
         self.attribution = self.spec.attribution()  # unknown names and models fail here
 

@@ -65,13 +65,17 @@ def test_planted_interactions_are_found(detector):
 
 
 def test_same_seed_same_result_and_seed_matters():
-    ia = InteractionAttribution(planted)
+    ia = InteractionAttribution(planted, detector="nid")
     a = ia.attribute(instances(), n_samples=300, seed=7)
     b = ia.attribute(instances(), n_samples=300, seed=7)
     c = ia.attribute(instances(), n_samples=300, seed=8)
     np.testing.assert_array_equal(a.pairwise(), b.pairwise())
     assert a[0].interactions == b[0].interactions
     assert not np.array_equal(a.pairwise(), c.pairwise())
+    # the default ("auto": ArchDetect here, 74 queries fit in 300) draws nothing
+    default = InteractionAttribution(planted)
+    assert default.attribute(instances(), n_samples=300, seed=7).metadata["detector"] == "archdetect"
+    np.testing.assert_array_equal(default.attribute(instances(), seed=7).pairwise(), default.attribute(instances(), seed=8).pairwise())
 
 
 @pytest.mark.parametrize("detector", ["nid", "archdetect"])
@@ -114,7 +118,7 @@ def test_masks_depend_on_the_seed_and_the_instance_only():
 
 def test_result_shapes_exports_and_json_round_trip(tmp_path):
     names = [f"f{i}" for i in range(8)]
-    res = InteractionAttribution(planted).attribute(torch.as_tensor(instances()), n_samples=300, seed=0, feature_names=names, top_k=5)
+    res = InteractionAttribution(planted, detector="nid").attribute(torch.as_tensor(instances()), n_samples=300, seed=0, feature_names=names, top_k=5)
     assert res.pairwise().shape == (3, 8, 8)
     np.testing.assert_allclose(res.pairwise(), res.pairwise().transpose(0, 2, 1))
     assert all(len(r.interactions) <= 5 for r in res)
@@ -268,7 +272,7 @@ def test_perturbations_per_eval_bounds_model_calls_and_progress_shows(capsys):
         sizes.append(len(x))
         return planted(x)
 
-    res = InteractionAttribution(f).attribute(instances(), n_samples=200, perturbations_per_eval=128, seed=0, show_progress=True)
+    res = InteractionAttribution(f, detector="nid").attribute(instances(), n_samples=200, perturbations_per_eval=128, seed=0, show_progress=True)
     # the 3 instances themselves (each at a multiple of ROW_ALIGN), then every perturbation once:
     # repeated masks are answered once
     assert sizes[0] == 3 * ROW_ALIGN and max(sizes) <= 128
@@ -311,7 +315,7 @@ def test_additional_forward_args_are_expanded_or_passed_unchanged():
 
 
 def test_kernel_weights_run_and_change_the_fit():
-    ia = InteractionAttribution(planted)
+    ia = InteractionAttribution(planted, detector="nid")
     plain = ia.attribute(instances(n=1), n_samples=300, seed=0, refit=False)
     weighted = ia.attribute(instances(n=1), n_samples=300, seed=0, kernel_width=0.25, refit=False)
     assert weighted.metadata["kernel_width"] == 0.25
@@ -414,3 +418,17 @@ def test_bad_counts_are_named():
     for kwargs, name in [({"max_order": 1}, "max_order"), ({"top_k": 0}, "top_k"), ({"perturbations_per_eval": 0}, "perturbations_per_eval"), ({"kernel_width": -1.0}, "kernel_width"), ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed")]:
         with pytest.raises(InputError, match=name):
             ia.attribute(x, **kwargs)
+
+
+def test_the_default_detector_follows_the_budget_and_the_options():
+    """"auto": ArchDetect where its p**2 + p + 2 queries fit in n_samples, NID beyond or when an
+    option is NID's own; an option neither takes is refused by name."""
+    x = instances(n=2, p=8)
+    ia = InteractionAttribution(planted)
+    assert ia.attribute(x, n_samples=74, seed=0).metadata["detector"] == "archdetect"
+    assert ia.attribute(x, n_samples=73, seed=0, max_epochs=3).metadata["detector"] == "nid"
+    assert ia.attribute(x, n_samples=300, seed=0, hidden_units=(8, 4), max_epochs=3).metadata["detector"] == "nid"
+    with pytest.raises(InputError, match=r"detector options \['hiden_units'\] are taken by neither"):
+        ia.attribute(x, hiden_units=(8,))
+    with pytest.raises(InputError, match="merge_threshold must be"):
+        ia.attribute(x, merge_threshold=2.0)

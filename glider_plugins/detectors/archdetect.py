@@ -64,10 +64,13 @@ class ArchDetectDetector(Detector):
     max_order : int or None, default None
         Largest order reported. ``None``: sets of up to ``max_set_size`` features. ``2``: pairs
         only.
-    background_rows : int, default 32
+    background_rows : int or None, default 32
         With a background data set: query the design with this many background rows (each the
         baseline of one pass, the outputs averaged); all rows when the set has no more. More rows
-        are drawn with the seed.
+        are drawn with the seed. ``None``: one random row per query, so the four queries of a
+        difference take four rows (on the panel's breast-cancer model: noise, a set of half the
+        features or more in every row's top 5 and pair precision@5 0.11 against the exact
+        reference; 0.66 and no such set paired).
     max_set_size : int, default 6
         Largest candidate set when ``max_order`` is ``None``.
     rtol : float or None, default None
@@ -90,14 +93,14 @@ class ArchDetectDetector(Detector):
         merge_threshold: float = 0.1,
         max_order: int | None = None,
         rtol: float | None = None,
-        background_rows: int = 32,
+        background_rows: int | None = 32,
         max_set_size: int = 6,
     ):
         check_number("merge_threshold", merge_threshold, low=0.0, high=1.0, low_open=True)
         check_int("max_order", max_order, 2, allow_none=True)
-        check_int("background_rows", background_rows)
+        check_int("background_rows", background_rows, allow_none=True)
         check_int("max_set_size", max_set_size, 2)
-        self.background_rows = int(background_rows)
+        self.background_rows = None if background_rows is None else int(background_rows)
         self.max_set_size = int(max_set_size)
         if rtol is not None:
             check_number("rtol", rtol, low=0.0, high=1.0, high_open=True)

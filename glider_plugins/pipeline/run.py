@@ -34,7 +34,7 @@ def run_pipeline(
     n_instances: int = 500,
     n_samples: int = 300,
     top_k_per_instance: int = 10,
-    detector: str = "archdetect",
+    detector: str = "auto",
     seeds: Sequence[int] = (0, 1, 2),
     epochs: int = 10,
     batch_size: int = 1024,
@@ -71,10 +71,12 @@ def run_pipeline(
     n_instances, n_samples, top_k_per_instance : int
         Rows explained, perturbations per row (NID only; ArchDetect's queries are fixed), and
         interactions kept per row.
-    detector : str, default "archdetect"
-        Local detector. ``"nid"`` is the paper's; it trains one MLP per row and pass (all rows
-        of a chunk together): about 0.02 s a row at 300 samples on one core (39 fields), against
-        about 0.005 s for ArchDetect.
+    detector : str, default "auto"
+        Local detector: ``"auto"`` takes ArchDetect where its ``p**2 + p + 2`` queries fit in
+        ``n_samples`` (MovieLens-100K's 10 fields: 112) and NID beyond (39 fields at 300
+        samples). ``"nid"`` is the paper's; it trains one MLP per row and pass (all rows of a
+        chunk together): about 0.02 s a row at 300 samples on one core (39 fields), against about
+        0.005 s for ArchDetect.
     seeds : sequence of int, default (0, 1, 2)
         Seeds of the target models' weights and batch order (mean and std are over them).
     epochs, batch_size, lr : training settings (early stopping on validation log loss, patience 2).
@@ -163,7 +165,7 @@ def _source(prepared: PipelineData, name: str, folder: Path, seed: int, options:
 
 def detect_global(
     model: str | Path, data: CTRDataset, *, n_instances: int | None = 500, n_samples: int = 300, top_k: int = 10,
-    detector: str = "archdetect", seed: int = 0, show_progress: bool = True, **options: Any,
+    detector: str = "auto", seed: int = 0, show_progress: bool = True, **options: Any,
 ) -> GlobalInteractions:
     """Run :class:`~glider_plugins.Glider` on a ``(cat_ids, dense)`` model over the rows of ``data``.
 
