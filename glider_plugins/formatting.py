@@ -23,9 +23,12 @@ __all__ = ["Background", "InputInfo", "build_layout", "format_inputs"]
 class Background:
     """A background data set to draw "off" values from, passed as ``baselines=Background(data)``.
 
-    Each perturbed sample takes one random row of ``data``; its switched-off features take that
-    row's values (interventional, as KernelSHAP does with a background set). Captum has no such
-    option.
+    Switched-off features take a background row's values (interventional, as KernelSHAP does
+    with a background set). By default every mask is queried once per background row (up to the
+    detector's ``background_rows``, 32; more rows are drawn with the seed), that row the baseline
+    of the pass, and the outputs are averaged: the result describes the background-averaged
+    model, with every difference taken on one row. With ``background_rows=None`` each perturbed
+    sample takes one random row instead. Captum has no such option.
 
     Parameters
     ----------

@@ -170,6 +170,10 @@ class NIDDetector(Detector):
         features were confirmed in the top 5 of 25 % of the rows with no limit, 15 % with 5, none
         with 4, while the exact reference's top 5 holds sets of at most 4 there. With 4, the NID
         functions' 5-way sets go missing (full-set pairwise AUC 0.9595 instead of 0.96 and more).
+    significance : float, default 2.0
+        With ``refit``: a term is reported only when its effect exceeds this many standard errors,
+        and counts in the pair masses by what it exceeds them (:data:`~.pure_effects.SIGNIFICANCE`).
+        ``0``: every fitted term, noise included.
     background_rows : int or None, default 32
         With ``baselines=Background(data)``: every mask is queried once per background row (up to
         this many; each row the baseline of one pass) and the outputs averaged, so the samples
@@ -223,6 +227,7 @@ class NIDDetector(Detector):
         min_set_share: float = 0.05,
         background_rows: int | None = 32,
         max_set_size: int = 5,
+        significance: float = SIGNIFICANCE,
     ):
         if hidden_units is not None and (
             isinstance(hidden_units, (int, np.integer)) or not isinstance(hidden_units, Sequence)
@@ -267,6 +272,8 @@ class NIDDetector(Detector):
         check_number("min_set_share", min_set_share, low=0.0, high=1.0)
         check_int("background_rows", background_rows, allow_none=True)
         check_int("max_set_size", max_set_size, 2)
+        check_number("significance", significance, low=0.0)
+        self.significance = float(significance)
         self.max_set_size = int(max_set_size)
         self.background_rows = None if background_rows is None else int(background_rows)
         self.refit = bool(refit)
@@ -297,7 +304,7 @@ class NIDDetector(Detector):
             f"validation_fraction={self.validation_fraction}, stages={self.stages}, "
             f"pairs_per_stage={self.pairs_per_stage}, cutoff={self.cutoff}, refit={self.refit}, "
             f"min_set_share={self.min_set_share}, background_rows={self.background_rows}, "
-            f"max_set_size={self.max_set_size})"
+            f"max_set_size={self.max_set_size}, significance={self.significance})"
         )
 
     def network_for(self, n_features: int) -> tuple[int, ...]:
@@ -443,7 +450,9 @@ class NIDDetector(Detector):
         candidates = [m for m, _ in ranked if 3 <= len(m) <= largest][:MAX_SET_CANDIDATES]
         fitted = PureEffectFit(masks, outputs, sample_w, is_val, pairs).confirm(candidates, self.min_set_share, max_size=largest)
         magnitude = np.abs(fitted.effects)
-        margin = magnitude - SIGNIFICANCE * fitted.errors  # what a term shows beyond its noise
+        # what a term shows beyond its noise (sampling: its standard error; rounding: 1e-6 of the
+        # largest term)
+        margin = magnitude - np.maximum(self.significance * fitted.errors, 1e-6 * magnitude.max(initial=0.0))
         entries = [(m, float(v)) for m, v, ok in zip(fitted.terms, magnitude, margin > 0, strict=True) if ok]
         entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
         mass = pair_mass(p, fitted.terms, np.maximum(margin, 0.0))
