@@ -84,7 +84,7 @@ def _model_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dense", help="comma-separated dense columns, in input order")
     parser.add_argument("--label", default="label", help="column that is not a feature (default: label)")
     parser.add_argument("--detector", default="auto", help="local detector: auto (default: archdetect where its p^2+p+2 queries fit in --n-samples, nid beyond), archdetect or nid")
-    parser.add_argument("--n-samples", type=int, default=300, help="perturbations per row (nid; default 300)")
+    parser.add_argument("--n-samples", type=int, default=300, help="queries per row for nid, and the budget auto chooses by (default 300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples and perturbations (default 0)")
 
 
@@ -97,7 +97,7 @@ def _load_inputs(args: argparse.Namespace):
 
 
 def _detector_options(args: argparse.Namespace) -> dict:
-    return {"n_samples": args.n_samples} if args.detector == "nid" else {}
+    return {"n_samples": args.n_samples} if args.detector in ("nid", "auto") else {}
 
 
 def _rows(text: str | None, n: int) -> list[int]:

@@ -462,8 +462,9 @@ class NIDDetector(Detector):
         if not fitted_pairs[np.triu_indices(p, 1)].all():
             # pairs not re-estimated keep NID's measure, brought to output units by the ratio of
             # fitted mass to NID's measure over the fitted pairs
+            # (NID's measure as it is, already in output units, when no pair could be refitted)
             nid_total = pairwise[fitted_pairs].sum()
-            ratio = mass[fitted_pairs].sum() / nid_total if nid_total > 0 else 0.0
+            ratio = mass[fitted_pairs].sum() / nid_total if nid_total > 0 else 1.0
             mass = np.where(fitted_pairs, mass, ratio * pairwise)
         np.fill_diagonal(mass, 0.0)
         metadata = {
