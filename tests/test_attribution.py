@@ -204,15 +204,21 @@ def test_ctr_model_with_missing_id_baseline_through_onnx(ctr):
     assert len(nid) == 4 and nid.pairwise().shape == (4, 7, 7)
 
 
-def test_ctr_model_with_background_data(ctr):
-    cat, dense = models.ctr_batch(3, seed=4)
-    bg_cat, bg_dense = models.ctr_batch(50, seed=5)
-    calls = []
+def recording(ctr, calls: list):
+    """The CTR model as a callable that keeps a copy of every batch it is called on."""
 
     def record(c, d):
         calls.append((c.copy(), d.copy()))
         return models.CTRModel.forward(ctr.torch, torch.as_tensor(c), torch.as_tensor(d)).detach().numpy()
 
+    return record
+
+
+def test_ctr_model_with_background_data(ctr):
+    cat, dense = models.ctr_batch(3, seed=4)
+    bg_cat, bg_dense = models.ctr_batch(50, seed=5)
+    calls = []
+    record = recording(ctr, calls)
     # one random background row per sample (background_rows=None; the default pairs them, below)
     res = InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=None)
     assert res.n_features == 7
@@ -240,11 +246,7 @@ def test_paired_background_rows_average_fixed_baseline_games(ctr, detector):
     cat, dense = models.ctr_batch(3, seed=4)
     bg_cat, bg_dense = models.ctr_batch(6, seed=5)
     calls = []
-
-    def record(c, d):
-        calls.append((c.copy(), d.copy()))
-        return models.CTRModel.forward(ctr.torch, torch.as_tensor(c), torch.as_tensor(d)).detach().numpy()
-
+    record = recording(ctr, calls)
     options = dict(baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=4)
     res = InteractionAttribution(record, detector=detector).attribute((cat, dense), **options)
     assert res.metadata["background_rows"] == 4

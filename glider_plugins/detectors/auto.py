@@ -56,12 +56,15 @@ class AutoDetector(Detector):
 
     def resolve(self, n_features: int, n_samples: int) -> Detector:
         """The detector for ``n_features`` features and ``n_samples`` queries per instance."""
+        fits = ArchDetectDetector().min_samples(n_features) <= n_samples
+        if fits and set(self.options) <= _accepted(ArchDetectDetector):
+            return ArchDetectDetector(**self.options)
+        return self._nid()
+
+    def _nid(self) -> Detector:
+        """NID with the options it takes."""
         from .nid import NIDDetector
 
-        arch = ArchDetectDetector
-        fits = ArchDetectDetector().min_samples(n_features) <= n_samples
-        if fits and set(self.options) <= _accepted(arch):
-            return arch(**self.options)
         return NIDDetector(**{k: v for k, v in self.options.items() if k in _accepted(NIDDetector)})
 
     def detect(
@@ -78,9 +81,7 @@ class AutoDetector(Detector):
         n, p = np.shape(masks)[1:]
         chosen = self.resolve(p, n)
         if isinstance(chosen, ArchDetectDetector) and n != chosen.min_samples(p):
-            from .nid import NIDDetector
-
-            chosen = NIDDetector(**{k: v for k, v in self.options.items() if k in _accepted(NIDDetector)})
+            chosen = self._nid()
         return chosen.detect(masks, outputs, weights, max_order=max_order, rng=rng, show_progress=show_progress)
 
 
