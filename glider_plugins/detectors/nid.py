@@ -59,19 +59,15 @@ from .nid_decoding import (
     rank_pairs,
     unit_influence,
 )
+from .nid_refit import refit
 from .nid_stages import FirstPass, rank_sets, run_passes
 from .nid_training import split_samples, standardise, train_stacked
-from .pure_effects import SIGNIFICANCE, PureEffectFit, pair_mass
+from .pure_effects import SIGNIFICANCE
 
 __all__ = ["NIDDetector", "nid_pairwise", "nid_anyorder", "prune_redundant"]
 
 #: Largest interaction order reported when neither the constructor nor ``detect`` set one.
 DEFAULT_MAX_ORDER = 10
-#: With ``refit``, every pair is re-estimated while there are this many training samples per
-#: fitted term (bias, main effects, pairs); fewer pairs otherwise.
-SAMPLES_PER_TERM = 4
-#: With ``refit``, NID's strongest candidate sets of three or more features tried for confirmation.
-MAX_SET_CANDIDATES = 20
 
 
 class NIDDetector(Detector):
@@ -154,7 +150,7 @@ class NIDDetector(Detector):
     refit : bool, default True
         Re-estimate what NID found as pure effects (:mod:`.pure_effects`): a weighted least-squares
         fit of the outputs on the bias, the main effects and the AND-crosses of the pairs (all of
-        them while there are :data:`SAMPLES_PER_TERM` training samples per term, else the found and
+        them while there are :data:`~.nid_refit.SAMPLES_PER_TERM` training samples per term, else the found and
         strongest ones), then NID's candidate sets of three or more features one at a time, each
         kept only when its own cross lowers the held-out error and its effect is at least
         ``min_set_share`` of the largest interaction. Strengths are then ``|m(S)|`` in output units
@@ -418,19 +414,6 @@ class NIDDetector(Detector):
             )
         return results
 
-    def refit_pairs(self, pairwise: np.ndarray, found: np.ndarray | None, n_train: int) -> list[tuple[int, int]]:
-        """The pairs re-estimated by least squares for one instance: all of them while the
-        training samples number at least :data:`SAMPLES_PER_TERM` per fitted term, else the found
-        pairs and then the strongest by NID's measure, as many as the samples support."""
-        p = len(pairwise)
-        iu, ju = np.triu_indices(p, 1)
-        budget = max(n_train // SAMPLES_PER_TERM - 1 - p, 0)
-        if budget >= iu.size:
-            return list(zip(iu.tolist(), ju.tolist(), strict=True))
-        first = np.zeros(iu.size) if found is None else found[iu, ju].astype(float)
-        order = np.lexsort((ju, iu, -pairwise[iu, ju], -first))[:budget]
-        return [(int(iu[o]), int(ju[o])) for o in sorted(order)]
-
     def _refit(
         self,
         masks: np.ndarray,
@@ -442,38 +425,12 @@ class NIDDetector(Detector):
         ranked: list[tuple[tuple[int, ...], float]],
         max_order: int,
     ) -> tuple[list[tuple[tuple[int, ...], float]], np.ndarray, np.ndarray, dict[str, Any]]:
-        """Re-estimate one instance's pairs and NID's candidate sets as pure effects (see
-        :mod:`.pure_effects`); returns the ranking, pair masses, main effects and metadata."""
-        p = masks.shape[1]
-        pairs = self.refit_pairs(pairwise, found, int((~is_val).sum()))
-        largest = min(max_order, self.max_set_size)
-        candidates = [m for m, _ in ranked if 3 <= len(m) <= largest][:MAX_SET_CANDIDATES]
-        fitted = PureEffectFit(masks, outputs, sample_w, is_val, pairs).confirm(candidates, self.min_set_share, max_size=largest)
-        magnitude = np.abs(fitted.effects)
-        # what a term shows beyond its noise (sampling: its standard error; rounding: 1e-6 of the
-        # largest term)
-        margin = magnitude - np.maximum(self.significance * fitted.errors, 1e-6 * magnitude.max(initial=0.0))
-        entries = [(m, float(v)) for m, v, ok in zip(fitted.terms, magnitude, margin > 0, strict=True) if ok]
-        entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
-        mass = pair_mass(p, fitted.terms, np.maximum(margin, 0.0))
-        fitted_pairs = np.zeros((p, p), dtype=bool)
-        for a, b in pairs:
-            fitted_pairs[a, b] = fitted_pairs[b, a] = True
-        if not fitted_pairs[np.triu_indices(p, 1)].all():
-            # pairs not re-estimated keep NID's measure, brought to output units by the ratio of
-            # fitted mass to NID's measure over the fitted pairs
-            # (NID's measure as it is, already in output units, when no pair could be refitted)
-            nid_total = pairwise[fitted_pairs].sum()
-            ratio = mass[fitted_pairs].sum() / nid_total if nid_total > 0 else 1.0
-            mass = np.where(fitted_pairs, mass, ratio * pairwise)
-        np.fill_diagonal(mass, 0.0)
-        metadata = {
-            "refit_val_r2": fitted.val_r2,
-            "refit_pairs": len(pairs),
-            "confirmed_sets": [m for m in fitted.terms if len(m) >= 3],
-            "rejected_sets": fitted.rejected,
-        }
-        return entries[: self.max_interactions], mass, fitted.main, metadata
+        """One instance's pairs and candidate sets as pure effects (:func:`.nid_refit.refit`)."""
+        return refit(
+            masks, outputs, sample_w, is_val, pairwise, found, ranked,
+            max_size=min(max_order, self.max_set_size), min_set_share=self.min_set_share,
+            significance=self.significance, max_interactions=self.max_interactions,
+        )
 
     def _fit(
         self,
