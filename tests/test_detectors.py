@@ -717,3 +717,22 @@ def test_small_stacks_train_on_one_thread_and_the_setting_is_restored() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_archdetect_sets_stay_bounded_when_every_pair_carries_excess() -> None:
+    """A saturating model of 39 features: every pair has higher-order mass. Candidates are cliques
+    of the strongest excess pairs only (MAX_EXCESS_EDGES), so this returns (a clique enumeration
+    over all pairs would not), and the sets found are real shares of the strongest effect."""
+    from glider_plugins.detectors.archdetect import MAX_EXCESS_EDGES
+
+    p = 39
+    design = archdetect_design(p)
+    w = np.random.default_rng(0).normal(size=p)
+    outputs = 5 * np.tanh(design.astype(float) @ w / 3)[None]
+    res = ArchDetectDetector().detect(design[None], outputs, rng=np.random.default_rng(0))[0]
+    excess = res.metadata["omega_instance_context"] - res.metadata["omega_baseline_context"]
+    assert (np.abs(excess[np.triu_indices(p, 1)]) > 0).sum() > MAX_EXCESS_EDGES
+    scale = max(np.abs(res.metadata["omega_baseline_context"]).max(), np.abs(excess).max())
+    assert res.metadata["set_effects"]
+    for members, value in res.metadata["set_effects"]:
+        assert 3 <= len(members) <= 6 and abs(value) >= 0.1 * scale

@@ -303,6 +303,10 @@ def _rank(pure_pairs: np.ndarray, sets: list[tuple[tuple[int, ...], float]]) -> 
 
 #: Candidate sets considered per instance at most (cliques of the strongest excess pairs first).
 MAX_CANDIDATES = 500
+#: Candidates are cliques of at most this many of the strongest excess pairs: the enumeration
+#: stays bounded when many pairs carry excess (a dense graph on 39 features has millions of
+#: cliques of up to 6).
+MAX_EXCESS_EDGES = 60
 #: A set is taken only when the excess left on each of its pairs has its sign and at least this
 #: share of its fitted effect.
 SUPPORT = 0.5
@@ -335,8 +339,11 @@ def find_sets(
     if scale <= 0:
         return []
     floor = threshold * scale
-    strong = np.abs(excess) >= floor
-    np.fill_diagonal(strong, False)
+    values = np.abs(excess[iu, ju])
+    above = np.flatnonzero(values >= floor)
+    keep = above[np.argsort(-values[above], kind="stable")][:MAX_EXCESS_EDGES]
+    strong = np.zeros((p, p), dtype=bool)
+    strong[iu[keep], ju[keep]] = strong[ju[keep], iu[keep]] = True
     candidates = [c for c in cliques(strong, max_size) if len(c) >= 3]
     if len(candidates) > MAX_CANDIDATES:  # the cliques whose weakest excess is largest
         weakest = [min(abs(excess[a, b]) for a, b in itertools.combinations(c, 2)) for c in candidates]
