@@ -379,11 +379,13 @@ class NIDDetector(Detector):
                     rank_sets(passes.candidates[k], pairwise[k], passes.found[k]), self.max_interactions
                 )
             main_effects = fit["linear_weights"][k] * scale[k]
-            refit: dict[str, Any] = {}
+            refit_meta: dict[str, Any] = {}
             if self.refit:
-                found_k = None if passes is None else passes.found[k]
-                ranked, pairwise[k], main_effects, refit = self._refit(
-                    masks[k], outputs[k], sample_w[k], split[k], pairwise[k], found_k, ranked, max_order
+                ranked, pairwise[k], main_effects, refit_meta = refit(
+                    masks[k], outputs[k], sample_w[k], split[k], pairwise[k],
+                    None if passes is None else passes.found[k], ranked,
+                    max_size=min(max_order, self.max_set_size), min_set_share=self.min_set_share,
+                    significance=self.significance, max_interactions=self.max_interactions,
                 )
             metadata: dict[str, Any] = {
                 "detector": self.name,
@@ -403,7 +405,7 @@ class NIDDetector(Detector):
                 ranked = ranked[:kept]
                 metadata["cutoff"] = kept
                 metadata["cutoff_r2"] = curve
-            metadata.update(refit)
+            metadata.update(refit_meta)
             results.append(
                 LocalInteractions(
                     interactions=ranked,
@@ -413,24 +415,6 @@ class NIDDetector(Detector):
                 )
             )
         return results
-
-    def _refit(
-        self,
-        masks: np.ndarray,
-        outputs: np.ndarray,
-        sample_w: np.ndarray,
-        is_val: np.ndarray,
-        pairwise: np.ndarray,
-        found: np.ndarray | None,
-        ranked: list[tuple[tuple[int, ...], float]],
-        max_order: int,
-    ) -> tuple[list[tuple[tuple[int, ...], float]], np.ndarray, np.ndarray, dict[str, Any]]:
-        """One instance's pairs and candidate sets as pure effects (:func:`.nid_refit.refit`)."""
-        return refit(
-            masks, outputs, sample_w, is_val, pairwise, found, ranked,
-            max_size=min(max_order, self.max_set_size), min_set_share=self.min_set_share,
-            significance=self.significance, max_interactions=self.max_interactions,
-        )
 
     def _fit(
         self,
