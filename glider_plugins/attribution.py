@@ -243,13 +243,14 @@ def query_design(
     unperturbed: np.ndarray,
     show_progress: bool,
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Query the masks (:func:`~glider_plugins.querying.query_masks`); for a detector with a fixed
-    design and a background set, once per background row and averaged.
+    """Query the masks (:func:`~glider_plugins.querying.query_masks`); with a background set and
+    a detector that sets ``background_rows`` (both built-ins do), once per background row and
+    averaged.
 
-    A detector that reads differences of its fixed queries (ArchDetect) sets
-    ``background_rows``: with ``Background(data)``, each of up to that many rows is then the
-    baseline of one pass over the design, so the queries of a difference share their background
-    instead of each drawing its own row. More rows than that are drawn from the seed (the base
+    Each of up to ``background_rows`` rows is the baseline of one pass over the masks, so the
+    queries an instance's differences and fits combine share their background instead of each
+    drawing its own row (``background_rows=None``: one random row per query, as the perturbation
+    scheme draws it). More rows than that are drawn from the seed (the base
     seed every instance's sequence starts from, :func:`instance_seeds`), the same for every
     instance. Outputs are the average over the rows; ``n_queries`` counts every pass.
     """

@@ -199,6 +199,7 @@ def exact_interactions(
     InputError
         For more than :data:`MAX_FEATURES` features, or a scheme that draws at random.
     """
+    from ..attribution import _as_tuple
     from ..plugins import make_perturbation
 
     scheme = make_perturbation(perturbation)
@@ -214,9 +215,7 @@ def exact_interactions(
     check_int("n_background", n_background, allow_none=True)
     rows = default_rows_per_eval(layout) if perturbations_per_eval is None else perturbations_per_eval
     check_int("perturbations_per_eval", rows)
-    extra = () if additional_forward_args is None else (
-        tuple(additional_forward_args) if isinstance(additional_forward_args, tuple) else (additional_forward_args,)
-    )
+    extra = _as_tuple(additional_forward_args)
     adapter = adapt(forward_func, **adapter_options)
     masks = np.broadcast_to(all_masks(p)[None], (layout.n_instances, 2**p, p))
     seeds = [np.random.SeedSequence(0) for _ in range(layout.n_instances)]  # nothing is drawn
