@@ -95,7 +95,6 @@ class PureEffectFit:
         self.w_va = sample_w * is_val
         if self.w_va.sum() <= 0:  # no held-out rows: confirm on the training rows
             self.w_va = self.w_tr
-        self.ridge = ridge
         self.terms: list[tuple[int, ...]] = [tuple(int(i) for i in pair) for pair in pairs]
         design = self._columns(self.terms, with_base=True)
         self.g_tr, self.b_tr = self._gram(design, self.w_tr)
@@ -103,6 +102,7 @@ class PureEffectFit:
         self.design = design
         #: diagonal jitter of every solve, fixed from the first Gram matrix
         self.jitter = ridge * max(float(np.trace(self.g_tr)) / len(self.g_tr), 1e-300)
+        self.yy_va = float(self.w_va @ self.y**2)  # the held-out MSE's constant term
 
     def _columns(self, terms: Sequence[tuple[int, ...]], with_base: bool = False) -> np.ndarray:
         x = self.masks
@@ -119,8 +119,7 @@ class PureEffectFit:
         return np.linalg.solve(gram + self.jitter * np.eye(len(gram)), rhs)
 
     def _val_mse(self, coef: np.ndarray, g_va: np.ndarray, b_va: np.ndarray) -> float:
-        yy = float(self.w_va @ self.y**2)
-        return max(float(coef @ g_va @ coef - 2 * coef @ b_va + yy), 0.0) / float(self.w_va.sum())
+        return max(float(coef @ g_va @ coef - 2 * coef @ b_va + self.yy_va), 0.0) / float(self.w_va.sum())
 
     def _trial(self, column: np.ndarray, coef: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, float, tuple] | None:
         """The fit with one more column, by the bordered (Schur complement) solve against the
@@ -137,8 +136,7 @@ class PureEffectFit:
         head = coef - u * last
         rhs_va = float(wc_va @ self.y)
         quad = float(head @ self.g_va @ head) + 2 * last * float(side_va @ head) + last**2 * corner_va
-        yy = float(self.w_va @ self.y**2)
-        mse = max(quad - 2 * (float(head @ self.b_va) + last * rhs_va) + yy, 0.0) / float(self.w_va.sum())
+        mse = max(quad - 2 * (float(head @ self.b_va) + last * rhs_va) + self.yy_va, 0.0) / float(self.w_va.sum())
         return np.append(head, last), mse, (column, side_tr, corner_tr, side_va, corner_va, rhs_va, u, schur)
 
     def _accept(self, members: tuple[int, ...], inverse: np.ndarray, parts: tuple) -> np.ndarray:
