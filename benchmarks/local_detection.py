@@ -2,12 +2,13 @@
 
 For each budget (model queries per instance), each NID function F1..F10 and a few random
 instances, explain the function as a black-box callable with ``"nid"`` (MADEX) and
-``"archdetect"`` through :class:`~glider_plugins.InteractionAttribution`, and with shapiq's
+``"archdetect"`` and ``"moebius"`` through :class:`~glider_plugins.InteractionAttribution`, and with shapiq's
 KernelSHAPIQ (k-SII, order 2) on the same mask games as the outside reference. Prints mean pairwise
 ROC AUC against the planted interactions and milliseconds per instance, measured in this run, and
 the ratios against KernelSHAPIQ.
 
-ArchDetect's design needs exactly p**2 + p + 2 = 112 queries for p = 10, whatever the budget.
+ArchDetect's design needs exactly p**2 + p + 2 = 112 queries for p = 10, whatever the budget;
+``"moebius"`` queries the budget (at least those 112, at most all 1024 masks).
 
     python benchmarks/local_detection.py [--instances 5] [--budgets 300 1000 3000] [--plot out/local.png]
 """
@@ -66,12 +67,13 @@ def main() -> None:
 
     rows = []
     for budget in args.budgets:
-        totals: dict[str, list[tuple[float, float]]] = {"nid": [], "archdetect": [], "KernelSHAPIQ": []}
+        totals: dict[str, list[tuple[float, float]]] = {"nid": [], "archdetect": [], "moebius": [], "KernelSHAPIQ": []}
         for k, fn in enumerate(FUNCTIONS.values()):
             rng = np.random.default_rng([args.seed, k])
             x, baselines = fn.sample(args.instances, rng), fn.sample(args.instances, rng)
             totals["nid"].append(run_glider("nid", fn, x, baselines, budget, args.seed))
             totals["archdetect"].append(run_glider("archdetect", fn, x, baselines, budget, args.seed))
+            totals["moebius"].append(run_glider("moebius", fn, x, baselines, budget, args.seed))
             totals["KernelSHAPIQ"].append(run_shapiq(fn, x, baselines, budget, args.seed))
         for method, values in totals.items():
             full = np.mean([v[0][0] for v in values])
@@ -85,7 +87,7 @@ def main() -> None:
     for budget in args.budgets:
         ref = next(r for r in rows if r[0] == budget and r[1] == "KernelSHAPIQ")
         for b, method, full, local, ms in (r for r in rows if r[0] == budget):
-            queries = 112 if method == "archdetect" else b
+            queries = 112 if method == "archdetect" else min(max(b, 112), 1024) if method == "moebius" else b
             print(f"{b:>7} {method:<13} {queries:>8} {full:>9.4f} {local:>10.4f} {ms:>12.1f} {ref[4] / ms:>15.1f}x {full - ref[2]:>+18.4f}")
             if method != "KernelSHAPIQ":
                 faster, as_accurate = ms < ref[4], full >= ref[2]
@@ -106,7 +108,7 @@ def save_plot(rows, budgets, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for method in ("nid", "archdetect", "KernelSHAPIQ"):
+    for method in ("nid", "archdetect", "moebius", "KernelSHAPIQ"):
         pts = [(r[0], r[2], r[4]) for r in rows if r[1] == method]
         left.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=method)
         right.plot([p[0] for p in pts], [p[2] for p in pts], marker="o", label=method)

@@ -1,4 +1,4 @@
-"""The real-model panel: both detectors against the exact pure effects of models nobody here designed.
+"""The real-model panel: the built-in detectors against the exact pure effects of models nobody here designed.
 
 Models (``tests/groundtruth/real_models.py``, trained in this run from data that packages ship):
 LightGBM on the UCI census table (12 fields) and on scikit-learn's breast-cancer table (30
@@ -18,6 +18,7 @@ same for the DeepFM (torch) and the CNN (Keras) as for their ONNX exports; ``ms`
 of the detector call (queries included), ``queries`` per row.
 
     python benchmarks/real_model_panel.py [--rows 20] [--models census breast_cancer movielens_deepfm]
+        [--detectors moebius archdetect nid] [--baselines typical background]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from glider_plugins import Background, InteractionAttribution  # noqa: E402
 from glider_plugins.reference import compare_with_reference, exact_interactions, top_overlap  # noqa: E402
 from tests.groundtruth.real_models import PANEL  # noqa: E402
 
-DETECTORS = ("archdetect", "nid")
+DETECTORS = ("moebius", "archdetect", "nid")
 SEEDS = (0, 1, 2)
 
 
@@ -85,6 +86,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20)
     parser.add_argument("--models", nargs="+", default=list(PANEL), choices=list(PANEL))
+    parser.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
+    parser.add_argument("--baselines", nargs="+", default=["typical", "background"], choices=["typical", "background"])
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     lines = []
@@ -93,10 +96,10 @@ def main() -> None:
     for name in args.models:
         model = PANEL[name]() if name == "fer_cnn" else PANEL[name](n_rows=args.rows)
         onnx_path = onnx_twin(model)
-        for kind in ("typical", "background"):
+        for kind in args.baselines:
             base = model.typical if kind == "typical" else Background(model.background)
             ref = exact_interactions(model.forward, model.rows, baselines=base, feature_mask=model.feature_mask)
-            for detector in DETECTORS:
+            for detector in args.detectors:
                 r = row(name, kind, detector, model, ref, base, onnx_path)
                 line = (f"{r['model']:17s} {r['baseline']:10s} {r['detector']:10s} {r['P@5']:5.2f} {r['spearman']:5.2f} {r['stable']:6.2f} "
                         f"{r['big']:5.2f} {r['ref big']:6.2f} {r['main err']:8.4f} {r['agree']:5.2f} {r['ms']:7.1f} {r['queries']:7.0f}")

@@ -36,8 +36,10 @@ class InteractionAttribution(Attribution):
     baseline), the model is queried on every perturbed input, and a detector reads the
     interactions off the (mask -> output) experiments: ``"nid"`` fits a small L1-regularised MLP
     with separate main effects and decodes its weights (Neural Interaction Detection),
-    ``"archdetect"`` measures discrete differences without training, and the default ``"auto"``
-    takes ArchDetect where its ``p**2 + p + 2`` queries fit in ``n_samples`` and NID beyond
+    ``"archdetect"`` measures discrete differences without training, ``"moebius"`` fits every pure
+    effect the budget allows by least squares over ArchDetect's exact low orders, and the default
+    ``"auto"`` takes ``"moebius"`` where the budget fits sets of three (p <= 16 at 1000 queries),
+    ArchDetect where only its ``p**2 + p + 2`` queries fit and NID beyond
     (:mod:`~glider_plugins.detectors.auto`, chosen by the real-model panel). Strengths are pure
     effects in output units (:mod:`glider_plugins.reference`): a set's strength is its own
     ``|m(S)|``, ``pairwise()`` a pair's mass ``sum |m(S)|`` over the sets holding it, and
@@ -55,9 +57,10 @@ class InteractionAttribution(Attribution):
         ready :class:`~glider_plugins.adapters.ModelAdapter`.
     detector : str or Detector, default "auto"
         A registered detector name (``glider_plugins.plugins.available("detectors")``) or an
-        instance. ``"auto"`` resolves per call to ``"archdetect"`` when ``p**2 + p + 2 <=
-        n_samples`` and to ``"nid"`` otherwise (or when an option is NID's own); the detector
-        used is in ``metadata["detector"]``.
+        instance. ``"auto"`` resolves per call to ``"moebius"`` when ``n_samples`` fits every set
+        of up to three features (:func:`~glider_plugins.detectors.moebius.fit_order`), else to
+        ``"archdetect"`` when ``p**2 + p + 2 <= n_samples``, else to ``"nid"`` (and to the one
+        detector that takes an option given); the detector used is in ``metadata["detector"]``.
     perturbation : str or PerturbationScheme, default "binary"
         A registered perturbation scheme name or an instance.
     **adapter_options
@@ -123,7 +126,8 @@ class InteractionAttribution(Attribution):
             per element.
         n_samples : int, default 1000
             Perturbations per instance, the instance itself included. ``"archdetect"`` uses its
-            own design of p**2 + p + 2 queries and ignores this.
+            own design of p**2 + p + 2 queries and ignores this; ``"moebius"`` queries at least
+            that design, and all 2**p masks when they fit.
         perturbations_per_eval : int, optional
             Most perturbed rows (over all instances) per model call. Default: as many as fit in
             about 64 MB of model input. Background draws depend on it: keep it fixed to

@@ -83,8 +83,8 @@ def _model_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--categorical", help="comma-separated id columns, in input order (default: see `glider --help`)")
     parser.add_argument("--dense", help="comma-separated dense columns, in input order")
     parser.add_argument("--label", default="label", help="column that is not a feature (default: label)")
-    parser.add_argument("--detector", default="auto", help="local detector: auto (default: archdetect where its p^2+p+2 queries fit in --n-samples, nid beyond), archdetect or nid")
-    parser.add_argument("--n-samples", type=int, default=300, help="queries per row for nid, and the budget auto chooses by (default 300)")
+    parser.add_argument("--detector", default="auto", help="local detector: auto (default: moebius where --n-samples fits sets of three, archdetect where only its p^2+p+2 queries fit, nid beyond), moebius, archdetect or nid")
+    parser.add_argument("--n-samples", type=int, default=300, help="queries per row for nid and moebius, and the budget auto chooses by (default 300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples and perturbations (default 0)")
 
 
@@ -97,7 +97,7 @@ def _load_inputs(args: argparse.Namespace):
 
 
 def _detector_options(args: argparse.Namespace) -> dict:
-    return {"n_samples": args.n_samples} if args.detector in ("nid", "auto") else {}
+    return {"n_samples": args.n_samples} if args.detector in ("nid", "moebius", "auto") else {}
 
 
 def _rows(text: str | None, n: int) -> list[int]:
@@ -216,7 +216,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="movielens", help="movielens (default) or synthetic")
     parser.add_argument("--source", default="autoint", help="source model: autoint (default) or deepfm")
     parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
-    parser.add_argument("--detector", default="auto", help="auto (default: archdetect where its p^2+p+2 queries fit in the samples, nid beyond), archdetect or nid (the paper's)")
+    parser.add_argument("--detector", default="auto", help="auto (default: moebius where the samples fit sets of three, archdetect where only its p^2+p+2 queries fit, nid beyond), moebius, archdetect or nid (the paper's)")
     parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
 
 

@@ -65,9 +65,9 @@ class Glider:
     model : torch.nn.Module, keras.Model, ONNX model, callable, or ModelAdapter
         Anything :func:`~glider_plugins.adapters.adapt` accepts.
     detector : str or Detector, default "auto"
-        ``"auto"`` (ArchDetect where its p**2 + p + 2 queries fit in ``n_samples``, NID
-        beyond; :mod:`~glider_plugins.detectors.auto`), ``"nid"`` (MADEX), ``"archdetect"``, or
-        any registered detector.
+        ``"auto"`` (``"moebius"`` where ``n_samples`` fits sets of three, ArchDetect where only
+        its p**2 + p + 2 queries fit, NID beyond; :mod:`~glider_plugins.detectors.auto`),
+        ``"nid"`` (MADEX), ``"archdetect"``, ``"moebius"``, or any registered detector.
     perturbation : str or PerturbationScheme, default "binary"
     **adapter_options
         Passed to :func:`~glider_plugins.adapters.adapt` (``batch_size``, ``output``, ...).

@@ -55,8 +55,10 @@ class FeatureLayout:
         """A 63-bit digest of each instance's content, shape (N,), uint64.
 
         Hashes the instance's rows of every input and, where they are given per instance, of its
-        feature mask and baselines (values, dtypes and shapes). Equal instances get equal keys,
-        whatever their position in the batch.
+        feature mask and baselines (values and shapes). Equal instances get equal keys, whatever
+        their position in the batch. Numbers are hashed at float32 precision, so the same data as
+        float64 for a Python model and as float32 for its ONNX export get the same key (and the
+        same random masks).
         """
         per_instance = [*self.inputs]
         per_instance += [fm for fm in self.feature_mask if fm.shape[0] > 1]
@@ -66,6 +68,8 @@ class FeatureLayout:
             digest = hashlib.blake2b(digest_size=8)
             for array in per_instance:
                 row = np.ascontiguousarray(array[i])
+                if row.dtype.kind in "biuf":
+                    row = row.astype(np.float32)
                 digest.update(f"{row.dtype.str}{row.shape}".encode())
                 digest.update(row.tobytes())
             keys[i] = int.from_bytes(digest.digest(), "little") >> 1

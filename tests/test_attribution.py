@@ -72,9 +72,10 @@ def test_same_seed_same_result_and_seed_matters():
     np.testing.assert_array_equal(a.pairwise(), b.pairwise())
     assert a[0].interactions == b[0].interactions
     assert not np.array_equal(a.pairwise(), c.pairwise())
-    # the default ("auto": ArchDetect here, 74 queries fit in 300) draws nothing
+    # the default ("auto": "moebius" here) enumerates all 2**8 masks at 1000 queries: the seed
+    # only picks which of them are repeated, and the exact transform does not depend on that
     default = InteractionAttribution(planted)
-    assert default.attribute(instances(), n_samples=300, seed=7).metadata["detector"] == "archdetect"
+    assert default.attribute(instances(), n_samples=300, seed=7).metadata["detector"] == "moebius"
     np.testing.assert_array_equal(default.attribute(instances(), seed=7).pairwise(), default.attribute(instances(), seed=8).pairwise())
 
 
@@ -423,14 +424,17 @@ def test_bad_counts_are_named():
 
 
 def test_the_default_detector_follows_the_budget_and_the_options():
-    """"auto": ArchDetect where its p**2 + p + 2 queries fit in n_samples, NID beyond or when an
-    option is NID's own; an option neither takes is refused by name."""
+    """"auto": "moebius" where the budget fits sets of three, ArchDetect where only its p**2 + p + 2
+    queries fit in n_samples, NID beyond or when an option is NID's own; an option none takes is
+    refused by name."""
     x = instances(n=2, p=8)
     ia = InteractionAttribution(planted)
+    assert ia.attribute(x, n_samples=300, seed=0).metadata["detector"] == "moebius"
+    assert ia.attribute(x, n_samples=300, seed=0, merge_threshold=0.2).metadata["detector"] == "archdetect"
     assert ia.attribute(x, n_samples=74, seed=0).metadata["detector"] == "archdetect"
     assert ia.attribute(x, n_samples=73, seed=0, max_epochs=3).metadata["detector"] == "nid"
     assert ia.attribute(x, n_samples=300, seed=0, hidden_units=(8, 4), max_epochs=3).metadata["detector"] == "nid"
-    with pytest.raises(InputError, match=r"detector options \['hiden_units'\] are taken by neither"):
+    with pytest.raises(InputError, match=r"detector options \['hiden_units'\] are taken by none of 'moebius'"):
         ia.attribute(x, hiden_units=(8,))
     with pytest.raises(InputError, match="merge_threshold must be"):
         ia.attribute(x, merge_threshold=2.0)

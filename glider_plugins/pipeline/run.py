@@ -69,12 +69,12 @@ def run_pipeline(
     k : int, default 10
         Global interactions to encode. More than GLIDER found: a warning, and all of them.
     n_instances, n_samples, top_k_per_instance : int
-        Rows explained, perturbations per row (NID only; ArchDetect's queries are fixed), and
-        interactions kept per row.
+        Rows explained, perturbations per row (NID and ``"moebius"``, and the budget ``"auto"``
+        chooses by; ArchDetect's queries are fixed), and interactions kept per row.
     detector : str, default "auto"
-        Local detector: ``"auto"`` takes ArchDetect where its ``p**2 + p + 2`` queries fit in
-        ``n_samples`` (MovieLens-100K's 10 fields: 112) and NID beyond (39 fields at 300
-        samples). ``"nid"`` is the paper's; it trains one MLP per row and pass (all rows of a
+        Local detector: ``"auto"`` takes ``"moebius"`` where ``n_samples`` fits every set of up to
+        three features (MovieLens-100K's 10 fields at 300 samples), ArchDetect where only its
+        ``p**2 + p + 2`` queries fit and NID beyond (39 fields at 300 samples). ``"nid"`` is the paper's; it trains one MLP per row and pass (all rows of a
         chunk together): about 0.02 s a row at 300 samples on one core (39 fields), against about
         0.005 s for ArchDetect.
     seeds : sequence of int, default (0, 1, 2)
@@ -176,7 +176,7 @@ def detect_global(
 
     if len(data) == 0:
         raise InputError("data: no rows to explain")
-    if detector == "nid":
+    if detector in ("nid", "moebius", "auto"):
         options["n_samples"] = n_samples
     return Glider(str(model), detector=detector).detect(
         (data.cat, data.dense), n_instances=n_instances, top_k=top_k, baselines=(0, 0.0), feature_mask=data.feature_mask(),

@@ -80,6 +80,7 @@ def glider_register_detectors() -> dict[str, LazyFactory]:
     return {
         "nid": LazyFactory("glider_plugins.detectors.nid:NIDDetector"),
         "archdetect": LazyFactory("glider_plugins.detectors.archdetect:ArchDetectDetector"),
+        "moebius": LazyFactory("glider_plugins.detectors.moebius:MoebiusDetector"),
         "auto": LazyFactory("glider_plugins.detectors.auto:AutoDetector"),
     }
 
