@@ -5,7 +5,7 @@ Chosen by the real-model panel (``benchmarks/real_model_panel.py``, README): aga
 pure effects of a LightGBM census model, a LightGBM breast-cancer model and a DeepFM, at 1000
 queries, ``"moebius"`` (:mod:`.moebius`) ranks pairs like the reference (precision@5 0.89-0.99,
 Spearman 0.97-1.00), with exact main effects, stable across seeds, where ArchDetect's two contexts
-reach 0.61-0.88 and 0.84-0.99 and NID 0.62-0.83 and 0.64-0.85. It needs the budget to fit every
+reach 0.61-0.88 and 0.84-0.99 and NID 0.63-0.83 and 0.66-0.86. It needs the budget to fit every
 set of up to three features (p <= 16 at 1000 queries). Between that and ``p**2 + p + 2 <=
 n_samples`` (p <= 31 at 1000) ArchDetect's fixed design is used (its pairs and main effects exact
 at the baseline); beyond, NID, which works from any budget. Options only one detector takes

@@ -34,8 +34,9 @@ exact ``m({i})``. With ``baselines=Background(data)``, the design is queried onc
 the above holds for the background-averaged game.
 
 On the real-model panel (``benchmarks/real_model_panel.py``, README), at 1000 queries, this ranks
-pairs like the exact reference (precision@5 0.92-0.99, Spearman 0.96-1.00 on LightGBM and DeepFM
-models), where ArchDetect's two contexts alone reach 0.61-0.88 and 0.84-0.99.
+pairs like the exact reference (precision@5 0.89-0.99, Spearman 0.97-1.00 on LightGBM and DeepFM
+models, with a typical row and with a background), where ArchDetect's two contexts alone reach
+0.61-0.88 and 0.84-0.99.
 """
 
 from __future__ import annotations
