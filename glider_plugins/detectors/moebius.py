@@ -53,17 +53,13 @@ from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
 from .archdetect import archdetect_design, noise_rtol
 from .base import Detector, check_experiments
+from .moebius_fit import MoebiusFit, least_squares_fit, transform_fit
 
 __all__ = ["MAX_TERMS", "MoebiusDetector", "fit_order", "moebius_design"]
 
 #: Most fitted terms per instance (the least squares costs ``n * terms**2``); at 1000 queries the
 #: budget allows about 800.
 MAX_TERMS = 4096
-#: Iterative-refinement steps of each least-squares solve (against the diagonal jitter that keeps
-#: repeated columns solvable).
-REFINEMENTS = 2
-#: A row whose leverage is within this of 1 cannot be held out (the fit passes through it).
-_LEVERAGE_TOL = 1e-8
 
 
 class MoebiusDetector(Detector):
@@ -194,7 +190,7 @@ class MoebiusDetector(Detector):
         order = min(max(order, min(2, active.size)), active.size)
         saturated = order == active.size and distinct == 2**active.size
         if saturated:  # every combination queried: the transform itself, no least squares
-            fit = _transform(masks, y, active, rtol * scale)
+            fit = transform_fit(masks, y, active, rtol * scale)
         else:
             terms = [members for size in range(order + 1) for members in itertools.combinations(active.tolist(), size)]
             if len(terms) > MAX_TERMS:
@@ -202,11 +198,11 @@ class MoebiusDetector(Detector):
                     f"the 'moebius' detector would fit {len(terms)} terms for {active.size} features (at most {MAX_TERMS}); "
                     "use detector='nid' for this many features, or lower fit_order"
                 )
-            fit = _fit(masks, y, terms, low, rtol * scale)
+            fit = least_squares_fit(masks, y, terms, low, rtol * scale)
         sets = self._confirmed(fit, report, saturated=saturated)
         return _result(p, fit, sets, self.name, len(y), rtol, order, active)
 
-    def _confirmed(self, fit: _Fit, report: int | None, saturated: bool) -> list[int]:
+    def _confirmed(self, fit: MoebiusFit, report: int | None, saturated: bool) -> list[int]:
         """Indices of the fitted sets of three or more that are reported; a ``saturated`` fit (every
         combination of the active features queried: the exact transform) needs no held-out check."""
         sizes = np.array([len(t) for t in fit.terms])
@@ -332,114 +328,7 @@ def _omega(base: float, single: np.ndarray, pair: np.ndarray, rtol: float) -> np
     return omega
 
 
-class _Fit:
-    """One instance's fitted pure effects: ``coef`` and ``errors`` per term of ``terms``, and what
-    the leave-one-out check of a least-squares term needs."""
-
-    def __init__(self, terms: list[tuple[int, ...]], coef: np.ndarray, errors: np.ndarray, fitted: np.ndarray,
-                 noise: float, design: np.ndarray | None = None, inverse: np.ndarray | None = None,
-                 residual: np.ndarray | None = None) -> None:
-        self.terms, self.coef, self.errors = terms, coef, errors
-        self.fitted = fitted  #: which terms the least squares estimated (the others are exact)
-        self.noise = noise  #: the model's rounding level in output units
-        self.design, self.inverse, self.residual = design, inverse, residual
-
-    def held_out_gain(self, term: int) -> float:
-        """How much term ``term`` lowers the leave-one-out squared error of the fit (PRESS: each
-        mask held out in turn), as a share of that error without it. Held-out errors within the
-        noise level count as zero. ``inf`` for an exact term, and for a fit no row can be held out
-        of (every row fixes a term: the transform is exact there)."""
-        if not self.fitted[term] or self.design is None:
-            return float("inf")
-        if not hasattr(self, "leverage"):
-            self.leverage = np.sum((self.design @ self.inverse) * self.design, axis=1)
-        free = 1.0 - self.leverage > _LEVERAGE_TOL  # rows that can be held out
-        if not free.any():
-            return float("inf")
-        column = int(self.fitted[:term].sum())  # its place among the fitted columns
-        u = self.design[free] @ self.inverse[:, column]
-        corner = self.inverse[column, column]
-        with_term = self._press(self.residual[free], self.leverage[free])
-        without = self._press(self.residual[free] + u * self.coef[term] / corner, self.leverage[free] - u**2 / corner)
-        if without <= 0:
-            return 0.0
-        return float((without - with_term) / without)
-
-    def _press(self, residual: np.ndarray, leverage: np.ndarray) -> float:
-        held_out = residual / np.maximum(1.0 - leverage, _LEVERAGE_TOL)
-        return float(np.sum(np.where(np.abs(held_out) <= self.noise, 0.0, held_out) ** 2))
-
-
-def _fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, ...]], low: tuple | None, noise: float) -> _Fit:
-    """Exact orders 0-2 (when ``low`` is given) and least squares for the rest of ``terms``;
-    fitted effects within ``noise`` are zero."""
-    sizes = np.array([len(t) for t in terms])
-    coef = np.zeros(len(terms))
-    fitted = np.ones(len(terms), dtype=bool)
-    target = y.astype(np.float64)
-    if low is not None:
-        base, main, pair = low
-        for n, members in enumerate(terms):
-            if len(members) <= 2:
-                coef[n] = base if not members else main[members[0]] if len(members) == 1 else pair[members]
-        fitted = sizes >= 3
-        exact_cols = _columns(masks, [t for t, f in zip(terms, fitted, strict=True) if not f])
-        target = target - exact_cols @ coef[~fitted]
-    errors = np.zeros(len(terms))
-    if not fitted.any():
-        return _Fit(terms, coef, errors, fitted, noise)
-    design = _columns(masks, [t for t, f in zip(terms, fitted, strict=True) if f])
-    gram = design.T @ design
-    gram += 1e-9 * max(float(np.trace(gram)) / len(gram), 1e-300) * np.eye(len(gram))
-    inverse = np.linalg.inv(gram)
-    estimate = inverse @ (design.T @ target)
-    for _ in range(REFINEMENTS):  # remove the jitter's bias (a saturated fit is then the exact transform)
-        estimate += inverse @ (design.T @ (target - design @ estimate))
-    estimate[np.abs(estimate) <= noise] = 0.0
-    residual = target - design @ estimate
-    dof = len(y) - design.shape[1]
-    variance = float(residual @ residual) / dof if dof > 0 else 0.0
-    coef[fitted] = estimate
-    errors[fitted] = np.sqrt(np.maximum(np.diag(inverse), 0.0) * variance)
-    return _Fit(terms, coef, errors, fitted, noise, design, inverse, residual)
-
-
-def _transform(masks: np.ndarray, y: np.ndarray, active: np.ndarray, noise: float) -> _Fit:
-    """The Moebius transform of the mean output of every combination of the ``active`` features
-    (all queried), effects within ``noise`` zero; standard errors from the spread of repeats."""
-    from ..reference.exact import all_masks, moebius_transform
-
-    q = active.size
-    cell = masks[:, active].astype(np.int64) @ (1 << np.arange(q, dtype=np.int64))
-    count = np.bincount(cell, minlength=2**q)
-    mean = np.bincount(cell, weights=y, minlength=2**q) / count
-    coef = moebius_transform(mean)
-    coef[np.abs(coef) <= noise] = 0.0
-    residual = y - mean[cell]
-    dof = len(y) - 2**q
-    variance = float(residual @ residual) / dof if dof > 0 else 0.0
-    members = all_masks(q)
-    sign = np.where(members.sum(axis=1) % 2, -1.0, 1.0)
-    # var m(S) = variance * sum_{T subset of S} 1/count(T), the subset sums by the signed transform
-    spread = sign * moebius_transform(sign / count)
-    terms = [tuple(active[row].tolist()) for row in members]
-    return _Fit(terms, coef, np.sqrt(np.maximum(spread, 0.0) * variance), np.zeros(2**q, dtype=bool), noise)
-
-
-def _columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray:
-    """The AND-cross of each term's features (the empty set: all ones), shape (n, len(terms))."""
-    out = np.ones((len(masks), len(terms)))
-    by_size: dict[int, list[int]] = {}
-    for n, members in enumerate(terms):
-        by_size.setdefault(len(members), []).append(n)
-    for size, columns in by_size.items():
-        if size:
-            members = np.array([terms[c] for c in columns])  # (m, size)
-            out[:, columns] = masks[:, members].all(axis=2)
-    return out
-
-
-def _result(p: int, fit: _Fit, sets: list[int], name: str, n: int, rtol: float, order: int, active: np.ndarray) -> LocalInteractions:
+def _result(p: int, fit: MoebiusFit, sets: list[int], name: str, n: int, rtol: float, order: int, active: np.ndarray) -> LocalInteractions:
     entries = [(fit.terms[c], float(abs(fit.coef[c]))) for c in range(len(fit.terms)) if len(fit.terms[c]) == 2 and fit.coef[c] != 0]
     entries += [(fit.terms[c], float(abs(fit.coef[c]))) for c in sets]
     entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
