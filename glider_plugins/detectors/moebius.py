@@ -51,9 +51,10 @@ from .._checks import check_int, check_number
 from ..errors import InputError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
-from .archdetect import archdetect_design, noise_rtol
+from .archdetect import _mixed_differences, _rank, archdetect_design, noise_rtol
 from .base import Detector, check_experiments
 from .moebius_fit import MoebiusFit, least_squares_fit, transform_fit
+from .pure_effects import pair_mass
 
 __all__ = ["MAX_TERMS", "MoebiusDetector", "fit_order", "moebius_design"]
 
@@ -182,9 +183,9 @@ class MoebiusDetector(Detector):
     def _one(self, masks: np.ndarray, y: np.ndarray, rtol: float, report: int | None) -> LocalInteractions:
         p = masks.shape[1]
         scale = float(np.abs(y).max())
-        rows = _ContextRows(masks, y)
-        low = rows.low_orders(rtol)
-        active = rows.active(rtol) if low is not None else np.arange(p)
+        rows = _ContextRows(masks, y, rtol)
+        low = rows.low_orders()
+        active = rows.active() if low is not None else np.arange(p)
         distinct = len(np.unique(masks[:, active], axis=0))
         order = self.fit_order or fit_order(active.size, distinct, self.rows_per_term)
         order = min(max(order, min(2, active.size)), active.size)
@@ -265,86 +266,56 @@ def fit_order(n_features: int, n_distinct: int, rows_per_term: float = 1.25) -> 
 
 
 class _ContextRows:
-    """The outputs of one instance's masks at and next to the baseline and the instance (the mean
-    over a mask's repeats: a scheme with random "off" values answers each differently)."""
+    """The outputs of one instance at ArchDetect's design rows (the mean over a mask's repeats: a
+    scheme with random "off" values answers each differently), and what they show exactly."""
 
-    def __init__(self, masks: np.ndarray, y: np.ndarray) -> None:
-        self.p = masks.shape[1]
+    def __init__(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> None:
+        p = masks.shape[1]
         codes, inverse = np.unique(np.packbits(masks, axis=1), axis=0, return_inverse=True)
         inverse = inverse.ravel()
-        self.mean = np.bincount(inverse, weights=y) / np.bincount(inverse)
-        self.index = {code.tobytes(): n for n, code in enumerate(codes)}
+        mean = np.bincount(inverse, weights=y) / np.bincount(inverse)
+        index = {code.tobytes(): n for n, code in enumerate(codes)}
+        found = np.array([index.get(code.tobytes(), -1) for code in np.packbits(archdetect_design(p), axis=1)])
+        self.half = 1 + p + p * (p - 1) // 2  # the instance-context rows, then the baseline-context ones
+        #: which halves of the design were all queried: (instance context, baseline context)
+        self.has = (bool((found[: self.half] >= 0).all()), bool((found[self.half :] >= 0).all()))
+        outputs = np.where(found >= 0, mean[found], 0.0)[None]  # (1, p**2 + p + 2), a missing half 0
+        self.omega_on, self.omega_off, main = _mixed_differences(outputs, p, np.array([rtol]))
+        self.outputs, self.main, self.p, self.rtol = outputs[0], main[0], p, rtol
 
-    def _value(self, on: tuple[int, ...], context_on: bool) -> float | None:
-        row = np.full(self.p, context_on)
-        row[list(on)] = not context_on
-        n = self.index.get(np.packbits(row).tobytes())
-        return None if n is None else float(self.mean[n])
-
-    def _differences(self, context_on: bool) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """``f(context)``, the one-toggled and two-toggled outputs (p,), (p, p); None if absent."""
-        base = self._value((), context_on)
-        single = [self._value((i,), context_on) for i in range(self.p)]
-        pair = np.zeros((self.p, self.p))
-        for i, j in itertools.combinations(range(self.p), 2):
-            value = self._value((i, j), context_on)
-            if value is None:
-                return None
-            pair[i, j] = pair[j, i] = value
-        if base is None or None in single:
-            return None
-        return base, np.asarray(single), pair
-
-    def low_orders(self, rtol: float) -> tuple[float, np.ndarray, np.ndarray] | None:
+    def low_orders(self) -> tuple[float, np.ndarray, np.ndarray] | None:
         """Exact ``m({})``, ``m({i})`` (p,) and ``m({i, j})`` (p, p) at the baseline; None when the
         design's baseline rows are not all there."""
-        parts = self._differences(False)
-        if parts is None:
+        if not self.has[1]:
             return None
-        base, single, pair = parts
-        return base, single - base, _omega(base, single, pair, rtol)
+        return float(self.outputs[self.half]), self.main, self.omega_off[0]
 
-    def active(self, rtol: float) -> np.ndarray:
+    def active(self) -> np.ndarray:
         """Features with a non-zero main or pair difference at the baseline or at the instance
-        (all features when the instance-context rows are not all there)."""
-        moves = np.zeros(self.p, dtype=bool)
-        for context_on in (False, True):
-            parts = self._differences(context_on)
-            if parts is None:
-                return np.arange(self.p)
-            base, single, pair = parts
-            moves |= np.abs(single - base) > rtol * np.maximum(np.abs(single), abs(base))
-            moves |= (_omega(base, single, pair, rtol) != 0).any(axis=1)
+        (all features when the design's rows are not all there)."""
+        if not all(self.has):
+            return np.arange(self.p)
+        moves = (self.omega_on[0] != 0).any(axis=1) | (self.omega_off[0] != 0).any(axis=1)
+        for start in (0, self.half):  # each context: f(context), then its one-toggled rows
+            base, single = self.outputs[start], self.outputs[start + 1 : start + 1 + self.p]
+            moves |= np.abs(single - base) > self.rtol * np.maximum(np.abs(single), abs(base))
         return np.flatnonzero(moves)
 
 
-def _omega(base: float, single: np.ndarray, pair: np.ndarray, rtol: float) -> np.ndarray:
-    """Mixed differences ``f(ij) - f(i) - f(j) + f()`` (p, p), zero diagonal, zeroed below ``rtol``
-    of the largest of their four outputs."""
-    omega = pair - single[:, None] - single[None, :] + base
-    scale = np.maximum(np.maximum(np.abs(pair), abs(base)), np.maximum(np.abs(single)[:, None], np.abs(single)[None, :]))
-    omega = np.where(np.abs(omega) <= rtol * scale, 0.0, omega)
-    np.fill_diagonal(omega, 0.0)
-    return omega
-
-
 def _result(p: int, fit: MoebiusFit, sets: list[int], name: str, n: int, rtol: float, order: int, active: np.ndarray) -> LocalInteractions:
-    entries = [(fit.terms[c], float(abs(fit.coef[c]))) for c in range(len(fit.terms)) if len(fit.terms[c]) == 2 and fit.coef[c] != 0]
-    entries += [(fit.terms[c], float(abs(fit.coef[c]))) for c in sets]
-    entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
-    main = np.zeros(p)
-    mass = np.zeros((p, p))
+    """The pairs with a non-zero effect and the reported sets, by ``|m(S)|``; main effects; pair
+    masses over every fitted term."""
+    pairs, main = np.zeros((p, p)), np.zeros(p)
     for members, value in zip(fit.terms, fit.coef, strict=True):
         if len(members) == 1:
-            main[members[0]] = value
-        for a, b in itertools.combinations(members, 2):
-            mass[a, b] += abs(value)
-            mass[b, a] += abs(value)
+            main[members] = value
+        elif len(members) == 2:
+            pairs[members] = pairs[members[::-1]] = value
     set_effects = [(fit.terms[c], float(fit.coef[c])) for c in sets]
     return LocalInteractions(
-        interactions=entries,
+        interactions=_rank(pairs, set_effects),
         main_effects=main,
-        pairwise_strengths=mass,
+        pairwise_strengths=pair_mass(p, fit.terms, fit.coef),
         metadata={
             "detector": name, "n_queries": n, "rtol": rtol, "fit_order": order, "n_terms": len(fit.terms),
             "active_features": active.tolist(), "set_effects": set_effects,
