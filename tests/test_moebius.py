@@ -39,6 +39,7 @@ def test_the_design_is_archdetects_then_distinct_random_masks():
     assert every.shape == (1000, 6) and every[0].all() and len(np.unique(every, axis=0)) == 64
     assert len(np.unique(every[:64], axis=0)) == 64  # one full cycle first, then repeats
     assert moebius_design(12, 10, np.random.default_rng(0)).shape == (158, 12)
+    assert MoebiusDetector().design(0, 12, 1000, None, np.random.default_rng(0)).shape == (0, 1000, 12)
 
 
 def test_fit_order_follows_the_distinct_masks():

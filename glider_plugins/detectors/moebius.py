@@ -150,9 +150,8 @@ class MoebiusDetector(Detector):
         (:func:`moebius_design`, one draw per instance). Row 0 is all ``True``."""
         check_int("n_instances", n_instances, 0)
         check_int("n_samples", n_samples)
-        return np.stack([moebius_design(n_features, n_samples, rng) for _ in range(int(n_instances))]).reshape(
-            int(n_instances), -1, n_features
-        )
+        designs = [moebius_design(n_features, n_samples, rng) for _ in range(int(n_instances))]
+        return np.stack(designs) if designs else np.zeros((0, *moebius_design(n_features, n_samples, rng).shape), dtype=bool)
 
     def detect(
         self,

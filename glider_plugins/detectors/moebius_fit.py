@@ -4,6 +4,8 @@ queried, with standard errors and the leave-one-out check of a fitted term."""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 __all__ = ["REFINEMENTS", "MoebiusFit", "cross_columns", "least_squares_fit", "transform_fit"]
@@ -34,8 +36,6 @@ class MoebiusFit:
         of (every row fixes a term: the transform is exact there)."""
         if not self.fitted[term] or self.design is None:
             return float("inf")
-        if not hasattr(self, "leverage"):
-            self.leverage = np.sum((self.design @ self.inverse) * self.design, axis=1)
         free = 1.0 - self.leverage > _LEVERAGE_TOL  # rows that can be held out
         if not free.any():
             return float("inf")
@@ -47,6 +47,11 @@ class MoebiusFit:
         if without <= 0:
             return 0.0
         return float((without - with_term) / without)
+
+    @cached_property
+    def leverage(self) -> np.ndarray:
+        """The hat matrix's diagonal, (n,): how much each row's own output sets its fitted value."""
+        return np.sum((self.design @ self.inverse) * self.design, axis=1)
 
     def _press(self, residual: np.ndarray, leverage: np.ndarray) -> float:
         held_out = residual / np.maximum(1.0 - leverage, _LEVERAGE_TOL)
