@@ -18,7 +18,7 @@ same for the DeepFM (torch) and the CNN (Keras) as for their ONNX exports; ``ms`
 of the detector call (queries included), ``queries`` per row.
 
     python benchmarks/real_model_panel.py [--rows 20] [--models census breast_cancer movielens_deepfm]
-        [--detectors moebius archdetect nid] [--baselines typical background]
+        [--detectors moebius archdetect nid auto] [--baselines typical background] [--n-samples 1000]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from glider_plugins.reference import compare_with_reference, exact_interactions,
 from tests.groundtruth.real_models import PANEL  # noqa: E402
 
 DETECTORS = ("moebius", "archdetect", "nid")
+CHOICES = (*DETECTORS, "auto")
 SEEDS = (0, 1, 2)
 
 
@@ -58,12 +59,12 @@ def onnx_twin(model) -> str | None:
     return path
 
 
-def row(name: str, kind: str, detector: str, model, ref, base, onnx_path: str | None) -> dict:
+def row(name: str, kind: str, detector: str, model, ref, base, onnx_path: str | None, n_samples: int = 1000) -> dict:
     runs, seconds = [], []
     for seed in SEEDS:
         start = time.perf_counter()
         runs.append(InteractionAttribution(model.forward, detector=detector).attribute(
-            model.rows, baselines=base, feature_mask=model.feature_mask, seed=seed))
+            model.rows, baselines=base, feature_mask=model.feature_mask, n_samples=n_samples, seed=seed))
         seconds.append(time.perf_counter() - start)
     table = compare_with_reference(runs[0], ref)
     stable = np.nanmean([top_overlap(runs[0], other) for other in runs[1:]])
@@ -71,7 +72,7 @@ def row(name: str, kind: str, detector: str, model, ref, base, onnx_path: str | 
     if onnx_path is not None:
         twin = InteractionAttribution(onnx_path, detector=detector, **model.twin_options).attribute(
             model.rows.astype(np.float32), baselines=base if kind == "typical" else Background(model.background.astype(np.float32)),
-            feature_mask=model.feature_mask, target=model.target, seed=0)
+            feature_mask=model.feature_mask, target=model.target, n_samples=n_samples, seed=0)
         agree = float(np.mean([[s for s, _ in a.interactions[:3]] == [s for s, _ in b.interactions[:3]] for a, b in zip(runs[0], twin, strict=True)]))
     return {
         "model": name, "baseline": kind, "detector": detector,
@@ -86,7 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20)
     parser.add_argument("--models", nargs="+", default=list(PANEL), choices=list(PANEL))
-    parser.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
+    parser.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(CHOICES))
+    parser.add_argument("--n-samples", type=int, default=1000, help="queries per row (ArchDetect always takes its p**2 + p + 2)")
     parser.add_argument("--baselines", nargs="+", default=["typical", "background"], choices=["typical", "background"])
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -100,7 +102,7 @@ def main() -> None:
             base = model.typical if kind == "typical" else Background(model.background)
             ref = exact_interactions(model.forward, model.rows, baselines=base, feature_mask=model.feature_mask)
             for detector in args.detectors:
-                r = row(name, kind, detector, model, ref, base, onnx_path)
+                r = row(name, kind, detector, model, ref, base, onnx_path, args.n_samples)
                 line = (f"{r['model']:17s} {r['baseline']:10s} {r['detector']:10s} {r['P@5']:5.2f} {r['spearman']:5.2f} {r['stable']:6.2f} "
                         f"{r['big']:5.2f} {r['ref big']:6.2f} {r['main err']:8.4f} {r['agree']:5.2f} {r['ms']:7.1f} {r['queries']:7.0f}")
                 lines.append(line)

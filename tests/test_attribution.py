@@ -425,14 +425,18 @@ def test_bad_counts_are_named():
 
 def test_the_default_detector_follows_the_budget_and_the_options():
     """"auto": "moebius" where the budget fits sets of three, ArchDetect where only its p**2 + p + 2
-    queries fit in n_samples, NID beyond or when an option is NID's own; an option none takes is
-    refused by name."""
+    queries fit in n_samples, "moebius" on its 2 p + 2 screening rows below that, NID when an
+    option is NID's own; an option none takes is refused by name."""
     x = instances(n=2, p=8)
     ia = InteractionAttribution(planted)
     assert ia.attribute(x, n_samples=300, seed=0).metadata["detector"] == "moebius"
     assert ia.attribute(x, n_samples=300, seed=0, merge_threshold=0.2).metadata["detector"] == "archdetect"
     assert ia.attribute(x, n_samples=74, seed=0).metadata["detector"] == "archdetect"
-    assert ia.attribute(x, n_samples=73, seed=0, max_epochs=3).metadata["detector"] == "nid"
+    res = ia.attribute(x, n_samples=30, seed=0)  # 5 interacting features, 30 masks: pairs only
+    assert res.metadata["detector"] == "moebius" and [r.metadata["fit_order"] for r in res] == [2, 2]
+    assert [r.metadata["active_features"] for r in res] == [[0, 1, 2, 3, 4]] * 2
+    with pytest.raises(InputError, match="n_samples=17 is too small for detector 'nid'"):
+        ia.attribute(x, n_samples=17, seed=0)
     assert ia.attribute(x, n_samples=300, seed=0, hidden_units=(8, 4), max_epochs=3).metadata["detector"] == "nid"
     with pytest.raises(InputError, match=r"detector options \['hiden_units'\] are taken by none of 'moebius'"):
         ia.attribute(x, hiden_units=(8,))

@@ -1,5 +1,5 @@
-"""Pure-effect regression (``"moebius"``): ArchDetect's design plus random masks, and a least-squares
-fit of every pure effect up to the order the query budget allows.
+"""Pure-effect regression (``"moebius"``): ArchDetect's design (or its main-effect rows) plus random
+masks, and a least-squares fit of every pure effect up to the order the query budget allows.
 
 Around an instance the model is a set function ``v(T)`` of the features switched on, with pure
 effects (Moebius coefficients) ``m(S)``: ``v(T) = sum_{S subset of T} m(S)`` (see
@@ -7,20 +7,28 @@ effects (Moebius coefficients) ``m(S)``: ``v(T) = sum_{S subset of T} m(S)`` (se
 ``prod_{i in S} mask_i``, so:
 
 1. **Design.** ArchDetect's ``p**2 + p + 2`` masks (all off, one or two features on; all on, one or
-   two features off; :func:`~glider_plugins.detectors.archdetect.archdetect_design`), then distinct
-   uniformly random masks up to ``n_samples``; all ``2**p`` masks when they fit in the budget
-   (repeated to fill it, for schemes with random "off" values).
-2. **Exact low orders.** The all-off, one-on and two-on rows give ``m({})``, ``m({i})`` and
-   ``m({i, j})`` exactly (finite differences at the baseline).
-3. **Screening.** A feature whose main difference and every pair difference are zero (below the
-   noise floor) in both contexts, at the baseline and at the instance, is taken for one that does
-   nothing here (an instance value equal to the baseline's, a field the model ignores) and gets no
-   term. This is a check on ``4p - 2`` differences, not a proof: a feature that acts only through
-   higher-order effects cancelling in both contexts would be missed.
-4. **Higher orders.** Sets of 3..k active features get their ``m(S)`` by least squares on what the
-   exact low orders leave of the outputs, with ``k`` the largest order whose terms number at most
-   the distinct masks divided by ``rows_per_term``; ``k`` is every active feature (the exact
-   Moebius transform) when the masks cover all their combinations.
+   two features off; :func:`~glider_plugins.detectors.archdetect.archdetect_design`) when they fit
+   in ``n_samples``, else their ``2 p + 2`` main-effect rows (:func:`screening_design`); then
+   distinct uniformly random masks up to ``n_samples``. All ``2**p`` masks when they fit in the
+   budget (repeated to fill it, for schemes with random "off" values).
+2. **Exact low orders.** The all-off and one-on rows give ``m({})`` and ``m({i})`` exactly, the
+   two-on rows ``m({i, j})`` (finite differences at the baseline).
+3. **Screening.** With ArchDetect's whole design, a feature whose main difference and every pair
+   difference are zero (below the noise floor) in both contexts, at the baseline and at the
+   instance, is taken for one that does nothing here (an instance value equal to the baseline's, a
+   field the model ignores) and gets no term. With the main-effect rows only, a feature whose main
+   difference is the same in both contexts (``f(on) - f(on - i) = f(off + i) - f(off)``: the sum
+   of the pure effects of all sets of two or more holding it is zero) is taken for one that acts
+   alone: its exact ``m({i})`` is taken off the outputs and it gets no other term. These are checks
+   on ``4p - 2`` and ``p`` differences, not proofs: a feature whose higher-order effects cancel in
+   both contexts would be missed. The pure effects of the features kept are then exact in what is
+   fitted whatever the others do: ``v`` restricted to them, the others off, has the same ``m(S)``.
+4. **Higher orders.** Sets of 3..k active features (2..k without the pair rows) get their ``m(S)``
+   by least squares on what the exact low orders leave of the outputs, with ``k`` the largest order
+   whose terms number at most the distinct masks (of the active features) divided by
+   ``rows_per_term``, and at least 2; ``k`` is every active feature (the exact Moebius transform)
+   when the masks cover all their combinations. Pairs that outnumber the masks get the
+   least-norm fit (through the masks' kernel; no standard errors).
 5. **Reporting.** A pair is reported when ``m({i, j})`` is not zero. A set of three or more is
    reported only when the set itself interacts: its fitted ``|m(S)|`` is at least ``min_share`` of
    the largest fitted interaction and ``significance`` standard errors, and its term lowers the
@@ -33,6 +41,15 @@ exact ``m({i})``. With ``baselines=Background(data)``, the design is queried onc
 (up to ``background_rows``; :func:`glider_plugins.attribution.query_design`) and averaged, and all of
 the above holds for the background-averaged game.
 
+With many features and few queries (``benchmarks/many_features.py``: the NID functions on 10 of
+p = 100 or 300 inputs, main effects on the others, 1000 queries) the screening keeps the 10 and
+the fit is as on 10 features alone (README). When every feature interacts (most real models at
+p > 16), the features kept are too many for sets of three: the fit is pairs only (on the panel's
+census model and DeepFM at 120 queries, still precision@5 0.78-0.82 and Spearman 0.90-0.98, where
+NID reaches 0.62-0.64 and 0.21-0.31); ``fallback=True`` (``"auto"``) hands such an instance to
+ArchDetect when its design was queried, and to NID when even the pairs are more than
+:data:`MAX_TERMS` terms.
+
 On the real-model panel (``benchmarks/real_model_panel.py``, README), at 1000 queries, this ranks
 pairs like the exact reference (precision@5 0.89-0.99, Spearman 0.97-1.00 on LightGBM and DeepFM
 models, with a typical row and with a background), where ArchDetect's two contexts alone reach
@@ -42,21 +59,21 @@ models, with a typical row and with a background), where ArchDetect's two contex
 from __future__ import annotations
 
 import itertools
-from math import comb
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
 from .._checks import check_int, check_number
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
-from .archdetect import _mixed_differences, _rank, archdetect_design, noise_rtol
+from .archdetect import ArchDetectDetector, _mixed_differences, _rank, archdetect_design, noise_rtol
 from .base import Detector, check_experiments
+from .moebius_design import fit_order, moebius_design, screening_design
 from .moebius_fit import MoebiusFit, least_squares_fit, transform_fit
 from .pure_effects import pair_mass
 
-__all__ = ["MAX_TERMS", "MoebiusDetector", "fit_order", "moebius_design"]
+__all__ = ["MAX_TERMS", "MoebiusDetector", "fit_order", "moebius_design", "screening_design"]
 
 #: Most fitted terms per instance (the least squares costs ``n * terms**2``); at 1000 queries the
 #: budget allows about 800.
@@ -87,11 +104,19 @@ class MoebiusDetector(Detector):
         ``None``: from the outputs' precision, as ArchDetect (:func:`~glider_plugins.detectors.archdetect.noise_rtol`).
     background_rows : int or None, default 32
         With a background data set: query the design with this many background rows, as ArchDetect.
+    fallback : bool, default False
+        With ArchDetect's rows in the design, an instance whose active features are too many to fit
+        sets of three goes to ArchDetect (on those rows); without them, one whose pairs alone are
+        more than :data:`MAX_TERMS` terms (about 90 interacting features) goes to NID (on all its
+        masks); results marked ``metadata["fallback_from"] = "moebius"``. ``False``: the first gets
+        the pairs-only fit (its pairs exact), the second an error naming ``'nid'``. ``"auto"``
+        sets it.
 
     Notes
     -----
     ``weights`` are accepted and ignored: the masks are a design, not a sample to be weighted.
-    The design needs ``p**2 + p + 2`` queries at least; a smaller ``n_samples`` queries that many.
+    The design needs ``2 p + 2`` queries at least (:func:`screening_design`); a smaller
+    ``n_samples`` queries that many.
     """
 
     name: ClassVar[str] = "moebius"
@@ -105,8 +130,11 @@ class MoebiusDetector(Detector):
         significance: float = 2.0,
         rtol: float | None = None,
         background_rows: int | None = 32,
+        fallback: bool = False,
     ) -> None:
         check_int("max_order", max_order, 2, allow_none=True)
+        if not isinstance(fallback, (bool, np.bool_)):
+            raise InputTypeError(f"fallback must be True or False, got {fallback!r}")
         check_int("fit_order", fit_order, 2, allow_none=True)
         check_number("rows_per_term", rows_per_term, low=1.0)
         check_number("min_share", min_share, low=0.0, high=1.0)
@@ -121,13 +149,14 @@ class MoebiusDetector(Detector):
         self.significance = float(significance)
         self.rtol = None if rtol is None else float(rtol)
         self.background_rows = None if background_rows is None else int(background_rows)
+        self.fallback = bool(fallback)
 
     def get_params(self) -> dict[str, object]:
         """The constructor's arguments, as set (scikit-learn's convention)."""
         return {
             "max_order": self.max_order, "fit_order": self.fit_order, "rows_per_term": self.rows_per_term,
             "min_share": self.min_share, "significance": self.significance, "rtol": self.rtol,
-            "background_rows": self.background_rows,
+            "background_rows": self.background_rows, "fallback": self.fallback,
         }
 
     def __repr__(self) -> str:
@@ -135,8 +164,8 @@ class MoebiusDetector(Detector):
         return f"MoebiusDetector({inner})"
 
     def min_samples(self, n_features: int) -> int:
-        """ArchDetect's design, ``p**2 + p + 2`` (or ``2**p`` when that is fewer)."""
-        return min(n_features * n_features + n_features + 2, 2**n_features)
+        """The screening rows, ``2 p + 2`` (or ``2**p`` when that is fewer)."""
+        return min(2 * n_features + 2, 2**n_features)
 
     def design(
         self,
@@ -165,42 +194,76 @@ class MoebiusDetector(Detector):
     ) -> list[LocalInteractions]:
         """Fit the pure effects of each instance (see the module docstring).
 
-        Any masks are accepted; the exact low orders and the screening need the all-off, one-on
-        and two-on rows (and the all-on, one-off, two-off rows) of :meth:`design`: without them
-        every order is fitted by least squares and no feature is screened out.
+        Any masks are accepted; the exact low orders and the screening need the all-off and one-on
+        rows, and the all-on and one-off rows, of :meth:`design` (with its two-on and two-off rows,
+        the pairs are exact too): without them every order is fitted by least squares and no
+        feature is screened out. With ``fallback``, some instances go to ArchDetect or NID
+        (:meth:`_fallback_detect`).
         """
         masks, outputs, _, max_order = check_experiments(masks, outputs, weights, max_order, rng)
         report = self.max_order if max_order is None else max_order
         rtol = noise_rtol(outputs) if self.rtol is None else np.full(len(outputs), self.rtol)
-        rows = range(len(masks))
+        plans = [self._plan(masks[k], outputs[k], float(rtol[k])) for k in range(len(masks))]
+        handed = [k for k, plan in enumerate(plans) if self.fallback and plan.hands_over()]
+        fitted = [k for k in range(len(masks)) if k not in handed]
         if show_progress:
             from tqdm.auto import tqdm
 
-            rows = tqdm(rows, desc="moebius fits", unit="instance")
-        return [self._one(masks[k], outputs[k], float(rtol[k]), report) for k in rows]
+            fitted = tqdm(fitted, desc="moebius fits", unit="instance")
+        results = {k: self._one(masks[k], plans[k], float(rtol[k]), report) for k in fitted}
+        if handed:
+            results.update(zip(handed, self._fallback_detect(masks[handed], outputs[handed], report, rng, show_progress), strict=True))
+        return [results[k] for k in range(len(masks))]
 
-    def _one(self, masks: np.ndarray, y: np.ndarray, rtol: float, report: int | None) -> LocalInteractions:
-        p = masks.shape[1]
-        scale = float(np.abs(y).max())
+    def _fallback_detect(self, masks: np.ndarray, outputs: np.ndarray, report: int | None, rng: np.random.Generator,
+                         show_progress: bool) -> list[LocalInteractions]:
+        """ArchDetect on the instances' ArchDetect rows when they lead every instance's masks, else
+        NID on all their masks (``fallback=True``), marked ``metadata["fallback_from"]``."""
+        from .nid import NIDDetector
+
+        p = masks.shape[2]
+        design = archdetect_design(p)
+        shared = {"rtol": self.rtol, "background_rows": self.background_rows}
+        if masks.shape[1] >= len(design) and (masks[:, : len(design)] == design).all():
+            found = ArchDetectDetector(max_order=report, **shared).detect(masks[:, : len(design)], outputs[:, : len(design)], rng=rng)
+        else:
+            found = NIDDetector(max_order=report, background_rows=self.background_rows).detect(
+                masks, outputs, rng=rng, show_progress=show_progress
+            )
+        for item in found:
+            item.metadata["fallback_from"] = self.name
+        return found
+
+    def _plan(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> _Plan:
+        """What one instance's rows allow: the exact low orders, the active features, what is left of
+        the outputs once the other features' exact main effects are taken off, the fit order."""
         rows = _ContextRows(masks, y, rtol)
         low = rows.low_orders()
-        active = rows.active() if low is not None else np.arange(p)
+        active = rows.active() if low is not None else np.arange(masks.shape[1])
+        target = y.astype(np.float64)
+        if low is not None:
+            idle = np.setdiff1d(np.arange(masks.shape[1]), active)
+            target = target - masks[:, idle] @ low[1][idle]
         distinct = len(np.unique(masks[:, active], axis=0))
-        order = self.fit_order or fit_order(active.size, distinct, self.rows_per_term)
-        order = min(max(order, min(2, active.size)), active.size)
-        saturated = order == active.size and distinct == 2**active.size
-        if saturated:  # every combination queried: the transform itself, no least squares
-            fit = transform_fit(masks, y, active, rtol * scale)
+        room = fit_order(active.size, distinct, self.rows_per_term)
+        order = min(max(self.fit_order or room, min(2, active.size)), active.size)
+        return _Plan(low, active, target, order, order == active.size and distinct == 2**active.size, room)
+
+    def _one(self, masks: np.ndarray, plan: _Plan, rtol: float, report: int | None) -> LocalInteractions:
+        scale = float(np.abs(plan.target).max())
+        if plan.saturated:  # every combination queried: the transform itself, no least squares
+            fit = transform_fit(masks, plan.target, plan.active, rtol * scale)
         else:
-            terms = [members for size in range(order + 1) for members in itertools.combinations(active.tolist(), size)]
+            terms = [members for size in range(plan.order + 1) for members in itertools.combinations(plan.active.tolist(), size)]
             if len(terms) > MAX_TERMS:
                 raise InputError(
-                    f"the 'moebius' detector would fit {len(terms)} terms for {active.size} features (at most {MAX_TERMS}); "
-                    "use detector='nid' for this many features, or lower fit_order"
+                    f"the 'moebius' detector would fit {len(terms)} terms for {plan.active.size} features (at most {MAX_TERMS}); "
+                    "use detector='auto' or 'nid' for this many features, or lower fit_order"
                 )
-            fit = least_squares_fit(masks, y, terms, low, rtol * scale)
-        sets = self._confirmed(fit, report, saturated=saturated)
-        return _result(p, fit, sets, self.name, len(y), rtol, order, active)
+            fit = least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale)
+        sets = self._confirmed(fit, report, saturated=plan.saturated)
+        main = np.zeros(masks.shape[1]) if plan.low is None else plan.low[1]
+        return _result(fit, sets, main, self.name, len(masks), rtol, plan)
 
     def _confirmed(self, fit: MoebiusFit, report: int | None, saturated: bool) -> list[int]:
         """Indices of the fitted sets of three or more that are reported; a ``saturated`` fit (every
@@ -220,53 +283,11 @@ class MoebiusDetector(Detector):
         return keep
 
 
-def moebius_design(n_features: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """One instance's masks, shape (n, p), bool: ArchDetect's design in its row order (row 0 all on),
-    then distinct masks not in it, each feature on with probability 1/2, until ``n_samples`` rows
-    (``n`` is at least the design's ``p**2 + p + 2``). When ``2**p`` masks fit in that, all of them
-    instead (all-on first), repeated up to ``n_samples`` rows: a scheme whose "off" values are
-    random (noise, background rows) gets the whole budget to average over, and a deterministic
-    one queries the model once per distinct mask (repeats are answered from the first)."""
-    p = int(n_features)
-    check_int("n_features", p)
-    if 2**p <= max(n_samples, p * p + p + 2):
-        from ..reference.exact import all_masks
-
-        every = all_masks(p)[::-1]
-        cycles, rest = divmod(max(int(n_samples), 2**p), 2**p)
-        tail = every[np.sort(rng.choice(2**p, rest, replace=False))] if rest else every[:0]
-        return np.concatenate([np.tile(every, (cycles, 1)), tail])
-    base = archdetect_design(p)
-    seen = {row.tobytes() for row in np.packbits(base, axis=1)}
-    extra: list[np.ndarray] = []
-    wanted = n_samples - len(base)
-    while len(extra) < wanted:
-        draw = rng.random((2 * (wanted - len(extra)) + 8, p)) < 0.5
-        for row, code in zip(draw, np.packbits(draw, axis=1), strict=True):
-            key = code.tobytes()
-            if key not in seen:
-                seen.add(key)
-                extra.append(row)
-                if len(extra) == wanted:
-                    break
-    return np.concatenate([base, np.asarray(extra, dtype=bool).reshape(-1, p)])
-
-
-def fit_order(n_features: int, n_distinct: int, rows_per_term: float = 1.25) -> int:
-    """The largest order ``k`` whose terms (all sets of up to ``k`` of ``n_features``) number at
-    most ``n_distinct / rows_per_term``; ``n_features`` when the distinct masks are all ``2**p``."""
-    if n_distinct >= 2**n_features:
-        return n_features
-    order, terms = 0, 1
-    while order < n_features and terms + comb(n_features, order + 1) <= n_distinct / rows_per_term:
-        order += 1
-        terms += comb(n_features, order)
-    return order
-
-
 class _ContextRows:
     """The outputs of one instance at ArchDetect's design rows (the mean over a mask's repeats: a
-    scheme with random "off" values answers each differently), and what they show exactly."""
+    scheme with random "off" values answers each differently), and what they show exactly: with the
+    whole design, main and pair effects; with only its main-effect rows (:func:`screening_design`),
+    main effects and which features interact at all."""
 
     def __init__(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> None:
         p = masks.shape[1]
@@ -276,35 +297,68 @@ class _ContextRows:
         index = {code.tobytes(): n for n, code in enumerate(codes)}
         found = np.array([index.get(code.tobytes(), -1) for code in np.packbits(archdetect_design(p), axis=1)])
         self.half = 1 + p + p * (p - 1) // 2  # the instance-context rows, then the baseline-context ones
-        #: which halves of the design were all queried: (instance context, baseline context)
-        self.has = (bool((found[: self.half] >= 0).all()), bool((found[self.half :] >= 0).all()))
-        outputs = np.where(found >= 0, mean[found], 0.0)[None]  # (1, p**2 + p + 2), a missing half 0
+        present = found >= 0
+        #: the main-effect rows of each context: (instance, baseline)
+        self.has_mains = (bool(present[: 1 + p].all()), bool(present[self.half : self.half + 1 + p].all()))
+        #: the pair rows of each context too
+        self.has_pairs = (bool(present[: self.half].all()), bool(present[self.half :].all()))
+        outputs = np.where(present, mean[np.maximum(found, 0)], 0.0)[None]  # (1, p**2 + p + 2), missing rows 0
         self.omega_on, self.omega_off, main = _mixed_differences(outputs, p, np.array([rtol]))
-        self.outputs, self.main, self.p, self.rtol = outputs[0], main[0], p, rtol
+        base, single = outputs[0, self.half], outputs[0, self.half + 1 : self.half + 1 + p]
+        main = np.where(np.abs(single - base) <= rtol * np.maximum(np.abs(single), abs(base)), 0.0, main[0])  # rounding
+        self.outputs, self.main, self.p, self.rtol = outputs[0], main, p, rtol
 
-    def low_orders(self) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """Exact ``m({})``, ``m({i})`` (p,) and ``m({i, j})`` (p, p) at the baseline; None when the
-        design's baseline rows are not all there."""
-        if not self.has[1]:
+    def low_orders(self) -> tuple[float, np.ndarray, np.ndarray | None] | None:
+        """Exact ``m({})``, ``m({i})`` (p,) and ``m({i, j})`` (p, p) at the baseline (``None`` for the
+        pairs without the design's pair rows); ``None`` without the baseline's main-effect rows."""
+        if not self.has_mains[1]:
             return None
-        return float(self.outputs[self.half]), self.main, self.omega_off[0]
+        return float(self.outputs[self.half]), self.main, self.omega_off[0] if self.has_pairs[1] else None
 
     def active(self) -> np.ndarray:
-        """Features with a non-zero main or pair difference at the baseline or at the instance
-        (all features when the design's rows are not all there)."""
-        if not all(self.has):
-            return np.arange(self.p)
-        moves = (self.omega_on[0] != 0).any(axis=1) | (self.omega_off[0] != 0).any(axis=1)
-        for start in (0, self.half):  # each context: f(context), then its one-toggled rows
-            base, single = self.outputs[start], self.outputs[start + 1 : start + 1 + self.p]
-            moves |= np.abs(single - base) > self.rtol * np.maximum(np.abs(single), abs(base))
-        return np.flatnonzero(moves)
+        """The features that get terms beyond their main effect. With the whole design: those with a
+        non-zero main or pair difference at the baseline or at the instance; with the main-effect
+        rows of both contexts: those whose main difference changes between the contexts (the others
+        act alone, if at all: their exact main effect is all they get); else every feature."""
+        p, out = self.p, self.outputs
+        if all(self.has_pairs):
+            moves = (self.omega_on[0] != 0).any(axis=1) | (self.omega_off[0] != 0).any(axis=1)
+            for start in (0, self.half):  # each context: f(context), then its one-toggled rows
+                base, single = out[start], out[start + 1 : start + 1 + p]
+                moves |= np.abs(single - base) > self.rtol * np.maximum(np.abs(single), abs(base))
+            return np.flatnonzero(moves)
+        if all(self.has_mains):
+            four = np.stack([np.full(p, out[0]), out[1 : 1 + p], out[self.half + 1 : self.half + 1 + p], np.full(p, out[self.half])])
+            change = four[0] - four[1] - four[2] + four[3]
+            return np.flatnonzero(np.abs(change) > self.rtol * np.abs(four).max(axis=0))
+        return np.arange(p)
 
 
-def _result(p: int, fit: MoebiusFit, sets: list[int], name: str, n: int, rtol: float, order: int, active: np.ndarray) -> LocalInteractions:
-    """The pairs with a non-zero effect and the reported sets, by ``|m(S)|``; main effects; pair
-    masses over every fitted term."""
-    pairs, main = np.zeros((p, p)), np.zeros(p)
+class _Plan(NamedTuple):
+    """One instance's fit, before fitting (:meth:`MoebiusDetector._plan`)."""
+
+    low: tuple[float, np.ndarray, np.ndarray | None] | None  #: exact m({}), m({i}), m({i, j}) (or None)
+    active: np.ndarray  #: the features that get terms beyond their main effect
+    target: np.ndarray  #: the outputs less the other features' exact main effects, (n,)
+    order: int  #: the largest order fitted
+    saturated: bool  #: every combination of the active features queried
+    room: int  #: the largest order the distinct masks allow (:func:`fit_order`)
+
+    def hands_over(self) -> bool:
+        """Whether ``fallback`` gives the instance to another detector: with exact pairs (ArchDetect's
+        rows), when the masks leave no room for sets of three; without, when even the pairs are
+        more than :data:`MAX_TERMS` terms."""
+        q = self.active.size
+        if self.low is not None and self.low[2] is not None:
+            return self.room < min(3, q)
+        return 1 + q + q * (q - 1) // 2 > MAX_TERMS
+
+
+def _result(fit: MoebiusFit, sets: list[int], main: np.ndarray, name: str, n: int, rtol: float, plan: _Plan) -> LocalInteractions:
+    """The pairs with a non-zero effect and the reported sets, by ``|m(S)|``; main effects (``main``,
+    (p,), for the features without a fitted one); pair masses over every fitted term."""
+    p = main.size
+    pairs, main = np.zeros((p, p)), main.astype(np.float64).copy()
     for members, value in zip(fit.terms, fit.coef, strict=True):
         if len(members) == 1:
             main[members] = value
@@ -316,7 +370,8 @@ def _result(p: int, fit: MoebiusFit, sets: list[int], name: str, n: int, rtol: f
         main_effects=main,
         pairwise_strengths=pair_mass(p, fit.terms, fit.coef),
         metadata={
-            "detector": name, "n_queries": n, "rtol": rtol, "fit_order": order, "n_terms": len(fit.terms),
-            "active_features": active.tolist(), "set_effects": set_effects,
+            "detector": name, "n_queries": n, "rtol": rtol, "fit_order": plan.order, "n_terms": len(fit.terms),
+            "active_features": plan.active.tolist(), "exact_pairs": plan.low is not None and plan.low[2] is not None,
+            "set_effects": set_effects,
         },
     )

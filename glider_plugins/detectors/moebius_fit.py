@@ -59,24 +59,28 @@ class MoebiusFit:
 
 
 def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, ...]], low: tuple | None, noise: float) -> MoebiusFit:
-    """Exact orders 0-2 (when ``low`` is given) and least squares for the rest of ``terms``;
-    fitted effects within ``noise`` are zero."""
+    """Exact orders 0-2 (when ``low`` is given; orders 0-1 when its pairs are ``None``) and least
+    squares for the rest of ``terms``; fitted effects within ``noise`` are zero."""
     sizes = np.array([len(t) for t in terms])
     coef = np.zeros(len(terms))
     fitted = np.ones(len(terms), dtype=bool)
     target = y.astype(np.float64)
     if low is not None:
         base, main, pair = low
+        exact = 1 if pair is None else 2
         for n, members in enumerate(terms):
-            if len(members) <= 2:
+            if len(members) <= exact:
                 coef[n] = base if not members else main[members[0]] if len(members) == 1 else pair[members]
-        fitted = sizes >= 3
+        fitted = sizes > exact
         exact_cols = cross_columns(masks, [t for t, f in zip(terms, fitted, strict=True) if not f])
         target = target - exact_cols @ coef[~fitted]
     errors = np.zeros(len(terms))
     if not fitted.any():
         return MoebiusFit(terms, coef, errors, fitted, noise)
     design = cross_columns(masks, [t for t, f in zip(terms, fitted, strict=True) if f])
+    if design.shape[1] >= len(y):  # more terms than masks: the least-norm solution, no errors
+        coef[fitted] = _least_norm(design, target, noise)
+        return MoebiusFit(terms, coef, errors, fitted, noise)
     gram = design.T @ design
     gram += 1e-9 * max(float(np.trace(gram)) / len(gram), 1e-300) * np.eye(len(gram))
     inverse = np.linalg.inv(gram)
@@ -90,6 +94,20 @@ def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, .
     coef[fitted] = estimate
     errors[fitted] = np.sqrt(np.maximum(np.diag(inverse), 0.0) * variance)
     return MoebiusFit(terms, coef, errors, fitted, noise, design, inverse, residual)
+
+
+def _least_norm(design: np.ndarray, target: np.ndarray, noise: float) -> np.ndarray:
+    """The smallest-norm coefficients that fit ``target`` (solved through the masks' (n, n) kernel,
+    as the least squares in the terms' space with the same diagonal jitter), within ``noise`` zero."""
+    kernel = design @ design.T
+    kernel += 1e-9 * max(float(np.trace(kernel)) / len(kernel), 1e-300) * np.eye(len(kernel))
+    inverse = np.linalg.inv(kernel)
+    dual = inverse @ target
+    for _ in range(REFINEMENTS):
+        dual += inverse @ (target - design @ (design.T @ dual))
+    estimate = design.T @ dual
+    estimate[np.abs(estimate) <= noise] = 0.0
+    return estimate
 
 
 def transform_fit(masks: np.ndarray, y: np.ndarray, active: np.ndarray, noise: float) -> MoebiusFit:

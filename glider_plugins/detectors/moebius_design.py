@@ -1,0 +1,71 @@
+"""The masks of the ``"moebius"`` detector (:mod:`.moebius`) and the order their count allows."""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+from .._checks import check_int
+from .archdetect import archdetect_design
+
+__all__ = ["fit_order", "moebius_design", "screening_design"]
+
+
+def moebius_design(n_features: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    """One instance's masks, shape (n, p), bool: a fixed part, then distinct masks not in it, each
+    feature on with probability 1/2, until ``n_samples`` rows (``n`` is at least the fixed part).
+
+    The fixed part is ArchDetect's design in its row order (row 0 all on) when its ``p**2 + p + 2``
+    rows fit in ``n_samples``, else :func:`screening_design`'s ``2 p + 2`` rows. When ``2**p`` masks
+    fit, all of them instead (all-on first), repeated up to ``n_samples`` rows: a scheme whose "off"
+    values are random (noise, background rows) gets the whole budget to average over, and a
+    deterministic one queries the model once per distinct mask (repeats are answered from the
+    first)."""
+    p = int(n_features)
+    check_int("n_features", p)
+    full = p * p + p + 2
+    base = archdetect_design(p) if full <= n_samples else screening_design(p)
+    if 2**p <= max(n_samples, len(base)):
+        from ..reference.exact import all_masks
+
+        every = all_masks(p)[::-1]
+        cycles, rest = divmod(max(int(n_samples), 2**p), 2**p)
+        tail = every[np.sort(rng.choice(2**p, rest, replace=False))] if rest else every[:0]
+        return np.concatenate([np.tile(every, (cycles, 1)), tail])
+    seen = {row.tobytes() for row in np.packbits(base, axis=1)}
+    extra: list[np.ndarray] = []
+    wanted = n_samples - len(base)
+    while len(extra) < wanted:
+        draw = rng.random((2 * (wanted - len(extra)) + 8, p)) < 0.5
+        for row, code in zip(draw, np.packbits(draw, axis=1), strict=True):
+            key = code.tobytes()
+            if key not in seen:
+                seen.add(key)
+                extra.append(row)
+                if len(extra) == wanted:
+                    break
+    return np.concatenate([base, np.asarray(extra, dtype=bool).reshape(-1, p)])
+
+
+def screening_design(n_features: int) -> np.ndarray:
+    """The main-effect rows of ArchDetect's design in both contexts, shape (2 p + 2, p), bool: all on,
+    all on but feature ``i`` (``p`` rows), all off, only feature ``i`` on (``p`` rows). They give the
+    exact ``m({})`` and ``m({i})`` and, per feature, ``f(on) - f(on - i) - f(off + i) + f(off)``:
+    the sum of the pure effects of every set of two or more that holds ``i``."""
+    p = int(n_features)
+    check_int("n_features", p)
+    eye = np.eye(p, dtype=bool)
+    return np.concatenate([np.ones((1, p), bool), ~eye, np.zeros((1, p), bool), eye])
+
+
+def fit_order(n_features: int, n_distinct: int, rows_per_term: float = 1.25) -> int:
+    """The largest order ``k`` whose terms (all sets of up to ``k`` of ``n_features``) number at
+    most ``n_distinct / rows_per_term``; ``n_features`` when the distinct masks are all ``2**p``."""
+    if n_distinct >= 2**n_features:
+        return n_features
+    order, terms = 0, 1
+    while order < n_features and terms + comb(n_features, order + 1) <= n_distinct / rows_per_term:
+        order += 1
+        terms += comb(n_features, order)
+    return order
