@@ -16,6 +16,7 @@ floor is the model's own cost: ``small`` (8-dim embeddings, 64-32: about 2 us pe
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import warnings
@@ -37,13 +38,13 @@ def run(ia: InteractionAttribution, data: tuple[np.ndarray, ...], n_samples: int
 
 def grid(args: argparse.Namespace) -> list[tuple[int, int, float, float]]:
     rows = []
-    print(f"Part 1: batched 'nid' on {args.instances} instances per cell, DeepFM over p fields served by onnxruntime")
+    print(f"Part 1: batched '{args.detector}' on {args.instances} instances per cell, DeepFM over p fields served by onnxruntime")
     print(f"{'p':>5} {'n_samples':>9} {'query ms/inst':>14} {'detect ms/inst':>15} {'detect/query':>13} {'repeated rows':>14}")
     for p in args.p:
         model, (cat, dense) = ctr_onnx(p, args.instances, seed=args.seed)
-        ia = InteractionAttribution(model, detector="nid")
+        ia = InteractionAttribution(model, detector=args.detector)
         for n_samples in args.samples:
-            res, _ = run(ia, (cat, dense), n_samples, args.seed, device=args.device)
+            res, _ = run(ia, (cat, dense), n_samples, args.seed, **_options(args))
             meta = res.metadata
             q, d = 1000 * meta["query_seconds"] / args.instances, 1000 * meta["detect_seconds"] / args.instances
             share = meta["n_repeated"] / max(1, meta["n_queries"])
@@ -62,15 +63,16 @@ def acceptance(args: argparse.Namespace) -> None:
 
 def acceptance_on(args: argparse.Namespace, size: str) -> None:
     n = args.accept_instances
+    planted: list = []
     if args.model == "trained":
-        model, (cat, dense), _ = trained_ctr_onnx(n, seed=args.seed, size=SIZES[size])
+        model, (cat, dense), planted = trained_ctr_onnx(n, seed=args.seed, size=SIZES[size])
     else:
         model, (cat, dense) = ctr_onnx(39, n, seed=args.seed, size=SIZES[size])
-    ia = InteractionAttribution(model, detector="nid")
-    batched, batched_s = run(ia, (cat, dense), 1000, args.seed, device=args.device)
+    ia = InteractionAttribution(model, detector=args.detector)
+    batched, batched_s = run(ia, (cat, dense), 1000, args.seed, **_options(args))
     single_s, single_query, single_detect, alone = 0.0, 0.0, 0.0, []
     for i in range(n):
-        res, seconds = run(ia, (cat[i : i + 1], dense[i : i + 1]), 1000, args.seed, device=args.device)
+        res, seconds = run(ia, (cat[i : i + 1], dense[i : i + 1]), 1000, args.seed, **_options(args))
         single_s += seconds
         single_query += res.metadata["query_seconds"]
         single_detect += res.metadata["detect_seconds"]
@@ -81,7 +83,8 @@ def acceptance_on(args: argparse.Namespace, size: str) -> None:
     ratio = meta["detect_seconds"] / meta["query_seconds"]
     shape = SIZES[size]
     what = "trained on Criteo-like clicks with planted crosses" if args.model == "trained" else "untrained"
-    print(f"\nPart 2: 'nid', {n} instances of a 39-field ONNX DeepFM, {what} ({size}: embeddings {shape['embed_dim']}, "
+    chosen = sorted({r.metadata.get("detector") for r in batched})
+    print(f"\nPart 2: '{args.detector}' ({', '.join(map(str, chosen))}), {n} instances of a 39-field ONNX DeepFM, {what} ({size}: embeddings {shape['embed_dim']}, "
           f"hidden {'-'.join(map(str, shape['hidden']))}), 1000 samples each")
     print(f"  queries: {1e6 * meta['query_seconds'] / meta['n_queries']:.1f} us per perturbed row, {1000 * meta['query_seconds'] / n:.1f} ms per instance")
     print(f"  batched:        total {batched_s:7.2f} s  queries {meta['query_seconds']:6.2f} s  detection {meta['detect_seconds']:7.2f} s  "
@@ -93,7 +96,16 @@ def acceptance_on(args: argparse.Namespace, size: str) -> None:
     print(f"  same ranked interactions alone and in the batch: {identical:.0%} of instances; largest pairwise strength difference {gap:.2g}")
     glob_single, glob_batched = _global_top([a.interactions for a in alone]), _global_top([batched[i].interactions for i in range(n)])
     print(f"  counted over the {n} instances (GLIDER, top 3 each): top-5 batched {glob_batched}, one at a time {glob_single}")
+    if planted:
+        pairs = {tuple(sorted(pair)) for group in planted for pair in itertools.combinations(sorted(group), 2)}
+        hit = [len(set(itertools.combinations(s, 2)) & pairs) > 0 for s in glob_batched]
+        print(f"  planted groups {sorted(tuple(sorted(g)) for g in planted)}: {sum(hit)} of the top 5 hold a planted pair")
 
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """``device`` for NID (an option only NID takes: ``"auto"`` given it would choose NID)."""
+    return {"device": args.device} if args.detector == "nid" or args.device != "cpu" else {}
 
 
 def _global_top(rankings: list[list[tuple[tuple[int, ...], float]]], per_instance: int = 3, k: int = 5) -> list[tuple[int, ...]]:
@@ -137,6 +149,7 @@ def main() -> None:
                         help="torch threads (default: torch's, all cores; NID trains stacks of fewer than 16 instances on one)")
     parser.add_argument("--device", default="cpu", help="torch device NID trains on (e.g. cuda); the model queries stay on onnxruntime's CPU")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--detector", default="nid", help="detector of both parts (e.g. auto, the default)")
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")

