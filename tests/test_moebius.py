@@ -198,3 +198,15 @@ def test_pairs_outnumbering_the_masks_get_the_least_norm_fit():
         assert local.metadata["detector"] == "moebius" and local.metadata["fit_order"] == 2
         found = {m for m, _ in local.interactions[:39]}
         assert len(found & {(i, i + 1) for i in range(39)}) >= 33, sorted(found)
+
+
+def test_an_additive_model_has_no_interactions_at_any_size():
+    """Every feature acting alone: no term beyond the main effects, which are exact (p = 10 on the
+    whole design, p = 40 on the screening rows, where nothing is left to fit)."""
+    for p in (10, 40):
+        coef = np.arange(p, dtype=float)
+        x = rows(2, p)
+        res = InteractionAttribution(lambda z, c=coef: z @ c).attribute(x, seed=0)
+        for i, local in enumerate(res):
+            assert local.interactions == [] and local.pairwise().max() == 0
+            np.testing.assert_allclose(local.main_effects, x[i] * coef, rtol=1e-12)

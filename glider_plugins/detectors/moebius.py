@@ -59,6 +59,7 @@ models, with a typical row and with a background), where ArchDetect's two contex
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -70,7 +71,7 @@ from ..results import LocalInteractions
 from .archdetect import ArchDetectDetector, _mixed_differences, _rank, archdetect_design, noise_rtol
 from .base import Detector, check_experiments
 from .moebius_design import fit_order, moebius_design, screening_design
-from .moebius_fit import MoebiusFit, least_squares_fit, transform_fit
+from .moebius_fit import MoebiusFit, confirmed_sets, least_squares_fit, transform_fit
 from .pure_effects import pair_mass
 
 __all__ = ["MAX_TERMS", "MoebiusDetector", "fit_order", "moebius_design", "screening_design"]
@@ -244,44 +245,32 @@ class MoebiusDetector(Detector):
         if low is not None:
             idle = np.setdiff1d(np.arange(masks.shape[1]), active)
             target = target - masks[:, idle] @ low[1][idle]
-        distinct = len(np.unique(masks[:, active], axis=0))
+        distinct = len(np.unique(masks[:, active], axis=0)) if active.size else 1
         room = fit_order(active.size, distinct, self.rows_per_term)
         order = min(max(self.fit_order or room, min(2, active.size)), active.size)
-        return _Plan(low, active, target, order, order == active.size and distinct == 2**active.size, room)
+        saturated = active.size > 0 and order == active.size and distinct == 2**active.size
+        return _Plan(low, active, target, order, saturated, room)
 
-    def _one(self, masks: np.ndarray, plan: _Plan, rtol: float, report: int | None) -> LocalInteractions:
+    def _one(self, masks: np.ndarray, plan: _Plan, rtol: float, report: int | None,
+             extra: Sequence[tuple[int, ...]] = ()) -> LocalInteractions:
+        """One instance's fit; ``extra`` sets of active features beyond the fit order get a term too
+        (NID's candidates, :func:`~.nid_refit.complete_refit`)."""
         scale = float(np.abs(plan.target).max())
         if plan.saturated:  # every combination queried: the transform itself, no least squares
             fit = transform_fit(masks, plan.target, plan.active, rtol * scale)
         else:
             terms = [members for size in range(plan.order + 1) for members in itertools.combinations(plan.active.tolist(), size)]
+            active = set(plan.active.tolist())
+            terms += list(dict.fromkeys(tuple(sorted(t)) for t in extra if len(t) > plan.order and set(t) <= active))
             if len(terms) > MAX_TERMS:
                 raise InputError(
                     f"the 'moebius' detector would fit {len(terms)} terms for {plan.active.size} features (at most {MAX_TERMS}); "
                     "use detector='auto' or 'nid' for this many features, or lower fit_order"
                 )
             fit = least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale)
-        sets = self._confirmed(fit, report, saturated=plan.saturated)
+        sets = confirmed_sets(fit, report, self.min_share, self.significance, saturated=plan.saturated)
         main = np.zeros(masks.shape[1]) if plan.low is None else plan.low[1]
         return _result(fit, sets, main, self.name, len(masks), rtol, plan)
-
-    def _confirmed(self, fit: MoebiusFit, report: int | None, saturated: bool) -> list[int]:
-        """Indices of the fitted sets of three or more that are reported; a ``saturated`` fit (every
-        combination of the active features queried: the exact transform) needs no held-out check."""
-        sizes = np.array([len(t) for t in fit.terms])
-        interacting = np.abs(fit.coef[sizes >= 2])
-        largest = interacting.max(initial=0.0)
-        if largest <= 0:
-            return []
-        keep = []
-        for c in np.flatnonzero((sizes >= 3) & (sizes <= (report or sizes.max()))):
-            value = abs(fit.coef[c])
-            if value <= 0 or value < self.min_share * largest or value < self.significance * fit.errors[c]:
-                continue
-            if saturated or fit.held_out_gain(c) > 0:
-                keep.append(int(c))
-        return keep
-
 
 class _ContextRows:
     """The outputs of one instance at ArchDetect's design rows (the mean over a mask's repeats: a

@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["REFINEMENTS", "MoebiusFit", "cross_columns", "least_squares_fit", "transform_fit"]
+__all__ = ["REFINEMENTS", "MoebiusFit", "confirmed_sets", "cross_columns", "least_squares_fit", "transform_fit"]
 
 #: Iterative-refinement steps of each least-squares solve (against the diagonal jitter that keeps
 #: repeated columns solvable).
@@ -130,6 +130,25 @@ def transform_fit(masks: np.ndarray, y: np.ndarray, active: np.ndarray, noise: f
     spread = sign * moebius_transform(sign / count)
     terms = [tuple(active[row].tolist()) for row in members]
     return MoebiusFit(terms, coef, np.sqrt(np.maximum(spread, 0.0) * variance), np.zeros(2**q, dtype=bool), noise)
+
+
+def confirmed_sets(fit: MoebiusFit, report: int | None, min_share: float, significance: float, saturated: bool = False) -> list[int]:
+    """Indices of the fitted sets of three or more (up to ``report`` features) that are reported:
+    ``|m(S)|`` at least ``min_share`` of the largest fitted interaction and ``significance``
+    standard errors, and a term that lowers the leave-one-out error; a ``saturated`` fit (every
+    combination of its features queried: the exact transform) needs no held-out check."""
+    sizes = np.array([len(t) for t in fit.terms])
+    largest = np.abs(fit.coef[sizes >= 2]).max(initial=0.0)
+    if largest <= 0:
+        return []
+    keep = []
+    for c in np.flatnonzero((sizes >= 3) & (sizes <= (report or sizes.max()))):
+        value = abs(fit.coef[c])
+        if value <= 0 or value < min_share * largest or value < significance * fit.errors[c]:
+            continue
+        if saturated or fit.held_out_gain(c) > 0:
+            keep.append(int(c))
+    return keep
 
 
 def cross_columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray:

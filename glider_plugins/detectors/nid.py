@@ -61,7 +61,7 @@ from .nid_decoding import (
 )
 from .nid_refit import refit
 from .nid_stages import FirstPass, rank_sets, run_passes
-from .nid_training import split_samples, standardise, train_stacked
+from .nid_training import split_samples, standardise, train_in_stacks
 from .pure_effects import SIGNIFICANCE
 
 __all__ = ["NIDDetector", "nid_pairwise", "nid_anyorder", "prune_redundant"]
@@ -157,8 +157,14 @@ class NIDDetector(Detector):
         for pairs and sets alike (a term is reported only when it exceeds
         :data:`~.pure_effects.SIGNIFICANCE` standard errors), ``pairwise_strengths`` each pair's
         mass ``sum |m(S)|`` over the fitted terms holding it (each term counting by what it
-        exceeds that noise margin), and ``main_effects`` the fitted ``m({i})``. ``False``: NID's
-        own measures (below).
+        exceeds that noise margin), and ``main_effects`` the fitted ``m({i})``. Where the masks
+        afford every set of up to three of the features that interact (equal sample weights; p up
+        to 10-16 at 1000 LIME masks), the refit is complete instead
+        (:func:`~.nid_refit.complete_refit`): every pure effect up to the order the masks allow
+        and NID's larger candidate sets, fitted at once as the ``"moebius"`` detector fits them
+        (``metadata["refit"] == "complete"``); on the real-model panel that lifts pair
+        precision@5 from 0.63-0.83 to 0.81-0.97 and Spearman from 0.66-0.86 to 0.92-1.00.
+        ``False``: NID's own measures (below).
     max_set_size : int, default 5
         With ``refit``: the largest set confirmed. A cross of many features is on in few LIME
         masks, and there it can absorb what a fit of pairs and a few sets cannot express of a
@@ -416,63 +422,12 @@ class NIDDetector(Detector):
             )
         return results
 
-    def _fit(
-        self,
-        masks: np.ndarray,
-        targets: np.ndarray,
-        sample_w: np.ndarray,
-        split: np.ndarray,
-        linear_start: np.ndarray,
-        stage: int,
-        seed: int,
-        show_progress: bool,
-    ) -> dict[str, Any]:
-        """Train the instances' networks in stacks of ``instance_batch``; see :func:`train_stacked`.
-
-        Pass 0 uses ``seed``, pass ``s`` a seed drawn from ``(seed, s)``; every stack of a pass
-        uses its pass's seed, so an instance trains the same in any stack (see
-        :func:`train_stacked`: the random draws are shared by the instances of a stack).
-        """
-        n_inst = len(masks)
-        step = self.instance_batch or n_inst
-        if stage == 0:
-            group_seed = seed
-        else:
-            group_seed = int(np.random.SeedSequence(seed, spawn_key=(stage,)).generate_state(1, np.uint64)[0] >> 1)
-        fits = []
-        for lo in range(0, n_inst, step):
-            part = slice(lo, lo + step)
-            fits.append(
-                train_stacked(
-                    masks[part],
-                    targets[part],
-                    sample_w[part],
-                    split[part],
-                    linear_start[part],
-                    hidden_units=self.network_for(masks.shape[2]),
-                    l1=self.l1,
-                    learning_rate=self.learning_rate,
-                    max_epochs=self.max_epochs,
-                    batch_size=self.batch_size,
-                    patience=self.patience,
-                    input_init_scale=self.input_init_scale,
-                    seed=group_seed,
-                    device=self.device,
-                    dtype=self.dtype,
-                    show_progress=show_progress,
-                )
-            )
-        return _concatenate(fits)
-
-
-def _concatenate(fits: list[dict[str, Any]]) -> dict[str, Any]:
-    """Join the fits of instance groups along the instance axis."""
-    if len(fits) == 1:
-        return fits[0]
-    joined: dict[str, Any] = {}
-    for key, value in fits[0].items():
-        if isinstance(value, list):  # one array per layer
-            joined[key] = [np.concatenate(layer) for layer in zip(*(f[key] for f in fits), strict=True)]
-        else:
-            joined[key] = np.concatenate([f[key] for f in fits])
-    return joined
+    def _fit(self, masks: np.ndarray, targets: np.ndarray, sample_w: np.ndarray, split: np.ndarray,
+             linear_start: np.ndarray, stage: int, seed: int, show_progress: bool) -> dict[str, Any]:
+        """Train the instances' networks of pass ``stage`` (:func:`~.nid_training.train_in_stacks`)."""
+        return train_in_stacks(
+            masks, targets, sample_w, split, linear_start, stage=stage, seed=seed, instance_batch=self.instance_batch,
+            hidden_units=self.network_for(masks.shape[2]), l1=self.l1, learning_rate=self.learning_rate,
+            max_epochs=self.max_epochs, batch_size=self.batch_size, patience=self.patience,
+            input_init_scale=self.input_init_scale, device=self.device, dtype=self.dtype, show_progress=show_progress,
+        )

@@ -1,19 +1,24 @@
 """NID's refit: what the networks found, re-estimated as pure effects by least squares.
 
-NID proposes (pairs by its weight measure, sets by its units' prefixes); :class:`.PureEffectFit`
-decides: every pair it can afford and each candidate set are fitted as AND-crosses of the queried
-masks, sets confirmed on the held-out masks (:mod:`.pure_effects`).
+NID proposes (pairs by its weight measure, sets by its units' prefixes). Where the queried masks
+afford every set of up to three features (p <= 12 at 1000 LIME masks; equal sample weights),
+:func:`complete_refit` fits all sets up to the order they allow at once, with NID's larger
+candidates beside them, as the ``"moebius"`` detector does on its own design
+(:mod:`.moebius_fit`). Beyond, :class:`.PureEffectFit` decides: every pair it can afford and each
+candidate set are fitted as AND-crosses of the queried masks, sets confirmed on the held-out masks
+(:mod:`.pure_effects`).
 """
 
 from __future__ import annotations
 
+from math import comb
 from typing import Any
 
 import numpy as np
 
 from .pure_effects import PureEffectFit, pair_mass
 
-__all__ = ["MAX_SET_CANDIDATES", "SAMPLES_PER_TERM", "refit", "refit_pairs"]
+__all__ = ["MAX_SET_CANDIDATES", "SAMPLES_PER_TERM", "complete_refit", "refit", "refit_pairs"]
 
 #: Every pair is re-estimated while there are this many training samples per fitted term (bias,
 #: main effects, pairs); fewer pairs otherwise.
@@ -77,8 +82,12 @@ def refit(
     metadata : dict
     """
     p = masks.shape[1]
-    pairs = refit_pairs(pairwise, found, int((~is_val).sum()))
     candidates = [m for m, _ in ranked if 3 <= len(m) <= max_size][:MAX_SET_CANDIDATES]
+    complete = complete_refit(masks, outputs, sample_w, candidates, max_size=max_size, min_set_share=min_set_share,
+                              significance=significance, max_interactions=max_interactions)
+    if complete is not None:
+        return complete
+    pairs = refit_pairs(pairwise, found, int((~is_val).sum()))
     fitted = PureEffectFit(masks, outputs, sample_w, is_val, pairs).confirm(candidates, min_set_share, max_size=max_size)
     magnitude = np.abs(fitted.effects)
     # what a term shows beyond its noise (sampling: its standard error; rounding: 1e-6 of the
@@ -102,3 +111,41 @@ def refit(
         "rejected_sets": fitted.rejected,
     }
     return entries[:max_interactions], mass, fitted.main, metadata
+
+
+def complete_refit(
+    masks: np.ndarray,
+    outputs: np.ndarray,
+    sample_w: np.ndarray,
+    candidates: list[tuple[int, ...]],
+    *,
+    max_size: int,
+    min_set_share: float,
+    significance: float,
+    max_interactions: int,
+) -> tuple[list[tuple[tuple[int, ...], float]], np.ndarray, np.ndarray, dict[str, Any]] | None:
+    """Every pure effect up to the order the masks allow, as the ``"moebius"`` detector fits it on
+    its own design (:class:`~.moebius.MoebiusDetector`: exact ``m({})`` and ``m({i})`` where the
+    masks hold the all-off and one-on rows, features that act alone or not at all screened by the
+    one-off and one-on rows, least squares of the rest, sets confirmed by ``min_set_share``,
+    ``significance`` standard errors and a lower leave-one-out error), NID's ``candidates`` larger
+    than that order fitted beside them. ``None`` where the masks
+    leave no room for every set of three of the features kept, the terms pass
+    :data:`~.moebius.MAX_TERMS`, or the sample weights differ (LIME's kernel). Same returns as
+    :func:`refit`.
+    """
+    from .archdetect import noise_rtol
+    from .moebius import MAX_TERMS, MoebiusDetector
+
+    if not np.all(sample_w == sample_w[0]):
+        return None
+    fitter = MoebiusDetector(max_order=max(max_size, 2), min_share=min_set_share, significance=significance)
+    rtol = float(noise_rtol(outputs[None])[0])
+    plan = fitter._plan(masks, outputs, rtol)
+    q = plan.active.size
+    if plan.room < min(3, q) or sum(comb(q, size) for size in range(plan.order + 1)) > MAX_TERMS:
+        return None
+    local = fitter._one(masks, plan, rtol, max(max_size, 2), extra=candidates)
+    metadata = {"refit": "complete", "fit_order": plan.order, "active_features": plan.active.tolist(),
+                "confirmed_sets": [m for m, _ in local.metadata["set_effects"]]}
+    return local.interactions[:max_interactions], local.pairwise_strengths, local.main_effects, metadata

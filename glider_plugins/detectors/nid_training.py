@@ -19,7 +19,7 @@ import torch
 from ..errors import InputError
 from .nid_network import StackedAdam, StackLayout, init_params, loss_gradient, weighted_mse
 
-__all__ = ["split_samples", "standardise", "train_stacked"]
+__all__ = ["split_samples", "standardise", "train_in_stacks", "train_stacked"]
 
 
 def split_samples(n_inst: int, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -269,4 +269,45 @@ def standardise(
     scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
     return mean, scale, additive
 
+
+def train_in_stacks(
+    masks: np.ndarray,
+    targets: np.ndarray,
+    sample_w: np.ndarray,
+    split: np.ndarray,
+    linear_start: np.ndarray,
+    *,
+    stage: int,
+    seed: int,
+    instance_batch: int | None,
+    show_progress: bool = False,
+    **training: Any,
+) -> dict[str, Any]:
+    """Train the instances' networks in stacks of ``instance_batch`` (:func:`train_stacked`, with
+    ``training`` its options), joined along the instance axis.
+
+    Pass 0 uses ``seed``, pass ``s`` a seed drawn from ``(seed, s)``; every stack of a pass uses
+    its pass's seed, so an instance trains the same in any stack (the random draws are shared by
+    the instances of a stack).
+    """
+    n_inst = len(masks)
+    step = instance_batch or n_inst
+    if stage == 0:
+        group_seed = seed
+    else:
+        group_seed = int(np.random.SeedSequence(seed, spawn_key=(stage,)).generate_state(1, np.uint64)[0] >> 1)
+    fits = [
+        train_stacked(masks[part], targets[part], sample_w[part], split[part], linear_start[part], seed=group_seed,
+                      show_progress=show_progress, **training)
+        for part in (slice(lo, lo + step) for lo in range(0, n_inst, step))
+    ]
+    if len(fits) == 1:
+        return fits[0]
+    joined: dict[str, Any] = {}
+    for key, value in fits[0].items():
+        if isinstance(value, list):  # one array per layer
+            joined[key] = [np.concatenate(layer) for layer in zip(*(f[key] for f in fits), strict=True)]
+        else:
+            joined[key] = np.concatenate([f[key] for f in fits])
+    return joined
 
