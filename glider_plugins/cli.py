@@ -180,6 +180,9 @@ def _encode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, default=10, help="top interactions to encode (default 10)")
     parser.add_argument("--min-count", type=int, default=10, help="rows a combination needs for its own id (default 10)")
     parser.add_argument("--missing-value", type=int, default=0, help="id meaning missing in categorical columns (default 0)")
+    parser.add_argument("--dense", nargs="*", default=None, metavar="COLUMN",
+                        help="columns to quantile-bin before crossing (default: numeric columns with more than 100 "
+                             "distinct values or with fractions; --dense with no column: none)")
 
 
 def _encode_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -200,11 +203,14 @@ def _encode_run(args: argparse.Namespace, out: TextIO) -> int:
     absent = sorted({name for g in groups for name in g if name not in frame.columns})
     if absent:
         raise InputError(f"--data: columns {absent} of the interactions are not in {args.data!r}; its columns are {list(frame.columns)}")
-    encoder = CrossFeatureEncoder(groups, min_count=args.min_count, missing_value=args.missing_value)
+    dense = "auto" if args.dense is None else (args.dense or None)
+    encoder = CrossFeatureEncoder(groups, min_count=args.min_count, missing_value=args.missing_value, dense_features=dense)
     crosses = encoder.fit_transform(frame)
     write_table(frame.join(crosses), args.out)
-    for name, size in zip(encoder.get_feature_names_out(), encoder.cardinalities_):
-        print(f"{name:<40} {int(size)} ids", file=out)
+    binned = [str(encoder.feature_names_in_[c]) for c in encoder.dense_features_]
+    print(f"binned into up to {encoder.n_bins} quantile bins: {', '.join(binned) or 'none'}", file=out)
+    for name, size, support in zip(encoder.get_feature_names_out(), encoder.cardinalities_, encoder.support_, strict=True):
+        print(f"{name:<40} {int(size)} ids, {support:.1%} of rows with their own id", file=out)
     print(f"wrote {len(frame)} rows with {crosses.shape[1]} cross columns to {args.out}", file=out)
     return 0
 

@@ -54,7 +54,10 @@ def test_global_then_encode_produce_files_the_encoder_and_models_accept(files, c
 
     out = folder / "crossed.csv"
     status, text, _ = run(["encode", "--interactions", folder / "g.json", "--data", files["csv"], "--out", out, "--k", 3, "--min-count", 5], capsys)
-    assert status == 0 and "_x_" in text
+    assert status == 0 and "_x_" in text and "of rows with their own id" in text and "binned into up to 100 quantile bins" in text
+    status, plain, _ = run(["encode", "--interactions", folder / "g.json", "--data", files["csv"], "--out", folder / "plain.csv",
+                            "--k", 3, "--min-count", 5, "--dense"], capsys)
+    assert status == 0 and "quantile bins: none" in plain
     crossed = pd.read_csv(out)
     crosses = [c for c in crossed.columns if "_x_" in c]
     assert 1 <= len(crosses) <= 3 and all(crossed[c].dtype == np.int64 for c in crosses)

@@ -184,3 +184,60 @@ def test_transform_before_fit_and_other_columns():
         enc.transform(frame(20).iloc[:, :3])
     with pytest.raises(InputError, match="needs X to be a DataFrame"):
         CrossFeatureEncoder([("a", "b")]).fit(np.zeros((3, 2)))
+
+
+# ------------------------------------------------------------------ issue 14: data-aware encoding
+def test_dense_by_cardinality_whatever_the_dtype():
+    """"auto": a numeric column with more than n_bins distinct values is binned (an age in whole
+    years, a count), one with few stays categorical, strings and bools always do."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame({"age": rng.integers(17, 91, n), "rating": rng.integers(1, 6, n), "flag": rng.random(n) < 0.5,
+                       "city": rng.choice([f"c{i}" for i in range(300)], n), "hours": rng.integers(1, 100, n).astype(float)})
+    enc = CrossFeatureEncoder([("age", "rating"), ("flag", "city"), ("hours", "rating")], n_bins=20, min_count=1).fit(df)
+    assert [enc.feature_names_in_[c] for c in enc.dense_features_] == ["age", "hours"]  # 74 and 99 values > 20
+    assert len(enc.bin_edges_[0]) <= 19 and 3 not in enc.dense_features_  # 300 city names: categorical
+    wide = CrossFeatureEncoder([("age", "rating")], n_bins=100, min_count=1).fit(df)
+    assert wide.dense_features_ == []  # 74 values <= 100 bins: categorical
+    kept = CrossFeatureEncoder([("age", "rating")], n_bins=20, min_count=1, dense_features=None).fit(df)
+    assert kept.dense_features_ == [] and kept.vocab_sizes_[0] == 74 * 5
+
+
+def test_empty_and_sparse_crosses_warn_by_name_and_report_their_support():
+    df = frame(2000)
+    with pytest.warns(UserWarning, match="cross 'C1_x_C3' gives its own id .* to only") as caught:
+        enc = CrossFeatureEncoder([("C1", "C2"), ("C1", "C3")], min_count=5, dense_features=None).fit(df)
+    assert len(caught) == 1  # C1 x C2 (6 combinations) covers every row: no warning
+    assert enc.support_[0] == 1.0 and 0 < enc.support_[1] < 0.5
+    with pytest.warns(UserWarning, match="cross 'C1_x_C3' has an empty vocabulary"):
+        CrossFeatureEncoder([("C1", "C3")], min_count=50, dense_features=None).fit(df)
+    table = enc.summary(frame(500, seed=1))
+    assert list(table.columns) == ["cross", "columns", "vocab_size", "cardinality", "support_fit", "support"]
+    assert table["columns"].tolist() == [("C1", "C2"), ("C1", "C3")] and table["support"][0] == 1.0
+    assert table["support"][1] == pytest.approx(enc._support(enc.transform(frame(500, seed=1)).to_numpy())[1])
+    with pytest.raises(InputError, match="min_support must be a number in"):
+        CrossFeatureEncoder([("C1", "C2")], min_support=2).fit(df)
+
+
+def test_set_output_pandas_for_arrays_and_clone_keeps_it():
+    X = frame(400)[["C1", "C3"]].to_numpy()
+    enc = CrossFeatureEncoder([(0, 1)], min_count=1, dense_features=None).set_output(transform="pandas")
+    out = enc.fit_transform(X)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0_x_x1"]
+    assert isinstance(clone(enc).fit(X).transform(X), pd.DataFrame)
+    assert isinstance(enc.set_output(transform="default").transform(X), np.ndarray)
+    with pytest.raises(InputError, match="set_output: transform must be"):
+        enc.set_output(transform="polars")
+
+
+def test_ctr_preprocessor_survives_clone():
+    from glider_plugins.recsys.data import CTRPreprocessor
+
+    pre = CTRPreprocessor(min_count=3, dense="log", missing_values=(0,))
+    twin = clone(pre)
+    assert twin is not pre and twin.get_params() == pre.get_params()
+    assert "dense='log'" in repr(twin)
+    with pytest.raises(InputError, match="dense: expected 'bin' or 'log'"):
+        pre.set_params(dense="quantile")
+    with pytest.raises(InputError, match="no parameter"):
+        pre.set_params(bins=3)

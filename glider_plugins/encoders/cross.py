@@ -13,6 +13,7 @@ whenever the radix would overflow int64), and the vocabulary is the sorted array
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -68,10 +69,17 @@ class CrossFeatureEncoder(Encoder):
     n_bins : int, default 100
         Quantile bins of dense parents (fewer when values tie).
     dense_features : "auto", None, or sequence of int or str, default "auto"
-        Columns to bin. ``"auto"``: float columns holding values that are not whole numbers
-        (float columns of whole numbers, e.g. ids with NaN, are categorical). ``None``: none.
+        Columns to bin. ``"auto"``: numeric columns (integer or float, not bool) with more than
+        ``n_bins`` distinct values, and float columns holding values that are not whole numbers;
+        other columns (strings, categories, few distinct numbers such as small ids) are
+        categorical. An integer id column with many values (a user or item id) is binned too:
+        list the columns to bin, or pass ``None``, to keep it categorical. ``None``: none.
     missing_value : scalar, optional
         A categorical value that means missing (e.g. id 0), besides NaN and None.
+    min_support : float, default 0.5
+        A cross whose own ids (not the out-of-vocabulary one) cover fewer than this share of the
+        fit rows with known parents gets a warning naming it, as does one with no id at all
+        (``support_``; :meth:`summary`). In [0, 1]; ``0``: only empty vocabularies warn.
 
     Attributes
     ----------
@@ -89,6 +97,8 @@ class CrossFeatureEncoder(Encoder):
         Per binned column, its bin edges.
     categories_ : dict of int to numpy.ndarray
         Per categorical column, the values frequent enough to be part of a combination.
+    support_ : numpy.ndarray of float64, shape (n_interactions,)
+        Share of the fit rows without a missing parent that get one of the cross's own ids.
 
     Examples
     --------
@@ -107,6 +117,7 @@ class CrossFeatureEncoder(Encoder):
         n_bins: int = 100,
         dense_features: Any = "auto",
         missing_value: Any = None,
+        min_support: float = 0.5,
     ) -> None:
         self.interactions = interactions
         self.top_k = top_k
@@ -114,6 +125,7 @@ class CrossFeatureEncoder(Encoder):
         self.n_bins = n_bins
         self.dense_features = dense_features
         self.missing_value = missing_value
+        self.min_support = min_support
 
     # ------------------------------------------------------------------ transformer interface
     def fit(self, X: Any, y: Any = None) -> CrossFeatureEncoder:
@@ -140,7 +152,35 @@ class CrossFeatureEncoder(Encoder):
         self.vocab_sizes_ = np.array([len(c.vocabulary) for c in self._crosses], dtype=np.int64)
         self.oov_ids_ = self.vocab_sizes_ + 1
         self.cardinalities_ = self.vocab_sizes_ + 2
+        self.support_ = self._support(self._transform(X, array))
+        self._warn_sparse()
         return self
+
+    def set_output(self, *, transform: str | None = None) -> CrossFeatureEncoder:
+        """scikit-learn's output API: ``transform="pandas"`` makes :meth:`transform` return a
+        DataFrame for any input (columns :meth:`get_feature_names_out`, a DataFrame's index kept);
+        ``"default"``: a DataFrame for a DataFrame, an array otherwise. ``None`` leaves it as is."""
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise InputError(f"set_output: transform must be 'default', 'pandas' or None, got {transform!r}")
+        self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def summary(self, X: Any = None) -> Any:
+        """Per cross: its columns, ``vocab_size``, ``cardinality``, ``support_fit`` (:attr:`support_`)
+        and, with ``X``, ``support`` on it (same definition), as a pandas DataFrame."""
+        import pandas as pd
+
+        self._check_is_fitted()
+        table = pd.DataFrame({
+            "cross": list(self.get_feature_names_out()),
+            "columns": [tuple(str(n) for n in self._input_feature_names()[list(s)]) for s in self.interactions_],
+            "vocab_size": self.vocab_sizes_, "cardinality": self.cardinalities_, "support_fit": self.support_,
+        })
+        if X is not None:
+            table["support"] = self._support(self._transform(X, self._validate_input(X, reset=False)))
+        return table
 
     def transform(self, X: Any) -> Any:
         """The cross id of every row and interaction.
@@ -156,16 +196,37 @@ class CrossFeatureEncoder(Encoder):
             A DataFrame (same index, columns :meth:`get_feature_names_out`) when ``X`` is one.
         """
         self._check_is_fitted()
-        array = self._validate_input(X, reset=False)
+        out = self._transform(X, self._validate_input(X, reset=False))
+        frame_in = hasattr(X, "columns") and hasattr(X, "index")
+        if frame_in or getattr(self, "_sklearn_output_config", {}).get("transform") == "pandas":
+            import pandas as pd
+
+            return pd.DataFrame(out, columns=list(self.get_feature_names_out()), index=X.index if frame_in else None)
+        return out
+
+    def _transform(self, X: Any, array: np.ndarray) -> np.ndarray:
         out = np.empty((array.shape[0], len(self._crosses)), dtype=np.int64)
         for j, (members, cross) in enumerate(zip(self.interactions_, self._crosses)):
             codes, missing, valid = self._codes(X, array, members)
             out[:, j] = _ids(codes, missing, valid, members, self._parents, cross)
-        if hasattr(X, "columns") and hasattr(X, "index"):
-            import pandas as pd
-
-            return pd.DataFrame(out, columns=list(self.get_feature_names_out()), index=X.index)
         return out
+
+    def _support(self, ids: np.ndarray) -> np.ndarray:
+        """Per cross, the share of rows without a missing parent that have one of its own ids."""
+        known = ids != MISSING_ID
+        own = known & (ids < self.oov_ids_[None, :])
+        return np.divide(own.sum(axis=0), known.sum(axis=0), out=np.zeros(ids.shape[1]), where=known.sum(axis=0) > 0)
+
+    def _warn_sparse(self) -> None:
+        names = self.get_feature_names_out()
+        for name, size, support in zip(names, self.vocab_sizes_, self.support_, strict=True):
+            if size == 0:
+                warnings.warn(f"cross {name!r} has an empty vocabulary: no combination of its columns is seen "
+                              f"min_count={self.min_count} times in the fit data, so every row gets the out-of-vocabulary id",
+                              UserWarning, stacklevel=3)
+            elif support < self.min_support:
+                warnings.warn(f"cross {name!r} gives its own id ({size} ids) to only {support:.1%} of the fit rows "
+                              f"(min_support={self.min_support}); the rest are out of vocabulary", UserWarning, stacklevel=3)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """``"C1_x_C2"`` per interaction (input names joined with ``"_x_"``)."""
@@ -174,6 +235,9 @@ class CrossFeatureEncoder(Encoder):
 
     # ------------------------------------------------------------------ fitting helpers
     def _check_params(self) -> None:
+        support = self.min_support
+        if isinstance(support, bool) or not isinstance(support, (int, float, np.integer, np.floating)) or not 0 <= support <= 1:
+            raise InputError(f"min_support must be a number in [0, 1], got {support!r}")
         for name, least in (("min_count", 1), ("n_bins", 2), ("top_k", 1)):
             value = getattr(self, name)
             if name == "top_k" and value is None:
@@ -200,7 +264,7 @@ class CrossFeatureEncoder(Encoder):
         if isinstance(self.dense_features, str):
             if self.dense_features != "auto":
                 raise InputError(f"dense_features must be 'auto', None, or a list of columns, got {self.dense_features!r}")
-            return {c for c in used if _looks_dense(_column(X, array, c))}
+            return {c for c in used if _looks_dense(_column(X, array, c), int(self.n_bins))}
         names = getattr(self, "feature_names_in_", None)
         return {_column_index(c, names, self.n_features_in_, "dense_features") for c in self.dense_features}
 
@@ -306,11 +370,15 @@ def _column(X: Any, array: np.ndarray, j: int) -> np.ndarray:
     return array[:, j]
 
 
-def _looks_dense(values: np.ndarray) -> bool:
-    if not np.issubdtype(values.dtype, np.floating):
+def _looks_dense(values: np.ndarray, n_bins: int) -> bool:
+    """A numeric, non-bool column with more than ``n_bins`` distinct values, or a float one with
+    values that are not whole numbers (``dense_features="auto"``)."""
+    if values.dtype == bool or not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
         return False
-    finite = values[np.isfinite(values)]
-    return bool(finite.size) and not np.array_equal(finite, np.round(finite))
+    finite = values[np.isfinite(values)] if np.issubdtype(values.dtype, np.floating) else values
+    if not finite.size:
+        return False
+    return len(np.unique(finite)) > n_bins or (np.issubdtype(values.dtype, np.floating) and not np.array_equal(finite, np.round(finite)))
 
 
 def _as_float(values: np.ndarray, column: int) -> np.ndarray:

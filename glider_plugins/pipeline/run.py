@@ -217,7 +217,9 @@ def _with_crosses(prepared: PipelineData, groups: list[tuple[int, ...]], min_cou
         return prepared.train, prepared.valid, prepared.test
     frames = [prepared.frame(p).drop(columns="label") for p in ("train", "valid", "test")]
     names = list(frames[0].columns)
-    encoder = CrossFeatureEncoder([tuple(names[i] for i in g) for g in groups], min_count=min_count, missing_value=0).fit(frames[0])
+    # the prepared fields are ids already (binned where dense): bin only the dense fields kept as values
+    encoder = CrossFeatureEncoder([tuple(names[i] for i in g) for g in groups], min_count=min_count, missing_value=0,
+                                  dense_features=list(prepared.train.dense_names)).fit(frames[0])
     cards, cross_names = [int(c) for c in encoder.cardinalities_], list(encoder.get_feature_names_out())
     parts = (prepared.train, prepared.valid, prepared.test)
     return tuple(p.with_categorical(encoder.transform(f).to_numpy(), cards, cross_names) for p, f in zip(parts, frames))  # type: ignore[return-value]

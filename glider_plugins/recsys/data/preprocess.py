@@ -77,6 +77,23 @@ class CTRPreprocessor:
         self.cat_columns, self.dense_columns, self.label = cat_columns, dense_columns, label
         self.min_count, self.dense, self.missing_values = int(min_count), dense, tuple(missing_values)
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments (scikit-learn's convention: ``sklearn.base.clone`` works)."""
+        return {"cat_columns": self.cat_columns, "dense_columns": self.dense_columns, "label": self.label,
+                "min_count": self.min_count, "dense": self.dense, "missing_values": self.missing_values}
+
+    def set_params(self, **params: Any) -> CTRPreprocessor:
+        """Set constructor arguments, checked as the constructor checks them; returns ``self``."""
+        unknown = sorted(set(params) - set(self.get_params()))
+        if unknown:
+            raise InputError(f"CTRPreprocessor has no parameter(s) {unknown}; its parameters: {', '.join(self.get_params())}")
+        merged = {**self.get_params(), **params}
+        self.__init__(merged.pop("cat_columns"), merged.pop("dense_columns"), **merged)  # type: ignore[misc]
+        return self
+
+    def __repr__(self) -> str:
+        return "CTRPreprocessor(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"
+
     # ------------------------------------------------------------------ fit
     def fit(self, frame: pd.DataFrame, y: Any = None) -> CTRPreprocessor:
         """Learn vocabularies (and dense scaling) from ``frame``; returns ``self``."""
