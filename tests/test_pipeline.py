@@ -46,7 +46,11 @@ def result() -> PipelineResult:
 
 
 def test_planted_groups_are_recovered_among_top_k(result):
-    assert len(result.planted) == 4 and len(result.crosses) == 6  # K = 1.5 x planted
+    """K = 1.5 x planted: of GLIDER's 3 K candidates the selection keeps at most K, the planted."""
+    assert len(result.planted) == 4 and 1 <= len(result.crosses) <= 6
+    table = result.selection.report
+    assert len(table) <= 18 and table["kept"].sum() == len(result.crosses)
+    assert (table.loc[table["kept"], "gain"] > 2e-4).all() and result.selection.final_logloss < result.selection.base_logloss
     recovery = result.recovery()
     assert recovery["recall"] >= 0.75, result.cross_names()
     assert recovery["false_share"] <= 1 / 3 + 1e-12, result.cross_names()
@@ -62,7 +66,7 @@ def test_crosses_recover_most_of_the_oracle_gain_and_random_ones_none(result):
 def test_table_shape_and_timings(result):
     assert list(result.table.columns[:6]) == ["model", "variant", "auc_mean", "auc_std", "logloss_mean", "logloss_std"]
     assert list(result.table["variant"]) == ["baseline", "+glider", "+random", "+oracle"]
-    assert {"prepare", "source_fit", "export", "detect", "targets", "total"} <= set(result.timings)
+    assert {"prepare", "source_fit", "export", "detect", "select", "targets", "total"} <= set(result.timings)
     assert result.source_metrics["auc"] > 0.7
 
 
@@ -75,6 +79,7 @@ def test_save_writes_json_csv_png_and_html(result, tmp_path):
     page = paths["report.html"].read_text()
     assert "data:image/png;base64," in page and "+glider" in page
     assert json.loads(paths["summary.json"].read_text())["recovery"]["recall"] >= 0.75
+    assert "Cross selection" in page and len(pd.read_csv(paths["selection.csv"])) == len(result.selection.report)
 
 
 # ------------------------------------------------------------------------------------ small pieces
@@ -94,8 +99,9 @@ def test_k_larger_than_found_warns_and_uses_what_there_is():
         small = run_pipeline(
             "synthetic", source_model="widedeep", target_models=("widedeep",), k=500, n_instances=30, seeds=(0,), epochs=1,
             controls=False, show_progress=False, synthetic_options={"n_rows": 3000, "n_dense": 1, "n_cat": 4, "n_pairs": 1, "n_triples": 0},
+            select=False,
         )
-    assert 0 < len(small.crosses) < 500 and list(small.table["variant"]) == ["baseline", "+glider"]
+    assert 0 < len(small.crosses) < 500 and list(small.table["variant"]) == ["baseline", "+glider"] and small.selection is None
 
 
 @pytest.mark.parametrize(

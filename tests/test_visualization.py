@@ -332,6 +332,20 @@ def test_global_interactions_from_an_object_with_to_dataframe():
     assert [t.get_text() for t in ax.get_yticklabels()][0] == "0 x 1"
 
 
+def test_global_interactions_highlight_the_kept_crosses():
+    from matplotlib.colors import to_hex
+
+    from glider_plugins.visualization.glider import KEPT_COLOR
+
+    fig = vis.plot_global_interactions(global_table(), top_k=4, highlight=[(4, 2), (0, 1, 2)])
+    ax = fig.axes[0]
+    colours = [to_hex(bar.get_facecolor()) for bar in ax.patches[:4]]  # most frequent first: (0,1), (2,4), (1,3), (0,1,2)
+    assert colours[1] == colours[3] == KEPT_COLOR and KEPT_COLOR not in (colours[0], colours[2])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["kept", "not kept"]
+    with pytest.raises(InputError, match="highlight: needs the interactions' feature ids"):
+        vis.plot_global_interactions(global_table().drop(columns=["features"]), highlight=[(0, 1)])
+
+
 def test_global_interactions_reject_a_table_without_frequency():
     with pytest.raises(InputError, match="frequency"):
         vis.plot_global_interactions(global_table().drop(columns=["frequency"]))

@@ -60,6 +60,10 @@ class PipelineResult:
         Test ``auc`` and ``logloss`` of the source model.
     settings : dict
         The run's settings.
+    selection : CrossSelection or None
+        With ``select=True``: GLIDER's candidates checked on the validation rows
+        (:func:`~glider_plugins.encoders.selection.select_crosses`); its ``report`` lists every
+        candidate, and ``+glider`` holds the crosses it kept (none, when no cross paid off).
     """
 
     interactions: GlobalInteractions
@@ -70,6 +74,7 @@ class PipelineResult:
     planted: list[tuple[int, ...]] | None = None
     source_metrics: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    selection: Any = None
 
     def recovery(self) -> dict[str, float] | None:
         """:func:`planted_recovery` of the top-K against the planted groups (None without them)."""
@@ -99,7 +104,7 @@ class PipelineResult:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        from ..visualization.glider import plot_auc_table, plot_global_interactions
+        from ..visualization.glider import plot_auc_table
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -107,15 +112,32 @@ class PipelineResult:
         self.interactions.to_json(paths["interactions.json"], indent=1)
         self.table.to_csv(paths["results.csv"], index=False)
         paths["summary.json"].write_text(json.dumps(self._summary(), indent=1, default=str))
-        for key, draw in (("auc.png", lambda: plot_auc_table(self.table)), ("interactions.png", lambda: plot_global_interactions(self.interactions, top_k=max(len(self.crosses), 1)))):
+        for key, draw in (("auc.png", lambda: plot_auc_table(self.table)), ("interactions.png", self._interactions_figure)):
             figure = draw()
             figure.savefig(paths[key], dpi=110, bbox_inches="tight")
             plt.close(figure)
+        if self.selection is not None:
+            paths["selection.csv"] = folder / "selection.csv"
+            self.selection.report.to_csv(paths["selection.csv"], index=False)
         paths["report.html"].write_text(self._html(paths))
         return paths
 
+    def _interactions_figure(self) -> Any:
+        """GLIDER's candidates with the kept ones highlighted (with a selection), else the crosses."""
+        from ..visualization.glider import plot_global_interactions
+
+        if self.selection is None:
+            return plot_global_interactions(self.interactions, top_k=max(len(self.crosses), 1))
+        candidates = self.interactions.to_dataframe(k=max(len(self.selection.report), 1))  # what the selection tried
+        return plot_global_interactions(candidates, top_k=max(len(candidates), 1), highlight=self.crosses,
+                                        title=f"GLIDER's candidates ({self.interactions.n_instances} instances), the kept crosses highlighted")
+
     def _summary(self) -> dict[str, Any]:
-        return {"settings": self.settings, "timings": self.timings, "source_metrics": self.source_metrics, "crosses": self.cross_names(), "recovery": self.recovery()}
+        summary = {"settings": self.settings, "timings": self.timings, "source_metrics": self.source_metrics, "crosses": self.cross_names(), "recovery": self.recovery()}
+        if self.selection is not None:
+            summary["selection"] = {"text": str(self.selection), "base_logloss": self.selection.base_logloss,
+                                    "final_logloss": self.selection.final_logloss, "kept": [list(k) for k in self.selection.kept]}
+        return summary
 
     def _html(self, paths: dict[str, Path]) -> str:
         def image(key: str) -> str:
@@ -125,11 +147,15 @@ class PipelineResult:
         crosses = "".join(f"<li>{html.escape(name)}</li>" for name in self.cross_names().get("+glider", []))
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
         settings = html.escape(json.dumps(self.settings))
+        selection = ""
+        if self.selection is not None:
+            table = self.selection.report.to_html(index=False, float_format=lambda x: f"{x:.5f}")
+            selection = f"<h2>Cross selection</h2><p>{html.escape(str(self.selection))}</p>{table}"
         return (
             "<!doctype html><html><head><meta charset='utf-8'><title>GLIDER pipeline report</title></head><body>"
             f"<h1>GLIDER pipeline: {html.escape(str(self.settings.get('data', '')))}</h1>"
             f"<p>Settings: <code>{settings}</code></p><p>Source model test metrics: {html.escape(str(self.source_metrics))}</p>"
             f"<h2>Test AUC and log loss</h2>{self.table.to_html(index=False, float_format=lambda x: f'{x:.4f}')}{image('auc.png')}"
-            f"<h2>Global interactions (encoded: top {len(self.crosses)})</h2><ol>{crosses}</ol>{image('interactions.png')}"
-            f"<p>Timings: {html.escape(timings)}</p></body></html>"
+            f"<h2>Global interactions (encoded: {len(self.crosses)})</h2><ol>{crosses}</ol>{image('interactions.png')}"
+            f"{selection}<p>Timings: {html.escape(timings)}</p></body></html>"
         )

@@ -47,16 +47,18 @@ def run_pipeline(
     show_progress: bool = True,
     synthetic_options: dict[str, Any] | None = None,
     detect_options: dict[str, Any] | None = None,
+    select: bool = True,
 ) -> PipelineResult:
     """Find global interactions of a source model and measure what they do for target models.
 
     Steps: split and encode ``data`` (fit on train only); train ``source_model``; export it to
     ONNX; run :class:`~glider_plugins.Glider` on the ONNX file over ``n_instances`` training rows
     (inputs ``(cat_ids, dense)``, one feature per field, baselines: id 0 = missing and dense 0 =
-    the training mean); encode the top ``k`` interactions with
+    the training mean); keep those of the top ``3 k`` that lower a logistic regression's
+    validation log loss (``select``, at most ``k``) and encode them with
     :class:`~glider_plugins.CrossFeatureEncoder` fit on train; train every target model without
     (``baseline``) and with the crosses (``+glider``) for each seed, plus the controls ``+random``
-    (``k`` random groups of the same sizes) and, when the planted groups are known, ``+oracle``.
+    (random groups of the same sizes) and, when the planted groups are known, ``+oracle``.
 
     Parameters
     ----------
@@ -92,6 +94,11 @@ def run_pipeline(
         Also :meth:`PipelineResult.save` there (and keep the ONNX model there).
     show_progress : bool, default True
         Progress bars and one line per step on stderr.
+    select : bool, default True
+        Check GLIDER's top ``3 k`` candidates on the validation rows and encode only those that
+        lower a logistic regression's validation log loss, at most ``k``
+        (:func:`~glider_plugins.encoders.selection.select_crosses`; ``result.selection``,
+        ``selection.csv``). ``False``: the top ``k`` as they come (the paper's procedure).
     synthetic_options : dict, optional
         ``make_criteo_like`` options when ``data="synthetic"``.
     detect_options : dict, optional
@@ -114,14 +121,22 @@ def run_pipeline(
         clock = time.perf_counter()
         interactions = detect_global(onnx_path, prepared.train, n_instances=n_instances, n_samples=n_samples, top_k=top_k_per_instance, detector=detector, seed=seed, show_progress=show_progress, **(detect_options or {}))
         timings["detect"] = time.perf_counter() - clock
-    chosen = [tuple(s) for s, _ in interactions.top(k)]
+    selection = None
+    if select:
+        clock = time.perf_counter()
+        chosen, selection = _selected(prepared, interactions, k, min_count)
+        timings["select"] = time.perf_counter() - clock
+        _log(show_progress, str(selection))
+    else:
+        chosen = [tuple(s) for s, _ in interactions.top(k)]
     variants = _variants(prepared, chosen, k, controls, seed)
     clock = time.perf_counter()
     table = _retrain(prepared, variants, target_models, seeds, train_options, min_count, show_progress)
     timings["targets"] = time.perf_counter() - clock
     timings["total"] = sum(timings.values())
     settings = {"data": prepared.name, "source_model": source_model, "k": k, "n_instances": n_instances, "n_samples": n_samples, "detector": detector, "seeds": list(seeds), "epochs": epochs, "batch_size": batch_size, "seed": seed, "rows": [len(prepared.train), len(prepared.valid), len(prepared.test)]}
-    result = PipelineResult(interactions, table, timings, chosen, {v: g for v, g in variants.items()}, prepared.planted, source_metrics, settings)
+    settings["select"] = bool(select)
+    result = PipelineResult(interactions, table, timings, chosen, {v: g for v, g in variants.items()}, prepared.planted, source_metrics, settings, selection)
     if out is not None:
         result.save(out)
     return result
@@ -199,6 +214,19 @@ def random_groups(sizes: Sequence[int], n_features: int, exclude: Sequence[Seque
     return groups
 
 
+def _selected(prepared: PipelineData, interactions: GlobalInteractions, k: int, min_count: int) -> tuple[list[tuple[int, ...]], Any]:
+    """GLIDER's top ``3 k`` candidates checked on the validation rows (:func:`select_crosses`);
+    the kept ones as feature ids."""
+    from ..encoders.selection import select_crosses
+
+    train, valid = prepared.frame("train"), prepared.frame("valid")
+    names = [c for c in train.columns if c != "label"]
+    selection = select_crosses(interactions, train[names], train["label"], valid[names], valid["label"], n_candidates=3 * k,
+                               max_crosses=k, min_count=min_count, dense_features=list(prepared.train.dense_names), missing_value=0)
+    index = {name: i for i, name in enumerate(names)}
+    return [tuple(sorted(index[c] for c in kept)) for kept in selection.kept], selection
+
+
 def _variants(prepared: PipelineData, chosen: list[tuple[int, ...]], k: int, controls: bool, seed: int) -> dict[str, list[tuple[int, ...]]]:
     variants: dict[str, list[tuple[int, ...]]] = {"baseline": [], "+glider": chosen}
     if controls:
@@ -208,7 +236,8 @@ def _variants(prepared: PipelineData, chosen: list[tuple[int, ...]], k: int, con
         if prepared.planted:
             variants["+oracle"] = list(prepared.planted)
     if not chosen:
-        warnings.warn("GLIDER found no interactions: the '+glider' variant equals the baseline", stacklevel=3)
+        warnings.warn("no cross is encoded (GLIDER found none, or none lowered the validation log loss): "
+                      "the '+glider' variant equals the baseline", stacklevel=3)
     return variants
 
 

@@ -14,6 +14,9 @@ from glider_plugins.errors import InputError
 
 from ._common import STRENGTH_COLOR, check_top_k, figure_and_axes, finish
 
+#: Bars of highlighted (kept) interactions.
+KEPT_COLOR = "#e6550d"
+
 __all__ = ["plot_auc_table", "plot_global_interactions"]
 
 _BASELINE_COLOR = "#9e9e9e"
@@ -27,6 +30,7 @@ def plot_global_interactions(
     ax: Axes | None = None,
     title: str | None = None,
     save: str | os.PathLike | None = None,
+    highlight: Any = None,
 ) -> Figure:
     """The ``top_k`` interactions GLIDER found most often, as a ranked horizontal bar chart.
 
@@ -44,6 +48,9 @@ def plot_global_interactions(
         Default: "Most frequent interactions (GLIDER, N instances)".
     save : path, optional
         Also write the figure there (see :func:`save_figure`).
+    highlight : sequence of tuples of int, optional
+        Interactions (feature ids) drawn in a second colour and named in a legend, e.g. the crosses
+        a selection kept (``label`` "kept"); needs the table's ``features`` column.
 
     Returns
     -------
@@ -56,7 +63,17 @@ def plot_global_interactions(
     top = table.sort_values("frequency", ascending=False, kind="stable").head(top_k)
     fig, ax = figure_and_axes(ax, figsize=(7.0, 1.2 + 0.32 * max(len(top), 1)))
     rows = np.arange(len(top))
-    bars = ax.barh(rows, top["frequency"].to_numpy(dtype=float), color=STRENGTH_COLOR, height=0.7)
+    marked = {tuple(sorted(int(i) for i in h)) for h in (highlight or [])}
+    if marked and "features" not in top.columns:
+        raise InputError("highlight: needs the interactions' feature ids (a GlobalInteractions or a table with 'features')")
+    kept = [tuple(sorted(f)) in marked for f in top["features"]] if marked else [False] * len(top)
+    colours = [KEPT_COLOR if k else STRENGTH_COLOR for k in kept]
+    bars = ax.barh(rows, top["frequency"].to_numpy(dtype=float), color=colours, height=0.7)
+    if any(kept):
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"), Patch(color=STRENGTH_COLOR, label="not kept")],
+                  loc="lower right", fontsize="small", frameon=False)
     if "count" in top.columns:
         ax.bar_label(bars, labels=[str(int(c)) for c in top["count"]], padding=3, fontsize="small")
     ax.set_yticks(rows, [str(n) for n in top["names"]])
