@@ -442,3 +442,14 @@ def test_the_default_detector_follows_the_budget_and_the_options():
         ia.attribute(x, hiden_units=(8,))
     with pytest.raises(InputError, match="merge_threshold must be"):
         ia.attribute(x, merge_threshold=2.0)
+
+
+def test_an_unknown_adapter_option_is_named_with_those_the_adapter_takes():
+    """A detector option passed to the constructor (whose keywords go to the adapter) is refused by
+    name, not as a raw TypeError from inside the adapter."""
+    with pytest.raises(InputError, match=r"unknown adapter option\(s\) \['fit_order'\] for a callable model; the CallableAdapter takes \[.*'target'\]"):
+        InteractionAttribution(planted, fit_order=3)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(InputError, match=r"\['n_samples'\] for a torch model.*'device'"):
+        InteractionAttribution(torch.nn.Linear(3, 1), n_samples=10)
+    assert InteractionAttribution(torch.nn.Linear(3, 1), batch_size=8) is not None

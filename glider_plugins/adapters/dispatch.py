@@ -76,7 +76,29 @@ def _by_framework(model: Any, framework: str, options: dict[str, Any]) -> ModelA
         from .callable import CallableAdapter as cls
     else:
         raise InputError(f"framework={framework!r} is unknown; expected one of {FRAMEWORKS}")
+    unknown = sorted(set(options) - _adapter_options(cls))
+    if unknown:
+        raise InputError(
+            f"unknown adapter option(s) {unknown} for a {framework} model; the {cls.__name__} takes "
+            f"{sorted(_adapter_options(cls))} (detector options such as n_samples or fit_order go to attribute(...) / detect(...))"
+        )
     return cls(model, **options)
+
+
+def _adapter_options(cls: type) -> set[str]:
+    """The keyword arguments ``cls`` and the adapter classes it passes ``**options`` on to take."""
+    import inspect
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names |= {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self"}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return names - {"model", "func", "module", "path"}
 
 
 def _instance_of(model: Any, module: str, *names: str) -> bool:

@@ -204,14 +204,14 @@ class MoebiusDetector(Detector):
         masks, outputs, _, max_order = check_experiments(masks, outputs, weights, max_order, rng)
         report = self.max_order if max_order is None else max_order
         rtol = noise_rtol(outputs) if self.rtol is None else np.full(len(outputs), self.rtol)
-        plans = [self._plan(masks[k], outputs[k], float(rtol[k])) for k in range(len(masks))]
+        plans = [self.plan_instance(masks[k], outputs[k], float(rtol[k])) for k in range(len(masks))]
         handed = [k for k, plan in enumerate(plans) if self.fallback and plan.hands_over()]
         fitted = [k for k in range(len(masks)) if k not in handed]
         if show_progress:
             from tqdm.auto import tqdm
 
             fitted = tqdm(fitted, desc="moebius fits", unit="instance")
-        results = {k: self._one(masks[k], plans[k], float(rtol[k]), report) for k in fitted}
+        results = {k: self.fit_instance(masks[k], plans[k], float(rtol[k]), report) for k in fitted}
         if handed:
             results.update(zip(handed, self._fallback_detect(masks[handed], outputs[handed], report, rng, show_progress), strict=True))
         return [results[k] for k in range(len(masks))]
@@ -235,9 +235,18 @@ class MoebiusDetector(Detector):
             item.metadata["fallback_from"] = self.name
         return found
 
-    def _plan(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> _Plan:
+    def plan_instance(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> _Plan:
         """What one instance's rows allow: the exact low orders, the active features, what is left of
-        the outputs once the other features' exact main effects are taken off, the fit order."""
+        the outputs once the other features' exact main effects are taken off, the fit order.
+
+        Parameters
+        ----------
+        masks : numpy.ndarray of bool, shape (n, p)
+        y : numpy.ndarray, shape (n,)
+            The outputs (background-averaged where a background was queried).
+        rtol : float
+            The noise floor relative to the outputs (:func:`~.archdetect.noise_rtol`).
+        """
         rows = _ContextRows(masks, y, rtol)
         low = rows.low_orders()
         active = rows.active() if low is not None else np.arange(masks.shape[1])
@@ -251,10 +260,11 @@ class MoebiusDetector(Detector):
         saturated = active.size > 0 and order == active.size and distinct == 2**active.size
         return _Plan(low, active, target, order, saturated, room)
 
-    def _one(self, masks: np.ndarray, plan: _Plan, rtol: float, report: int | None,
-             extra: Sequence[tuple[int, ...]] = ()) -> LocalInteractions:
-        """One instance's fit; ``extra`` sets of active features beyond the fit order get a term too
-        (NID's candidates, :func:`~.nid_refit.complete_refit`)."""
+    def fit_instance(self, masks: np.ndarray, plan: _Plan, rtol: float, report: int | None,
+                     extra: Sequence[tuple[int, ...]] = ()) -> LocalInteractions:
+        """One instance's fit from its :meth:`plan_instance`, sets reported up to ``report``
+        features; ``extra`` sets of active features beyond the fit order get a term too (NID's
+        candidates, :func:`~.nid_refit.complete_refit`)."""
         scale = float(np.abs(plan.target).max())
         if plan.saturated:  # every combination queried: the transform itself, no least squares
             fit = transform_fit(masks, plan.target, plan.active, rtol * scale)
@@ -324,7 +334,7 @@ class _ContextRows:
 
 
 class _Plan(NamedTuple):
-    """One instance's fit, before fitting (:meth:`MoebiusDetector._plan`)."""
+    """One instance's fit, before fitting (:meth:`MoebiusDetector.plan_instance`)."""
 
     low: tuple[float, np.ndarray, np.ndarray | None] | None  #: exact m({}), m({i}), m({i, j}) (or None)
     active: np.ndarray  #: the features that get terms beyond their main effect

@@ -141,11 +141,11 @@ def complete_refit(
         return None
     fitter = MoebiusDetector(max_order=max(max_size, 2), min_share=min_set_share, significance=significance)
     rtol = float(noise_rtol(outputs[None])[0])
-    plan = fitter._plan(masks, outputs, rtol)
+    plan = fitter.plan_instance(masks, outputs, rtol)
     q = plan.active.size
     if plan.room < min(3, q) or sum(comb(q, size) for size in range(plan.order + 1)) > MAX_TERMS:
         return None
-    local = fitter._one(masks, plan, rtol, max(max_size, 2), extra=candidates)
+    local = fitter.fit_instance(masks, plan, rtol, max(max_size, 2), extra=candidates)
     metadata = {"refit": "complete", "fit_order": plan.order, "active_features": plan.active.tolist(),
                 "confirmed_sets": [m for m, _ in local.metadata["set_effects"]]}
     return local.interactions[:max_interactions], local.pairwise_strengths, local.main_effects, metadata

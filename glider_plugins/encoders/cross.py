@@ -376,9 +376,15 @@ def _looks_dense(values: np.ndarray, n_bins: int) -> bool:
     if values.dtype == bool or not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
         return False
     finite = values[np.isfinite(values)] if np.issubdtype(values.dtype, np.floating) else values
-    if not finite.size:
+    return bool(finite.size) and (len(np.unique(finite)) > n_bins or has_fractions(values))
+
+
+def has_fractions(values: np.ndarray) -> bool:
+    """A float column holding finite values that are not whole numbers."""
+    if not np.issubdtype(values.dtype, np.floating):
         return False
-    return len(np.unique(finite)) > n_bins or (np.issubdtype(values.dtype, np.floating) and not np.array_equal(finite, np.round(finite)))
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and not np.array_equal(finite, np.round(finite))
 
 
 def _as_float(values: np.ndarray, column: int) -> np.ndarray:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._checks import check_int, check_number
 from ..errors import InputError
+from .cross import CrossFeatureEncoder, has_fractions
 
 __all__ = ["CrossSelection", "select_crosses"]
 
@@ -145,8 +146,6 @@ class _Encoded:
 
 
 def _encode(sets: list[tuple[str, ...]], train: Any, valid: Any, min_count: int, dense: Any, missing_value: Any) -> list[_Encoded]:
-    from .cross import CrossFeatureEncoder
-
     with warnings.catch_warnings():  # sparse crosses are what the check is for: the report says it
         warnings.simplefilter("ignore", UserWarning)
         encoder = CrossFeatureEncoder([list(s) for s in sets], min_count=min_count, dense_features=dense,
@@ -163,7 +162,7 @@ class _Check:
     def __init__(self, train: Any, valid: Any, y_train: np.ndarray, y_valid: np.ndarray, min_count: int) -> None:
         from scipy import sparse
 
-        numeric = [c for c in train.columns if _has_fractions(train[c])]
+        numeric = [c for c in train.columns if has_fractions(train[c].to_numpy())]
         categorical = [c for c in train.columns if c not in numeric]
         self.y_train, self.y_valid, self.min_count = y_train, y_valid, min_count
         blocks_train, blocks_valid = [], []
@@ -225,11 +224,3 @@ def _labels(y: Any, n: int, name: str) -> np.ndarray:
     if not np.isin(values, (0, 1)).all() or len(np.unique(values)) < 2:
         raise InputError(f"{name}: expected 0/1 labels with both classes present")
     return values.astype(np.int64)
-
-
-def _has_fractions(column: Any) -> bool:
-    values = column.to_numpy()
-    if not np.issubdtype(values.dtype, np.floating):
-        return False
-    finite = values[np.isfinite(values)]
-    return bool(finite.size) and not np.array_equal(finite, np.round(finite))
