@@ -33,9 +33,10 @@ def test_a_useful_cross_is_kept_and_a_useless_one_dropped():
     pd.testing.assert_frame_equal(again.report, found.report)
 
 
-def test_nothing_kept_when_nothing_helps_and_it_says_so():
+def test_nothing_kept_when_nothing_helps_and_it_says_so(capsys):
     (train, y_train), (valid, y_valid) = clicks(3000, 2), clicks(1500, 3)
-    found = select_crosses([("C3", "C4"), ("C4", "C5")], train, y_train, valid, y_valid)
+    found = select_crosses([("C3", "C4"), ("C4", "C5")], train, y_train, valid, y_valid, show_progress=True)
+    assert "cross selection" in capsys.readouterr().err  # the tqdm bar over the fits
     assert found.kept == [] and "none kept" in str(found)
     assert found.final_logloss == found.base_logloss
 

@@ -74,6 +74,7 @@ def select_crosses(
     min_count: int = 10,
     dense_features: Any = None,
     missing_value: Any = None,
+    show_progress: bool = False,
 ) -> CrossSelection:
     """Keep the candidate crosses that lower a logistic regression's held-out log loss.
 
@@ -96,6 +97,8 @@ def select_crosses(
     min_count, dense_features, missing_value
         As :class:`~glider_plugins.CrossFeatureEncoder` (``dense_features=None``: every column is
         crossed by its values).
+    show_progress : bool, default False
+        A tqdm bar over the logistic-regression fits (one per candidate, then one per step).
 
     Returns
     -------
@@ -114,27 +117,46 @@ def select_crosses(
     check_int("max_crosses", max_crosses, allow_none=True)
     check_number("min_gain", min_gain, low=0.0)
     y_fit, y_held = _labels(y_train, len(train), "y_train"), _labels(y_valid, len(valid), "y_valid")
+    from tqdm.auto import tqdm
+
     check = _Check(train, valid, y_fit, y_held, min_count)
     crosses = _encode(sets, train, valid, min_count, dense_features, missing_value)
-    base = check.logloss([])
-    gains = np.array([base - check.logloss([crosses[j]]) for j in range(len(sets))])
-    step = np.full(len(sets), np.nan)
-    kept: list[int] = []
-    current = base
-    for j in sorted(np.flatnonzero(gains > min_gain), key=lambda j: (-gains[j], j)):
-        if max_crosses is not None and len(kept) >= max_crosses:
-            break
-        trial = check.logloss([crosses[i] for i in [*kept, j]])
-        step[j] = current - trial
-        if step[j] > min_gain:
-            kept.append(int(j))
-            current = trial
+    with tqdm(total=len(sets) + 1, desc="cross selection", unit="fit", disable=not show_progress) as bar:
+        base = check.logloss([])
+        bar.update()
+        gains = np.empty(len(sets))
+        for j, cross in enumerate(crosses):
+            gains[j] = base - check.logloss([cross])
+            bar.update()
+        kept, step, current = _forward(check, crosses, gains, base, min_gain, max_crosses, bar)
     report = pd.DataFrame({
         "cross": ["_x_".join(s) for s in sets], "columns": [tuple(s) for s in sets], "count": counts, "strength": strengths,
         "vocab_size": [c.vocab for c in crosses], "support": [c.support for c in crosses],
         "gain": gains, "step_gain": step, "kept": [j in kept for j in range(len(sets))],
     })
     return CrossSelection([tuple(sets[j]) for j in kept], report, float(base), float(current))
+
+
+def _forward(check: _Check, crosses: list[_Encoded], gains: np.ndarray, base: float, min_gain: float,
+             max_crosses: int | None, bar: Any) -> tuple[list[int], np.ndarray, float]:
+    """Forward selection: candidates whose gain alone passes ``min_gain``, best first, each kept when
+    it lowers the current held-out log loss by ``min_gain``. Returns the kept indices, each tried
+    candidate's step gain (NaN if not tried) and the final log loss."""
+    order = sorted(np.flatnonzero(gains > min_gain), key=lambda j: (-gains[j], j))
+    bar.total += len(order)
+    step = np.full(len(crosses), np.nan)
+    kept: list[int] = []
+    current = base
+    for j in order:
+        if max_crosses is not None and len(kept) >= max_crosses:
+            break
+        trial = check.logloss([crosses[i] for i in [*kept, j]])
+        bar.update()
+        step[j] = current - trial
+        if step[j] > min_gain:
+            kept.append(int(j))
+            current = trial
+    return kept, step, current
 
 
 @dataclass

@@ -124,7 +124,7 @@ def run_pipeline(
     selection = None
     if select:
         clock = time.perf_counter()
-        chosen, selection = _selected(prepared, interactions, k, min_count)
+        chosen, selection = _selected(prepared, interactions, k, min_count, show_progress)
         timings["select"] = time.perf_counter() - clock
         _log(show_progress, str(selection))
     else:
@@ -214,7 +214,7 @@ def random_groups(sizes: Sequence[int], n_features: int, exclude: Sequence[Seque
     return groups
 
 
-def _selected(prepared: PipelineData, interactions: GlobalInteractions, k: int, min_count: int) -> tuple[list[tuple[int, ...]], Any]:
+def _selected(prepared: PipelineData, interactions: GlobalInteractions, k: int, min_count: int, show: bool) -> tuple[list[tuple[int, ...]], Any]:
     """GLIDER's top ``3 k`` candidates checked on the validation rows (:func:`select_crosses`);
     the kept ones as feature ids."""
     from ..encoders.selection import select_crosses
@@ -222,7 +222,8 @@ def _selected(prepared: PipelineData, interactions: GlobalInteractions, k: int, 
     train, valid = prepared.frame("train"), prepared.frame("valid")
     names = [c for c in train.columns if c != "label"]
     selection = select_crosses(interactions, train[names], train["label"], valid[names], valid["label"], n_candidates=3 * k,
-                               max_crosses=k, min_count=min_count, dense_features=list(prepared.train.dense_names), missing_value=0)
+                               max_crosses=k, min_count=min_count, dense_features=list(prepared.train.dense_names), missing_value=0,
+                               show_progress=show)
     index = {name: i for i, name in enumerate(names)}
     return [tuple(sorted(index[c] for c in kept)) for kept in selection.kept], selection
 
