@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from glider_plugins import CrossFeatureEncoder, Glider, GlobalInteractions
-from glider_plugins.encoders import cross
+from glider_plugins.encoders import cross, cross_keys
 from glider_plugins.encoders.base import NotFittedError
 from glider_plugins.errors import InputError
 from glider_plugins.plugins import available, make_encoder
@@ -90,7 +90,7 @@ def test_min_count_excludes_rare_parent_values():
 def test_compressed_keys_give_the_same_ids(monkeypatch):
     df = frame(2000)
     plain = CrossFeatureEncoder([("C1", "C2", "I1"), ("C3", "C1")], n_bins=8, min_count=2).fit_transform(df)
-    monkeypatch.setattr(cross, "_KEY_LIMIT", 4)  # force the int64-overflow path at every step
+    monkeypatch.setattr(cross_keys, "KEY_LIMIT", 4)  # force the int64-overflow path at every step
     squeezed = CrossFeatureEncoder([("C1", "C2", "I1"), ("C3", "C1")], n_bins=8, min_count=2).fit_transform(df)
     pd.testing.assert_frame_equal(plain, squeezed)
 

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from math import comb
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -347,10 +348,14 @@ class _Plan(NamedTuple):
         """Whether ``fallback`` gives the instance to another detector: with exact pairs (ArchDetect's
         rows), when the masks leave no room for sets of three; without, when even the pairs are
         more than :data:`MAX_TERMS` terms."""
-        q = self.active.size
         if self.low is not None and self.low[2] is not None:
-            return self.room < min(3, q)
-        return 1 + q + q * (q - 1) // 2 > MAX_TERMS
+            return self.room < min(3, self.active.size)
+        return self.n_terms(2) > MAX_TERMS
+
+    def n_terms(self, order: int | None = None) -> int:
+        """How many terms a fit up to ``order`` (default: :attr:`order`) of the active features has."""
+        top = self.order if order is None else order
+        return sum(comb(self.active.size, size) for size in range(min(top, self.active.size) + 1))
 
 
 def _result(fit: MoebiusFit, sets: list[int], main: np.ndarray, name: str, n: int, rtol: float, plan: _Plan) -> LocalInteractions:

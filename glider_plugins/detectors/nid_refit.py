@@ -11,7 +11,6 @@ candidate set are fitted as AND-crosses of the queried masks, sets confirmed on 
 
 from __future__ import annotations
 
-from math import comb
 from typing import Any
 
 import numpy as np
@@ -142,8 +141,7 @@ def complete_refit(
     fitter = MoebiusDetector(max_order=max(max_size, 2), min_share=min_set_share, significance=significance)
     rtol = float(noise_rtol(outputs[None])[0])
     plan = fitter.plan_instance(masks, outputs, rtol)
-    q = plan.active.size
-    if plan.room < min(3, q) or sum(comb(q, size) for size in range(plan.order + 1)) > MAX_TERMS:
+    if plan.room < min(3, plan.active.size) or plan.n_terms() + len(candidates) > MAX_TERMS:
         return None
     local = fitter.fit_instance(masks, plan, rtol, max(max_size, 2), extra=candidates)
     metadata = {"refit": "complete", "fit_order": plan.order, "active_features": plan.active.tolist(),

@@ -22,13 +22,12 @@ import numpy as np
 
 from ..errors import InputError, InputTypeError
 from .base import Encoder
+from .cross_keys import apply_keys, fit_keys, lookup
 
 __all__ = ["MISSING_ID", "CrossFeatureEncoder"]
 
 #: The id of a combination with a missing parent.
 MISSING_ID = 0
-
-_KEY_LIMIT = 2**62
 
 
 @dataclass
@@ -140,6 +139,16 @@ class CrossFeatureEncoder(Encoder):
         -------
         self
         """
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        """:meth:`fit`, then the ids of ``X`` as :meth:`transform` gives them (computed once: fitting
+        already encodes ``X`` for :attr:`support_`)."""
+        return self._output(self._fit(X), X)
+
+    def _fit(self, X: Any) -> np.ndarray:
+        """Fit on ``X`` and return its ids (n_rows, n_interactions)."""
         self._check_params()
         array = self._validate_input(X, reset=True)
         self.interactions_ = self._resolve_interactions(X)
@@ -152,9 +161,10 @@ class CrossFeatureEncoder(Encoder):
         self.vocab_sizes_ = np.array([len(c.vocabulary) for c in self._crosses], dtype=np.int64)
         self.oov_ids_ = self.vocab_sizes_ + 1
         self.cardinalities_ = self.vocab_sizes_ + 2
-        self.support_ = self._support(self._transform(X, array))
+        ids = self._transform(X, array)
+        self.support_ = self._support(ids)
         self._warn_sparse()
-        return self
+        return ids
 
     def set_output(self, *, transform: str | None = None) -> CrossFeatureEncoder:
         """scikit-learn's output API: ``transform="pandas"`` makes :meth:`transform` return a
@@ -196,7 +206,10 @@ class CrossFeatureEncoder(Encoder):
             A DataFrame (same index, columns :meth:`get_feature_names_out`) when ``X`` is one.
         """
         self._check_is_fitted()
-        out = self._transform(X, self._validate_input(X, reset=False))
+        return self._output(self._transform(X, self._validate_input(X, reset=False)), X)
+
+    def _output(self, out: np.ndarray, X: Any) -> Any:
+        """``out`` as a DataFrame for a DataFrame ``X`` or with ``set_output(transform="pandas")``."""
         frame_in = hasattr(X, "columns") and hasattr(X, "index")
         if frame_in or getattr(self, "_sklearn_output_config", {}).get("transform") == "pandas":
             import pandas as pd
@@ -282,7 +295,7 @@ class CrossFeatureEncoder(Encoder):
 
     def _fit_cross(self, X: Any, array: np.ndarray, members: tuple[int, ...]) -> _Cross:
         codes, missing, valid = self._codes(X, array, members)
-        keys, steps = _fit_keys(codes, [self._parents[c].radix for c in members], valid & ~missing)
+        keys, steps = fit_keys(codes, [self._parents[c].radix for c in members], valid & ~missing)
         uniq, counts = np.unique(keys[valid & ~missing], return_counts=True)
         return _Cross(steps, uniq[counts >= self.min_count])
 
@@ -299,7 +312,7 @@ class CrossFeatureEncoder(Encoder):
                 code, known = np.searchsorted(parent.table, np.where(miss, 0.0, v), side="right"), ~miss
             else:
                 v, miss = self._categorical(_column(X, array, c))
-                code, known = _lookup(parent.table, v)
+                code, known = lookup(parent.table, v)
             codes.append(np.where(known & ~miss, code, 0).astype(np.int64))
             missing |= miss
             valid &= known
@@ -398,41 +411,9 @@ def _as_float(values: np.ndarray, column: int) -> np.ndarray:
         raise InputTypeError(f"dense_features: column {column} holds values that are not numbers; it cannot be binned") from None
 
 
-def _lookup(table: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of ``values`` in the sorted ``table`` and whether each was found."""
-    if table.size == 0:
-        return np.zeros(values.shape, dtype=np.int64), np.zeros(values.shape, dtype=bool)
-    pos = np.minimum(np.searchsorted(table, values), table.size - 1)
-    return pos, table[pos] == values
-
-
-def _fit_keys(codes: list[np.ndarray], radices: list[int], valid: np.ndarray) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """Mixed-radix keys of the parents' codes; the running key is compressed to the keys seen
-    (on valid rows) whenever the radix would pass 2**62."""
-    key, radix, steps = codes[0].copy(), radices[0], []
-    for code, r in zip(codes[1:], radices[1:]):
-        table = None
-        if radix * r >= _KEY_LIMIT:
-            table = np.unique(key[valid])
-            key, radix = np.minimum(np.searchsorted(table, key), max(table.size - 1, 0)), max(table.size, 1)
-        steps.append(table)
-        key, radix = key * r + code, radix * r
-    return key, steps
-
-
-def _apply_keys(codes: list[np.ndarray], radices: list[int], steps: list[np.ndarray | None], valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    key = codes[0].copy()
-    for code, r, table in zip(codes[1:], radices[1:], steps):
-        if table is not None:
-            pos, found = _lookup(table, key)
-            key, valid = np.where(found, pos, 0), valid & found
-        key = key * r + code
-    return key, valid
-
-
 def _ids(codes: list[np.ndarray], missing: np.ndarray, valid: np.ndarray, members: tuple[int, ...], parents: dict[int, _Parent], cross: _Cross) -> np.ndarray:
     radices = [parents[c].radix for c in members]
-    key, valid = _apply_keys(codes, radices, cross.steps, valid & ~missing)
-    pos, found = _lookup(cross.vocabulary, key)
+    key, valid = apply_keys(codes, radices, cross.steps, valid & ~missing)
+    pos, found = lookup(cross.vocabulary, key)
     ids = np.where(valid & found, pos + 1, cross.vocabulary.size + 1)
     return np.where(missing, MISSING_ID, ids).astype(np.int64)
