@@ -12,8 +12,8 @@ new one is a function pair and a line, not a change to :func:`main`.
     GLIDER's global interactions over (a sample of) the rows.
 ``glider encode --interactions interactions.json --data FILE --out FILE``
     The table with one cross-feature column per top interaction appended.
-``glider demo [--out DIR] [--quick]``
-    The whole pipeline on MovieLens-100K: table printed, HTML/PNG report written.
+``glider demo [--out DIR] [--quick] [--data census] [--source gbt|deepfm|FILE.onnx]``
+    The whole pipeline on MovieLens-100K (or the census table): table printed, HTML/PNG report written.
 
 MODEL is an ONNX file with inputs ``(cat_ids (N, F) int64, dense (N, D) float32)``; FILE a CSV or
 Parquet table. How columns map onto the inputs: :mod:`glider_plugins.pipeline.tabular` (by name for
@@ -255,21 +255,36 @@ def _selected_groups(args: argparse.Namespace, frame: Any, interactions: Any, de
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="glider-demo", help="report folder (default: glider-demo)")
     parser.add_argument("--quick", action="store_true", help="fewer rows explained, seeds and epochs (the cross selection takes as long as in the full run)")
-    parser.add_argument("--data", default="movielens", help="movielens (default) or synthetic")
-    parser.add_argument("--source", default="autoint", help="source model: autoint (default) or deepfm")
+    parser.add_argument("--data", default="movielens", help="movielens (default: MovieLens-100K), census (the UCI Adult table) or synthetic")
+    parser.add_argument("--source", help="source model: a recommender trained here (autoint, the default for movielens and synthetic; "
+                        "deepfm, ...), gbt (scikit-learn's gradient-boosted trees on the raw table, exported to ONNX and explained "
+                        "as a user's own model would be; the default for census) or an ONNX file of your own")
+    parser.add_argument("--source-output", help="with an ONNX file of several outputs: the one to explain")
     parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
     parser.add_argument("--detector", default="auto", help="auto (default: moebius where the samples fit sets of three, archdetect where only its p^2+p+2 queries fit, nid beyond), moebius, archdetect or nid (the paper's)")
     parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
 
 
 def _demo_run(args: argparse.Namespace, out: TextIO) -> int:
-    from .pipeline import run_pipeline
+    from pathlib import Path
 
-    options = {"n_instances": 200, "seeds": (0,), "epochs": 3} if args.quick else {"n_instances": 500, "seeds": (0, 1, 2), "epochs": 5}
+    from .pipeline import prepare_data, run_pipeline
+    from .pipeline.tree_source import TREE_SOURCE_OPTIONS, train_tree_source
+
+    options: dict[str, Any] = {"n_instances": 200, "seeds": (0,), "epochs": 3} if args.quick else {"n_instances": 500, "seeds": (0, 1, 2), "epochs": 5}
     if args.n_instances is not None:
         options["n_instances"] = args.n_instances
-    result = run_pipeline(args.data, source_model=args.source, k=args.k, detector=args.detector, out=args.out, **options)
-    print("global interactions encoded: " + ", ".join(result.cross_names()["+glider"]), file=out)
+    source = args.source or ("gbt" if str(args.data).lower() == "census" else "autoint")
+    data: Any = args.data
+    if source == "gbt":
+        data = prepare_data(args.data)
+        print(f"training the gbt source model on {len(data.train)} rows of {data.name}", file=sys.stderr, flush=True)
+        source = str(train_tree_source(data, Path(args.out) / "source_gbt.onnx"))
+        options["source_options"] = TREE_SOURCE_OPTIONS
+    elif args.source_output:
+        options["source_options"] = {"output_name": args.source_output}
+    result = run_pipeline(data, source_model=source, k=args.k, detector=args.detector, out=args.out, **options)
+    print("global interactions encoded: " + (", ".join(result.cross_names()["+glider"]) or "none"), file=out)
     print(result.format_table(), file=out)
     times = ", ".join(f"{key} {value:.0f}s" for key, value in result.timings.items())
     print(f"timings: {times}\nreport: {args.out}/report.html", file=out)
@@ -282,7 +297,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "explain": ("top interactions of chosen rows of a table, for an ONNX model", _explain_arguments, _explain_run),
     "global": ("GLIDER global interactions of an ONNX model over a table, written as JSON", _global_arguments, _global_run),
     "encode": ("append cross-feature columns for the top interactions of an interactions JSON", _encode_arguments, _encode_run),
-    "demo": ("the whole pipeline on MovieLens-100K: AUC table and an HTML/PNG report", _demo_arguments, _demo_run),
+    "demo": ("the whole pipeline on MovieLens-100K (or the census table): AUC table and an HTML/PNG report", _demo_arguments, _demo_run),
 }
 
 

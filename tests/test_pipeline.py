@@ -106,7 +106,7 @@ def test_k_larger_than_found_warns_and_uses_what_there_is():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"k": 0}, "k: expected a positive"), ({"source_model": "nope"}, "source_model: unknown"), ({"target_models": ("dcn", "x")}, "target_models: unknown"), ({"seeds": ()}, "seeds")],
+    [({"k": 0}, "k: expected a positive"), ({"source_model": "nope"}, "source_model: .nope. is neither a model name"), ({"target_models": ("dcn", "x")}, "target_models: unknown"), ({"seeds": ()}, "seeds")],
 )
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(InputError, match=match):

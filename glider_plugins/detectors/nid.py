@@ -56,11 +56,10 @@ from .nid_decoding import (
     nid_anyorder,
     nid_pairwise,
     prune_redundant,
-    rank_pairs,
     unit_influence,
 )
 from .nid_refit import refit
-from .nid_stages import FirstPass, rank_sets, run_passes
+from .nid_stages import FirstPass, fit_metadata, rank_instance, run_passes
 from .nid_training import split_samples, standardise, train_in_stacks
 from .pure_effects import SIGNIFICANCE
 
@@ -233,16 +232,9 @@ class NIDDetector(Detector):
     ):
         if hidden_units is not None and (
             isinstance(hidden_units, (int, np.integer)) or not isinstance(hidden_units, Sequence)
+            or len(hidden_units) == 0 or not all(is_int(h) and h > 0 for h in hidden_units)
         ):
-            raise InputError(
-                f"hidden_units must be a sequence of positive integers or None, got {hidden_units!r}"
-            )
-        if hidden_units is not None and (
-            len(hidden_units) == 0 or not all(is_int(h) and h > 0 for h in hidden_units)
-        ):
-            raise InputError(
-                f"hidden_units must be a non-empty sequence of positive integers, got {hidden_units!r}"
-            )
+            raise InputError(f"hidden_units must be a non-empty sequence of positive integers or None, got {hidden_units!r}")
         check_number("l1", l1, low=0.0)
         check_number("learning_rate", learning_rate, low=0.0, low_open=True)
         check_int("max_epochs", max_epochs)
@@ -300,14 +292,9 @@ class NIDDetector(Detector):
         self.dtype = dtype
 
     def __repr__(self) -> str:
-        return (
-            f"NIDDetector(hidden_units={self.hidden_units}, l1={self.l1}, learning_rate={self.learning_rate}, "
-            f"max_epochs={self.max_epochs}, batch_size={self.batch_size}, "
-            f"validation_fraction={self.validation_fraction}, stages={self.stages}, "
-            f"pairs_per_stage={self.pairs_per_stage}, cutoff={self.cutoff}, refit={self.refit}, "
-            f"min_set_share={self.min_set_share}, background_rows={self.background_rows}, "
-            f"max_set_size={self.max_set_size}, significance={self.significance})"
-        )
+        shown = ("hidden_units", "l1", "learning_rate", "max_epochs", "batch_size", "validation_fraction", "stages",
+                 "pairs_per_stage", "cutoff", "refit", "min_set_share", "background_rows", "max_set_size", "significance")
+        return "NIDDetector(" + ", ".join(f"{name}={getattr(self, name)}" for name in shown) + ")"
 
     def network_for(self, n_features: int) -> tuple[int, ...]:
         """The hidden layers used for ``n_features`` features: ``hidden_units``, or by default
@@ -373,17 +360,7 @@ class NIDDetector(Detector):
 
         results = []
         for k in range(n_inst):
-            if max_order == 2:
-                ranked = rank_pairs(pairwise[k], self.max_interactions)
-            elif passes is None:  # one pass: NID's own arbitrary-order strengths
-                ranked = prune_redundant(
-                    [(m, v * scale[k]) for m, v in nid_anyorder(w_input[k], z[k], max_order)],
-                    self.max_interactions,
-                )
-            else:
-                ranked = prune_redundant(
-                    rank_sets(passes.candidates[k], pairwise[k], passes.found[k]), self.max_interactions
-                )
+            ranked = rank_instance(k, max_order, pairwise[k], w_input[k], z[k], float(scale[k]), passes, self.max_interactions)
             main_effects = fit["linear_weights"][k] * scale[k]
             refit_meta: dict[str, Any] = {}
             if self.refit:
@@ -393,17 +370,7 @@ class NIDDetector(Detector):
                     max_size=min(max_order, self.max_set_size), min_set_share=self.min_set_share,
                     significance=self.significance, max_interactions=self.max_interactions,
                 )
-            metadata: dict[str, Any] = {
-                "detector": self.name,
-                "val_loss": float(fit["val_loss"][k]),
-                "val_r2": float(fit["val_r2"][k]),
-                "epochs": int(fit["epochs"][k]),
-                "best_epoch": int(fit["best_epoch"][k]),
-                "output_mean": float(mean[k]),
-                "output_scale": float(scale[k]),
-                "passes": 1 if passes is None else int(passes.count[k]),
-                "found_pairs": [] if passes is None else passes.found_order[k],
-            }
+            metadata = {"detector": self.name, **fit_metadata(fit, k, float(mean[k]), float(scale[k]), passes)}
             if self.cutoff:
                 kept, curve = cutoff_interactions(
                     masks[k], targets[k], sample_w[k], split[k], ranked, self.cutoff_tolerance

@@ -31,12 +31,21 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .nid_crosses import CrossFit, pairs_of
-from .nid_decoding import anyorder_sets, nid_pairwise, unit_influence
+from .nid_decoding import (
+    anyorder_sets,
+    nid_anyorder,
+    nid_pairwise,
+    prune_redundant,
+    rank_pairs,
+    unit_influence,
+)
 
 __all__ = [
     "REJECT_RATIO",
     "FirstPass",
     "Passes",
+    "fit_metadata",
+    "rank_instance",
     "rank_sets",
     "run_passes",
     "select_pairs",
@@ -248,3 +257,28 @@ def select_pairs(
     rows = np.repeat(np.arange(n_inst)[:, None], order.shape[1], axis=1)
     new[rows[keep], iu[order[keep]], ju[order[keep]]] = True
     return new | new.transpose(0, 2, 1)
+
+
+def rank_instance(k: int, max_order: int, pairwise: np.ndarray, w_input: np.ndarray, z: np.ndarray, scale: float,
+                  passes: Any, limit: int) -> list[tuple[tuple[int, ...], float]]:
+    """Instance ``k``'s ranking before the refit: its pairs (``max_order == 2``), one pass's
+    arbitrary-order NID strengths (``passes is None``), or the candidate sets of the passes."""
+    if max_order == 2:
+        return rank_pairs(pairwise, limit)
+    if passes is None:
+        return prune_redundant([(m, v * scale) for m, v in nid_anyorder(w_input, z, max_order)], limit)
+    return prune_redundant(rank_sets(passes.candidates[k], pairwise, passes.found[k]), limit)
+
+
+def fit_metadata(fit: dict[str, Any], k: int, mean: float, scale: float, passes: Any) -> dict[str, Any]:
+    """Instance ``k``'s fit record: held-out loss and R^2, epochs, the output standardisation, passes."""
+    return {
+        "val_loss": float(fit["val_loss"][k]),
+        "val_r2": float(fit["val_r2"][k]),
+        "epochs": int(fit["epochs"][k]),
+        "best_epoch": int(fit["best_epoch"][k]),
+        "output_mean": mean,
+        "output_scale": scale,
+        "passes": 1 if passes is None else int(passes.count[k]),
+        "found_pairs": [] if passes is None else passes.found_order[k],
+    }

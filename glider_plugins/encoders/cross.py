@@ -14,17 +14,24 @@ whenever the radix would overflow int64), and the vocabulary is the sorted array
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError
+from ..errors import InputError
 from .base import Encoder
+from .cross_columns import (
+    as_float,
+    column_index,
+    column_values,
+    has_fractions,
+    interaction_sets,
+    looks_dense,
+)
 from .cross_keys import apply_keys, fit_keys, lookup
 
-__all__ = ["MISSING_ID", "CrossFeatureEncoder"]
+__all__ = ["MISSING_ID", "CrossFeatureEncoder", "has_fractions"]
 
 #: The id of a combination with a missing parent.
 MISSING_ID = 0
@@ -154,7 +161,7 @@ class CrossFeatureEncoder(Encoder):
         self.interactions_ = self._resolve_interactions(X)
         used = sorted({c for s in self.interactions_ for c in s})
         self.dense_features_ = [c for c in used if c in self._resolve_dense(X, array, used)]
-        self._parents = {c: self._fit_parent(_column(X, array, c), c) for c in used}
+        self._parents = {c: self._fit_parent(column_values(X, array, c), c) for c in used}
         self.bin_edges_ = {c: p.table for c, p in self._parents.items() if p.dense}
         self.categories_ = {c: p.table for c, p in self._parents.items() if not p.dense}
         self._crosses = [self._fit_cross(X, array, s) for s in self.interactions_]
@@ -261,10 +268,10 @@ class CrossFeatureEncoder(Encoder):
     def _resolve_interactions(self, X: Any) -> list[tuple[int, ...]]:
         """``interactions`` (and ``top_k``) as a list of distinct column-index tuples."""
         names = getattr(self, "feature_names_in_", None)
-        sets, use_names = _interaction_sets(self.interactions, self.top_k, names)
+        sets, use_names = interaction_sets(self.interactions, self.top_k, names)
         resolved: list[tuple[int, ...]] = []
         for members in sets:
-            cols = tuple(sorted({_column_index(m, names, self.n_features_in_, "interactions", use_names) for m in members}))
+            cols = tuple(sorted({column_index(m, names, self.n_features_in_, "interactions", use_names) for m in members}))
             if len(cols) < 2:
                 raise InputError(f"interactions: {tuple(members)!r} has fewer than 2 distinct columns; a cross needs at least 2")
             if cols not in resolved:
@@ -277,13 +284,13 @@ class CrossFeatureEncoder(Encoder):
         if isinstance(self.dense_features, str):
             if self.dense_features != "auto":
                 raise InputError(f"dense_features must be 'auto', None, or a list of columns, got {self.dense_features!r}")
-            return {c for c in used if _looks_dense(_column(X, array, c), int(self.n_bins))}
+            return {c for c in used if looks_dense(column_values(X, array, c), int(self.n_bins))}
         names = getattr(self, "feature_names_in_", None)
-        return {_column_index(c, names, self.n_features_in_, "dense_features") for c in self.dense_features}
+        return {column_index(c, names, self.n_features_in_, "dense_features") for c in self.dense_features}
 
     def _fit_parent(self, values: np.ndarray, column: int) -> _Parent:
         if column in self.dense_features_:
-            v = _as_float(values, column)
+            v = as_float(values, column)
             finite = v[~np.isnan(v)]
             if finite.size == 0:
                 return _Parent(True, np.empty(0))
@@ -307,11 +314,11 @@ class CrossFeatureEncoder(Encoder):
         for c in members:
             parent = self._parents[c]
             if parent.dense:
-                v = _as_float(_column(X, array, c), c)
+                v = as_float(column_values(X, array, c), c)
                 miss = np.isnan(v)
                 code, known = np.searchsorted(parent.table, np.where(miss, 0.0, v), side="right"), ~miss
             else:
-                v, miss = self._categorical(_column(X, array, c))
+                v, miss = self._categorical(column_values(X, array, c))
                 code, known = lookup(parent.table, v)
             codes.append(np.where(known & ~miss, code, 0).astype(np.int64))
             missing |= miss
@@ -330,85 +337,6 @@ class CrossFeatureEncoder(Encoder):
         elif np.issubdtype(values.dtype, np.floating):
             values = np.where(missing, 0.0, values)
         return values, missing
-
-
-# ---------------------------------------------------------------------- module helpers
-def _interaction_sets(interactions: Any, top_k: int | None, names: np.ndarray | None) -> tuple[list[Sequence[Any]], bool]:
-    """The interaction member lists, and whether GlobalInteractions ids should be read as names."""
-    from ..global_results import GlobalInteractions
-
-    if interactions is None:
-        raise InputError("interactions: pass the interactions to encode (a GlobalInteractions or a list of column tuples)")
-    if isinstance(interactions, GlobalInteractions):
-        chosen = [s for s, _ in interactions.top(top_k)] if top_k is not None else interactions.interactions
-        known = set() if names is None else set(names)
-        if known and all(n in known for s in chosen for n in interactions.names_of(s)):
-            return [interactions.names_of(s) for s in chosen], True
-        return chosen, False
-    if isinstance(interactions, (str, bytes)) or not isinstance(interactions, Sequence) or len(interactions) == 0:
-        raise InputError(f"interactions: expected a non-empty list of column tuples, got {interactions!r:.100}")
-    sets = []
-    for item in interactions:
-        if _is_pair_from_top(item):
-            item = item[0]
-        if isinstance(item, (str, bytes)) or not isinstance(item, (Sequence, np.ndarray)):
-            raise InputError(f"interactions: each interaction must be a tuple of columns, got {item!r}; e.g. [(0, 1), ('C1', 'C2')]")
-        sets.append(list(item))
-    return (sets[:top_k] if top_k is not None else sets), False
-
-
-def _is_pair_from_top(item: Any) -> bool:
-    """``((0, 1), 17)``: an entry of ``GlobalInteractions.top``."""
-    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (tuple, list)) and isinstance(item[1], (int, np.integer, float))
-
-
-def _column_index(member: Any, names: np.ndarray | None, n_columns: int, what: str, by_name: bool = False) -> int:
-    if isinstance(member, (int, np.integer)) and not isinstance(member, bool) and not by_name:
-        if not 0 <= member < n_columns:
-            raise InputError(f"{what}: column index {member} is out of range for X with {n_columns} columns")
-        return int(member)
-    if names is None:
-        raise InputError(f"{what}: column name {member!r} needs X to be a DataFrame with named columns when fitting")
-    where = np.flatnonzero(names == member)
-    if where.size == 0:
-        raise InputError(f"{what}: no column named {member!r}; X's columns are {list(names)[:20]}")
-    return int(where[0])
-
-
-def _column(X: Any, array: np.ndarray, j: int) -> np.ndarray:
-    """Column ``j`` in its own dtype (a DataFrame's per-column dtype, not the frame's common one)."""
-    iloc = getattr(X, "iloc", None)
-    if iloc is not None:
-        return np.asarray(iloc[:, j].to_numpy())
-    return array[:, j]
-
-
-def _looks_dense(values: np.ndarray, n_bins: int) -> bool:
-    """A numeric, non-bool column with more than ``n_bins`` distinct values, or a float one with
-    values that are not whole numbers (``dense_features="auto"``)."""
-    if values.dtype == bool or not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
-        return False
-    finite = values[np.isfinite(values)] if np.issubdtype(values.dtype, np.floating) else values
-    return bool(finite.size) and (len(np.unique(finite)) > n_bins or has_fractions(values))
-
-
-def has_fractions(values: np.ndarray) -> bool:
-    """A float column holding finite values that are not whole numbers."""
-    if not np.issubdtype(values.dtype, np.floating):
-        return False
-    finite = values[np.isfinite(values)]
-    return bool(finite.size) and not np.array_equal(finite, np.round(finite))
-
-
-def _as_float(values: np.ndarray, column: int) -> np.ndarray:
-    if values.dtype == object:  # None, pd.NA (nullable pandas dtypes) -> NaN
-        import pandas as pd
-
-        values = np.where(pd.isna(values), np.nan, values)
-    try:
-        return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"dense_features: column {column} holds values that are not numbers; it cannot be binned") from None
 
 
 def _ids(codes: list[np.ndarray], missing: np.ndarray, valid: np.ndarray, members: tuple[int, ...], parents: dict[int, _Parent], cross: _Cross) -> np.ndarray:

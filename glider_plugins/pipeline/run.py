@@ -18,6 +18,14 @@ from ..global_results import GlobalInteractions
 from ..recsys import MODELS, CTRDataset, evaluate, export_onnx, fit, make_model
 from .data import PipelineData, prepare_data
 from .report import PipelineResult
+from .source import (
+    SourceModel,
+    is_registered,
+    resolve_source,
+    source_arguments,
+    source_metrics,
+    source_target,
+)
 from .tabular import add_metadata
 
 __all__ = ["detect_global", "random_groups", "run_pipeline"]
@@ -27,7 +35,7 @@ TARGETS: tuple[str, ...] = ("widedeep", "deepfm", "dcn", "xdeepfm", "autoint")
 
 def run_pipeline(
     data: Any = "movielens",
-    source_model: str = "autoint",
+    source_model: Any = "autoint",
     target_models: Sequence[str] = TARGETS,
     *,
     k: int = 10,
@@ -48,24 +56,43 @@ def run_pipeline(
     synthetic_options: dict[str, Any] | None = None,
     detect_options: dict[str, Any] | None = None,
     select: bool = True,
+    source_inputs: str = "auto",
+    source_options: dict[str, Any] | None = None,
+    random_draws: int | None = None,
 ) -> PipelineResult:
     """Find global interactions of a source model and measure what they do for target models.
 
-    Steps: split and encode ``data`` (fit on train only); train ``source_model``; export it to
-    ONNX; run :class:`~glider_plugins.Glider` on the ONNX file over ``n_instances`` training rows
-    (inputs ``(cat_ids, dense)``, one feature per field, baselines: id 0 = missing and dense 0 =
-    the training mean); keep those of the top ``3 k`` that lower a logistic regression's
+    Steps: split and encode ``data`` (fit on train only); train ``source_model`` and export it to
+    ONNX (or take the user's own); run :class:`~glider_plugins.Glider` on it over ``n_instances``
+    training rows (one feature per field; inputs and baselines by the model's layout,
+    :mod:`~glider_plugins.pipeline.source`: ``(cat_ids, dense)`` against id 0 = missing and dense 0 =
+    the training mean, or the raw table against its typical row); keep those of the top ``3 k`` that lower a logistic regression's
     validation log loss (``select``, at most ``k``) and encode them with
     :class:`~glider_plugins.CrossFeatureEncoder` fit on train; train every target model without
     (``baseline``) and with the crosses (``+glider``) for each seed, plus the controls ``+random``
-    (random groups of the same sizes) and, when the planted groups are known, ``+oracle``.
+    (random groups of the same sizes, ``random_draws`` draws) and, when the planted groups are
+    known, ``+oracle``.
 
     Parameters
     ----------
-    data : {"movielens", "synthetic"}, pandas.DataFrame or SyntheticCTR, default "movielens"
+    data : {"movielens", "census", "synthetic"}, pandas.DataFrame, SyntheticCTR or PipelineData, default "movielens"
         See :func:`~glider_plugins.pipeline.prepare_data`.
-    source_model : {"autoint", "deepfm", ...}, default "autoint"
-        The model whose interactions are detected (any name of :data:`~glider_plugins.recsys.MODELS`).
+    source_model : str, path, torch.nn.Module or callable, default "autoint"
+        The model whose interactions are detected: a name of
+        :data:`~glider_plugins.recsys.MODELS` (trained here on ``data``), or the user's own model,
+        already trained: an ONNX file, a torch module or a callable (numpy in, one score or two
+        class scores per row out) taking the layout ``source_inputs`` says.
+    source_inputs : {"auto", "ids", "table"}, default "auto"
+        The user's model's inputs: ``"ids"``, ``(cat_ids, dense)`` as
+        :func:`~glider_plugins.pipeline.prepare_data` encodes ``data`` (the same ``seed`` and
+        ``min_count``; pass that PipelineData as ``data`` to be sure); ``"table"``, one float
+        matrix of the table's feature columns in order; ``"auto"``: ``"ids"`` for a model with two
+        inputs, ``"table"`` for one (:func:`~glider_plugins.pipeline.source.resolve_source`).
+    source_options : dict, optional
+        Adapter options for the user's model (:func:`~glider_plugins.adapters.adapt`):
+        ``output_name`` (required for an ONNX model with several outputs, e.g. a scikit-learn
+        classifier's ``"probabilities"``), ``output="logits"`` with ``model_output="probabilities"``
+        to explain log-odds, ``batch_size``, ...
     target_models : sequence of str, default all five
         The models retrained with and without the crosses.
     k : int, default 10
@@ -86,6 +113,9 @@ def run_pipeline(
         Rare categories -> id 0, and the encoder's rare combinations -> OOV.
     controls : bool, default True
         Also train the ``+random`` (and ``+oracle``) variants.
+    random_draws : int, optional
+        Random draws of ``+random`` (default: one per seed); draw ``j`` is trained with seed
+        ``seeds[j % len(seeds)]``, so its mean and spread cover the draws at the baseline's cost.
     num_threads : int, optional, default 1
         torch threads while training (1 is fastest for these small models).
     seed : int, default 0
@@ -108,18 +138,25 @@ def run_pipeline(
     -------
     PipelineResult
     """
-    _check_args(source_model, target_models, k, seeds)
+    _check_args(target_models, k, seeds, random_draws)
+    user_source = None if is_registered(source_model) else resolve_source(source_model, source_inputs, source_options)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     prepared = prepare_data(data, seed=seed, min_count=min_count, synthetic_options=synthetic_options)
     timings["prepare"] = time.perf_counter() - clock
     train_options = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "num_threads": num_threads}
+    detect_settings = {"n_instances": n_instances, "n_samples": n_samples, "top_k": top_k_per_instance, "detector": detector,
+                       "seed": seed, "show_progress": show_progress, **(detect_options or {})}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        onnx_path, source_metrics = _source(prepared, source_model, folder, seed, train_options, timings, show_progress)
+        if user_source is None:
+            onnx_path, source_metrics = _source(prepared, source_model, folder, seed, train_options, timings, show_progress)
+            user_source = SourceModel(str(onnx_path), "ids", "onnx")
+        else:
+            source_metrics = _user_source_metrics(user_source, prepared, show_progress)
         clock = time.perf_counter()
-        interactions = detect_global(onnx_path, prepared.train, n_instances=n_instances, n_samples=n_samples, top_k=top_k_per_instance, detector=detector, seed=seed, show_progress=show_progress, **(detect_options or {}))
+        interactions = _detect(user_source, prepared, detect_settings)
         timings["detect"] = time.perf_counter() - clock
     selection = None
     if select:
@@ -128,25 +165,30 @@ def run_pipeline(
         timings["select"] = time.perf_counter() - clock
         _log(show_progress, str(selection))
     else:
-        chosen = [tuple(s) for s, _ in interactions.top(k)]
-    variants = _variants(prepared, chosen, k, controls, seed)
+        chosen = [_feature_ids(prepared, interactions.names_of(s)) for s, _ in interactions.top(k)]
+    variants, draws = _variants(prepared, chosen, k, controls, seed, len(seeds) if random_draws is None else random_draws)
     clock = time.perf_counter()
-    table = _retrain(prepared, variants, target_models, seeds, train_options, min_count, show_progress)
+    table = _retrain(prepared, variants, draws, target_models, seeds, train_options, min_count, show_progress)
     timings["targets"] = time.perf_counter() - clock
     timings["total"] = sum(timings.values())
-    settings = {"data": prepared.name, "source_model": source_model, "k": k, "n_instances": n_instances, "n_samples": n_samples, "detector": detector, "seeds": list(seeds), "epochs": epochs, "batch_size": batch_size, "seed": seed, "rows": [len(prepared.train), len(prepared.valid), len(prepared.test)]}
+    source_name = source_model if is_registered(source_model) else f"{user_source.kind} ({user_source.layout})"
+    settings = {"data": prepared.name, "source_model": source_name, "k": k, "n_instances": n_instances, "n_samples": n_samples, "detector": detector, "seeds": list(seeds), "epochs": epochs, "batch_size": batch_size, "seed": seed, "rows": [len(prepared.train), len(prepared.valid), len(prepared.test)]}
     settings["select"] = bool(select)
-    result = PipelineResult(interactions, table, timings, chosen, {v: g for v, g in variants.items()}, prepared.planted, source_metrics, settings, selection)
+    settings["random_draws"] = len(draws)
+    result = PipelineResult(interactions, table, timings, chosen, variants, prepared.planted, source_metrics, settings, selection,
+                            random_draws=draws, feature_names=list(prepared.train.feature_names))
     if out is not None:
         result.save(out)
     return result
 
 
-def _check_args(source_model: str, target_models: Sequence[str], k: int, seeds: Sequence[int]) -> None:
-    for arg, names in (("source_model", [source_model]), ("target_models", list(target_models))):
-        unknown = [n for n in names if _key(n) not in MODELS]
-        if unknown or not names:
-            raise InputError(f"{arg}: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
+def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None) -> None:
+    names = list(target_models)
+    unknown = [n for n in names if _key(n) not in MODELS]
+    if unknown or not names:
+        raise InputError(f"target_models: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
+    if random_draws is not None and (isinstance(random_draws, bool) or not isinstance(random_draws, (int, np.integer)) or random_draws < 1):
+        raise InputError(f"random_draws: expected a positive integer or None, got {random_draws!r}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k: expected a positive integer, got {k!r}")
     if len(seeds) == 0:
@@ -187,16 +229,47 @@ def detect_global(
     One feature per field; baselines: id 0 (missing) and dense 0. Parameters (and ``**options``,
     e.g. ``max_order``) as :meth:`Glider.detect`.
     """
-    from ..glider import Glider
-
     if len(data) == 0:
         raise InputError("data: no rows to explain")
+    return _glider_detect(str(model) if isinstance(model, Path) else model, (data.cat, data.dense), (0, 0.0), data.feature_mask(),
+                          list(data.feature_names), None, n_instances=n_instances, n_samples=n_samples, top_k=top_k,
+                          detector=detector, seed=seed, show_progress=show_progress, **options)
+
+
+def _detect(source: SourceModel, prepared: PipelineData, settings: dict[str, Any]) -> GlobalInteractions:
+    """GLIDER on the source model over the training rows, in the model's own layout."""
+    inputs, baselines, mask, names = source_arguments(source, prepared, "train")
+    return _glider_detect(source.model, inputs, baselines, mask, names, source_target(source, inputs), adapter_options=source.options,
+                          **settings)
+
+
+def _glider_detect(model: Any, inputs: tuple[np.ndarray, ...], baselines: Any, mask: Any, names: list[str], target: int | None, *,
+                   n_instances: int | None, n_samples: int, top_k: int, detector: str, seed: int, show_progress: bool,
+                   adapter_options: dict[str, Any] | None = None, **options: Any) -> GlobalInteractions:
+    from ..glider import Glider
+
     if detector in ("nid", "moebius", "auto"):
         options["n_samples"] = n_samples
-    return Glider(str(model), detector=detector).detect(
-        (data.cat, data.dense), n_instances=n_instances, top_k=top_k, baselines=(0, 0.0), feature_mask=data.feature_mask(),
-        feature_names=data.feature_names, seed=seed, show_progress=show_progress, **options,
+    data = inputs if len(inputs) > 1 else inputs[0]
+    return Glider(model, detector=detector, **(adapter_options or {})).detect(
+        data, n_instances=n_instances, top_k=top_k, baselines=baselines, feature_mask=mask, feature_names=names, seed=seed,
+        show_progress=show_progress, target=target, **options,
     )
+
+
+def _user_source_metrics(source: SourceModel, prepared: PipelineData, show: bool) -> dict[str, float]:
+    metrics = source_metrics(source, prepared)
+    _log(show, f"source ({source.kind}, inputs {source.layout}): test AUC {metrics['auc']:.4f}")
+    return metrics
+
+
+def _feature_ids(prepared: PipelineData, names: Sequence[str]) -> tuple[int, ...]:
+    """Feature ids of the prepared layout for feature names of the source model's layout."""
+    index = {name: i for i, name in enumerate(prepared.train.feature_names)}
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise InputError(f"source_model: its features {unknown} are not fields of the prepared data {list(index)}")
+    return tuple(sorted(index[n] for n in names))
 
 
 def random_groups(sizes: Sequence[int], n_features: int, exclude: Sequence[Sequence[int]], seed: int) -> list[tuple[int, ...]]:
@@ -224,22 +297,25 @@ def _selected(prepared: PipelineData, interactions: GlobalInteractions, k: int, 
     selection = select_crosses(interactions, train[names], train["label"], valid[names], valid["label"], n_candidates=3 * k,
                                max_crosses=k, min_count=min_count, dense_features=list(prepared.train.dense_names), missing_value=0,
                                show_progress=show)
-    index = {name: i for i, name in enumerate(names)}
-    return [tuple(sorted(index[c] for c in kept)) for kept in selection.kept], selection
+    return [_feature_ids(prepared, kept) for kept in selection.kept], selection
 
 
-def _variants(prepared: PipelineData, chosen: list[tuple[int, ...]], k: int, controls: bool, seed: int) -> dict[str, list[tuple[int, ...]]]:
+def _variants(prepared: PipelineData, chosen: list[tuple[int, ...]], k: int, controls: bool, seed: int,
+              n_draws: int) -> tuple[dict[str, list[tuple[int, ...]]], list[list[tuple[int, ...]]]]:
+    """The fixed variants (baseline, +glider, +oracle) and the ``+random`` draws (each distinct
+    from the chosen and planted groups; draw ``j`` seeded ``seed + 7919 (j + 1)``)."""
     variants: dict[str, list[tuple[int, ...]]] = {"baseline": [], "+glider": chosen}
+    draws: list[list[tuple[int, ...]]] = []
     if controls:
         known = chosen + list(prepared.planted or [])
         sizes = [len(g) for g in chosen] or [2] * k
-        variants["+random"] = random_groups(sizes, len(prepared.train.feature_names), known, seed + 7919)
+        draws = [random_groups(sizes, len(prepared.train.feature_names), known, seed + 7919 * (j + 1)) for j in range(n_draws)]
         if prepared.planted:
             variants["+oracle"] = list(prepared.planted)
     if not chosen:
         warnings.warn("no cross is encoded (GLIDER found none, or none lowered the validation log loss): "
                       "the '+glider' variant equals the baseline", stacklevel=3)
-    return variants
+    return variants, draws
 
 
 def _with_crosses(prepared: PipelineData, groups: list[tuple[int, ...]], min_count: int) -> tuple[CTRDataset, CTRDataset, CTRDataset]:
@@ -255,21 +331,33 @@ def _with_crosses(prepared: PipelineData, groups: list[tuple[int, ...]], min_cou
     return tuple(p.with_categorical(encoder.transform(f).to_numpy(), cards, cross_names) for p, f in zip(parts, frames))  # type: ignore[return-value]
 
 
-def _retrain(prepared: PipelineData, variants: dict[str, list[tuple[int, ...]]], models: Sequence[str], seeds: Sequence[int], options: dict[str, Any], min_count: int, show: bool) -> pd.DataFrame:
+def _retrain(prepared: PipelineData, variants: dict[str, list[tuple[int, ...]]], draws: list[list[tuple[int, ...]]],
+             models: Sequence[str], seeds: Sequence[int], options: dict[str, Any], min_count: int, show: bool) -> pd.DataFrame:
+    """One row per (model, variant): test AUC and log loss over the seeds (``+random``: draw ``j``
+    with seed ``seeds[j % len(seeds)]``, mean and spread over the draws)."""
     from tqdm.auto import tqdm
 
+    runs: dict[str, list[tuple[tuple[CTRDataset, CTRDataset, CTRDataset], int]]] = {}
+    for variant, groups in variants.items():
+        parts = _with_crosses(prepared, groups, min_count)
+        runs[variant] = [(parts, int(s)) for s in seeds]
+    if draws:
+        runs["+random"] = [(_with_crosses(prepared, groups, min_count), int(seeds[j % len(seeds)])) for j, groups in enumerate(draws)]
+    order = [v for v in ("baseline", "+glider", "+random", "+oracle") if v in runs]
     rows = []
-    encoded = {variant: _with_crosses(prepared, groups, min_count) for variant, groups in variants.items()}
-    bar = tqdm(total=len(models) * len(variants) * len(seeds), desc="target models", disable=not show, unit="fit")
+    bar = tqdm(total=len(models) * sum(len(r) for r in runs.values()), desc="target models", disable=not show, unit="fit")
     for name in models:
-        for variant, (train, valid, test) in encoded.items():
+        for variant in order:
             scores = []
-            for s in seeds:
-                model = make_model(name, train.cardinalities, train.n_dense, seed=int(s))
-                fit(model, train, valid, seed=int(s), **options)
+            for (train, valid, test), s in runs[variant]:
+                model = make_model(name, train.cardinalities, train.n_dense, seed=s)
+                fit(model, train, valid, seed=s, **options)
                 scores.append(evaluate(model, test))
                 bar.update()
             auc, loss = np.array([m["auc"] for m in scores]), np.array([m["logloss"] for m in scores])
-            rows.append({"model": _key(name), "variant": variant, "auc_mean": auc.mean(), "auc_std": auc.std(ddof=1) if len(auc) > 1 else 0.0, "logloss_mean": loss.mean(), "logloss_std": loss.std(ddof=1) if len(loss) > 1 else 0.0, "n_crosses": len(variants[variant])})
+            n_crosses = len(draws[0]) if variant == "+random" else len(variants[variant])
+            rows.append({"model": _key(name), "variant": variant, "auc_mean": auc.mean(), "auc_std": auc.std(ddof=1) if len(auc) > 1 else 0.0,
+                         "logloss_mean": loss.mean(), "logloss_std": loss.std(ddof=1) if len(loss) > 1 else 0.0, "n_crosses": n_crosses,
+                         "n_runs": len(scores)})
     bar.close()
     return pd.DataFrame(rows)

@@ -1,8 +1,15 @@
 """Data for the target recommenders: synthetic Criteo-shaped data with planted crosses, MovieLens-100K,
-and the paper's preprocessing (rare categories to OOV, log-binned dense values)."""
+the UCI census table, and the paper's preprocessing (rare categories to OOV, log-binned dense values)."""
 
 from __future__ import annotations
 
+from .census import (
+    CENSUS_CATEGORICAL,
+    CENSUS_NUMERIC,
+    CensusNotFoundError,
+    census_path,
+    load_census,
+)
 from .movielens import (
     MOVIELENS_FIELDS,
     MovieLensNotFoundError,
@@ -13,6 +20,7 @@ from .preprocess import CTRPreprocessor, criteo_log_bin, train_valid_test_split
 from .synthetic import SyntheticCTR, make_criteo_like
 
 __all__ = [
+    "CENSUS_CATEGORICAL", "CENSUS_NUMERIC", "CensusNotFoundError", "census_path", "load_census",
     "MOVIELENS_FIELDS", "CTRPreprocessor", "MovieLensNotFoundError", "SyntheticCTR", "criteo_log_bin",
     "load_movielens_100k", "make_criteo_like", "movielens_100k_path", "train_valid_test_split",
 ]
