@@ -20,7 +20,6 @@ with it the global counts, do not depend on ``chunk_size``, the executor or the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import warnings
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_int
-from .checkpoint import Checkpoint, fingerprint
+from .checkpoint import Checkpoint, component_header, fingerprint, model_fingerprint
 from .chunking import (
     CONSTANT_ALL,
     Chunk,
@@ -178,7 +177,7 @@ class Glider:
         store = None
         if checkpoint is not None:
             header = self._header(layout, rows, seed, n_instances, chunk_size, options_, target, additional_forward_args)
-            store = Checkpoint(checkpoint, header)
+            store = Checkpoint(checkpoint, header, n_features=layout.n_features)
         run = _Run(InteractionCounter())
         self._run(run, builder.chunks(rows, chunk_size), options_, detect_seed, len(rows), show_progress, executor, store, int(retries), max_in_flight)
         counter = run.counter
@@ -218,7 +217,7 @@ class Glider:
         def todo() -> Iterator[tuple[Chunk, int]]:
             for chunk in chunks:
                 if chunk.index in done:
-                    run.loaded[chunk.index] = store.load(chunk.index)  # type: ignore[union-attr]
+                    run.loaded[chunk.index] = store.load(chunk.index, chunk.instance_ids)  # type: ignore[union-attr]
                     continue
                 yield chunk, detect_seed
 
@@ -255,10 +254,10 @@ class Glider:
             "n_samples": options.n_samples,
             "top_k": options.top_k,
             "options": {k: repr(v) for k, v in sorted(options.attribute_options.items())},
-            "detector": _name(self.spec.detector) if isinstance(self.spec.detector, str) else repr(self.spec.detector),
-            "perturbation": self.spec.perturbation if isinstance(self.spec.perturbation, str) else repr(self.spec.perturbation),
+            "detector": component_header(self.spec.detector, _name),
+            "perturbation": component_header(self.spec.perturbation, _name),
             "adapter_options": {k: repr(v) for k, v in sorted(self.spec.adapter_options.items())},
-            "model": _model_fingerprint(self.spec.model),
+            "model": model_fingerprint(self.spec.model),
             "data": data,
             "target": repr(target),
             "additional_forward_args": None if extra is None else fingerprint(_as_arrays(extra)),
@@ -311,26 +310,6 @@ def _report_failures(failures: list[ChunkFailure], counter: InteractionCounter) 
         RuntimeWarning,
         stacklevel=3,
     )
-
-
-def _model_fingerprint(model: Any) -> str:
-    """Identifies the model in a checkpoint header: a hash of its bytes/weights where cheap."""
-    if isinstance(model, (bytes, bytearray)):
-        return "sha256:" + hashlib.sha256(model).hexdigest()
-    if isinstance(model, (str, os.PathLike)) and os.path.isfile(model):
-        with open(model, "rb") as handle:
-            return "sha256:" + hashlib.sha256(handle.read()).hexdigest()
-    if hasattr(model, "SerializeToString"):
-        return "sha256:" + hashlib.sha256(model.SerializeToString()).hexdigest()
-    if hasattr(model, "describe"):
-        return str(model.describe())
-    if hasattr(model, "state_dict"):
-        try:
-            tensors = [t.detach().cpu().numpy() for t in model.state_dict().values()]
-            return f"{type(model).__qualname__}:" + fingerprint(tensors)
-        except Exception:  # not a torch state dict after all
-            pass
-    return f"{type(model).__module__}.{getattr(model, '__qualname__', type(model).__qualname__)}"
 
 
 def _as_arrays(extra: Any) -> Any:

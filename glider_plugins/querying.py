@@ -87,7 +87,7 @@ def _score_calls(
     total: int | None = None,
 ) -> np.ndarray:
     """Score instance blocks ``(rows, instance, arrays)`` in aligned calls (:func:`_model_calls`) into ``out[rows]``."""
-    step = max(1, int(plan.rows_per_eval))
+    step = call_rows(plan)
     for rows, ids, arrays in _progress(_model_calls(blocks, step, _align(step)), show_progress, "model queries", total=total):
         real = rows >= 0
         out[rows[real]] = plan.score(arrays, ids)[real]
@@ -150,12 +150,13 @@ def query_masks(
     inverse, n_answered = None, int(todo.size)
     if dedupe and todo.size:
         todo, inverse = _distinct_rows(flat, instance_ids, todo)
-    step = max(1, int(plan.rows_per_eval))
+    step = max(1, int(plan.rows_per_eval))  # perturbation blocks (and their random streams)
     pieces = _instance_blocks(todo, n_samples, step)
-    align = _align(step)
+    calls = call_rows(plan)
+    align = _align(calls)
     padded = sum(-(-piece.size // align) * align for piece in pieces)  # rows sent, fillers included
     blocks = _perturbed(plan, flat, pieces, n_samples, step, seeds)
-    _score_calls(plan, blocks, outputs, show_progress, total=-(-padded // (step - step % align)))
+    _score_calls(plan, blocks, outputs, show_progress, total=-(-padded // (calls - calls % align)))
     n_repeated = 0
     if inverse is not None:
         targets, sources = inverse
@@ -163,6 +164,16 @@ def query_masks(
         n_repeated = int(targets.size)
     stats = {"n_queries": n_answered, "n_repeated": n_repeated, "query_seconds": time.perf_counter() - start}
     return outputs.reshape(n_instances, n_samples), stats
+
+
+def call_rows(plan: QueryPlan) -> int:
+    """Rows per model call: ``rows_per_eval``, at most the adapter's own chunk size (its
+    ``batch_size`` or fixed batch dimension). The adapter then never cuts a call, so the rows keep
+    the places modulo :data:`ROW_ALIGN` that :func:`_model_calls` gives them (a ``batch_size`` of
+    100 would otherwise cut at 100, 200, ...: off the alignment)."""
+    step = max(1, int(plan.rows_per_eval))
+    chunk = plan.adapter.chunk_size()
+    return step if chunk is None else max(1, min(step, int(chunk)))
 
 
 def _align(step: int) -> int:

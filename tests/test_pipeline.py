@@ -5,8 +5,9 @@ and 10 categorical fields (cardinalities 3..50), 4 planted pairs; source model D
 ONNX and explained through it), ArchDetect on 500 training rows keeping 5 interactions each, K = 6
 (1.5 x planted); target DeepFM over 2 seeds. NID gives the same ranking in principle but trains one
 MLP per row: ~1.7 s a row on these cores, 14 minutes for 500 rows, so ArchDetect is used here.
-Measured with these settings: recall 4/4, 2/6 false; AUC baseline 0.8368, +glider 0.8747, +oracle
-0.8761 (96% of the oracle's gain), +random 0.8219 (a loss).
+Measured with these settings (with the cross selection): the 4 planted pairs kept, none false; AUC
+baseline 0.8365, +glider 0.8761, +oracle 0.8761 (100 % of the oracle's gain), +random 0.8174 (two
+draws, one per seed: a loss). Issue 14 asks for at least 90 % of the oracle's gain.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def test_planted_groups_are_recovered_among_top_k(result):
 def test_crosses_recover_most_of_the_oracle_gain_and_random_ones_none(result):
     gains = result.gains().loc["deepfm"]
     assert gains["+oracle"] > 0.01
-    assert gains["+glider"] >= 0.6 * gains["+oracle"], result.format_table()
+    assert gains["+glider"] >= 0.9 * gains["+oracle"], result.format_table()
     assert gains["+random"] <= 0.2 * gains["+oracle"], result.format_table()
 
 

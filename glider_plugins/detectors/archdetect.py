@@ -108,12 +108,6 @@ class ArchDetectDetector(Detector):
         self.max_order = None if max_order is None else int(max_order)
         self.rtol = None if rtol is None else float(rtol)
 
-    def __repr__(self) -> str:
-        return (
-            f"ArchDetectDetector(merge_threshold={self.merge_threshold}, max_order={self.max_order}, rtol={self.rtol}, "
-            f"background_rows={self.background_rows}, max_set_size={self.max_set_size})"
-        )
-
     def min_samples(self, n_features: int) -> int:
         """The size of the fixed design, ``p**2 + p + 2``."""
         return n_features * n_features + n_features + 2

@@ -62,9 +62,9 @@ class AutoDetector(Detector):
         for cls, names in accepted.items():  # check values now
             cls(**{k: v for k, v in options.items() if k in names})
 
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in sorted(self.options.items()))
-        return f"AutoDetector({inner})"
+    def get_params(self) -> dict[str, object]:
+        """The options given, by name (sorted)."""
+        return dict(sorted(self.options.items()))
 
     def resolve(self, n_features: int, n_samples: int) -> Detector:
         """The detector for ``n_features`` features and ``n_samples`` queries per instance: the first

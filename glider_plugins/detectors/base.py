@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._checks import check_int
+from .._params import constructor_params, params_repr
 from ..errors import InputError, InputTypeError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
@@ -85,8 +86,13 @@ class Detector(ABC):
         list of LocalInteractions, length N
         """
 
+    def get_params(self) -> dict[str, object]:
+        """Every constructor argument as set (scikit-learn's convention): ``repr`` and checkpoint
+        headers are built from it, so two detectors that differ in any setting differ there."""
+        return constructor_params(self)
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        return params_repr(self)
 
 
 def check_experiments(

@@ -153,18 +153,6 @@ class MoebiusDetector(Detector):
         self.background_rows = None if background_rows is None else int(background_rows)
         self.fallback = bool(fallback)
 
-    def get_params(self) -> dict[str, object]:
-        """The constructor's arguments, as set (scikit-learn's convention)."""
-        return {
-            "max_order": self.max_order, "fit_order": self.fit_order, "rows_per_term": self.rows_per_term,
-            "min_share": self.min_share, "significance": self.significance, "rtol": self.rtol,
-            "background_rows": self.background_rows, "fallback": self.fallback,
-        }
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"MoebiusDetector({inner})"
-
     def min_samples(self, n_features: int) -> int:
         """The screening rows, ``2 p + 2`` (or ``2**p`` when that is fewer)."""
         return min(2 * n_features + 2, 2**n_features)

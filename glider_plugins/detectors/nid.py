@@ -291,11 +291,6 @@ class NIDDetector(Detector):
         self.device = device
         self.dtype = dtype
 
-    def __repr__(self) -> str:
-        shown = ("hidden_units", "l1", "learning_rate", "max_epochs", "batch_size", "validation_fraction", "stages",
-                 "pairs_per_stage", "cutoff", "refit", "min_set_share", "background_rows", "max_set_size", "significance")
-        return "NIDDetector(" + ", ".join(f"{name}={getattr(self, name)}" for name in shown) + ")"
-
     def network_for(self, n_features: int) -> tuple[int, ...]:
         """The hidden layers used for ``n_features`` features: ``hidden_units``, or by default
         (32, 16) below 64 features and (64, 32) from 64 on."""

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._params import constructor_params, params_repr
 from ..layout import FeatureLayout
 
 __all__ = ["PerturbationScheme", "lime_kernel_weights"]
@@ -85,8 +86,13 @@ class PerturbationScheme(ABC):
         """LIME-style sample weights for masks of shape (..., p); see :func:`lime_kernel_weights`."""
         return lime_kernel_weights(masks, kernel_width)
 
+    def get_params(self) -> dict[str, object]:
+        """Every constructor argument as set (scikit-learn's convention); ``repr`` and checkpoint
+        headers are built from it."""
+        return constructor_params(self)
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        return params_repr(self)
 
 
 def lime_kernel_weights(masks: np.ndarray, kernel_width: float = 0.25) -> np.ndarray:

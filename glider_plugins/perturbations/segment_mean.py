@@ -70,10 +70,6 @@ class SegmentMeanPerturbation(PerturbationScheme):
             raise InputError(f"channel_axis: {self.channel_axis!r} is not a non-batch axis of inputs shaped {x.shape}")
         return normal
 
-    def __repr__(self) -> str:
-        return f"SegmentMeanPerturbation(channel_axis={self.channel_axis!r})"
-
-
 def infer_channel_axes(feature_mask: np.ndarray) -> tuple[int, ...]:
     """The channel axis of images (N, C, ...) or (N, ..., C): axis 1 or the last one, of length
     <= :data:`MAX_CHANNELS`, along which ``feature_mask`` is constant; if both qualify, the one of

@@ -88,10 +88,6 @@ class TokenPerturbation(PerturbationScheme):
         """(M, L) bool: padding and kept special tokens."""
         return (rows == self.pad_id) | np.isin(rows, self.keep_ids)
 
-    def __repr__(self) -> str:
-        return (f"TokenPerturbation(mask_id={self.mask_id!r}, mode={self.mode!r}, pad_id={self.pad_id!r}, "
-                f"keep_ids={self.keep_ids!r})")
-
 
 def remove_tokens(rows: np.ndarray, keep: np.ndarray, pad_id: int, always: np.ndarray | None = None) -> np.ndarray:
     """Delete the tokens not kept, shift the rest left, pad at the end (vectorised over rows).
