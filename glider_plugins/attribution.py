@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 from captum.attr import Attribution
 
-from ._checks import check_int
+from ._checks import check_int, check_number
 from .adapters.base import TargetType
 from .adapters.dispatch import adapt
 from .errors import InputError
-from .formatting import build_layout
+from .formatting import build_layout, format_target
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
 from .querying import QueryPlan, default_rows_per_eval, probe_instances, query_masks
@@ -183,6 +183,7 @@ class InteractionAttribution(Attribution):
             check_int("n_samples", n_samples)
             detector = detector.resolve(n_features, n_samples)
         _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width)
+        target = format_target(target, layout.n_instances)
         rows = _rows_per_eval(perturbations_per_eval, layout)
         extra = _as_tuple(additional_forward_args)
         plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows)
@@ -329,8 +330,8 @@ def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int
     if max_order is not None and (not isinstance(max_order, (int, np.integer)) or max_order < 2):
         raise InputError(f"max_order must be an integer >= 2 (2 = pairs only), got {max_order!r}")
     check_int("top_k", top_k, allow_none=True)
-    if kernel_width is not None and not kernel_width > 0:
-        raise InputError(f"kernel_width must be positive, got {kernel_width!r}")
+    if kernel_width is not None:
+        check_number("kernel_width", kernel_width, low=0.0, low_open=True)
 
 
 def _uses_random_design(detector: Any) -> bool:

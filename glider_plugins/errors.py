@@ -8,6 +8,8 @@ working.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "GliderError",
     "InputError",
@@ -37,7 +39,17 @@ class ModelError(GliderError, RuntimeError):
 
 
 class NonFiniteOutputError(ModelError):
-    """The model returned NaN or infinite scores."""
+    """The model returned NaN or infinite scores.
+
+    Attributes
+    ----------
+    rows : numpy.ndarray of int, or None
+        Positions of the non-finite scores in the batch the adapter was given.
+    """
+
+    def __init__(self, message: str, rows: Any = None) -> None:
+        super().__init__(message)
+        self.rows = rows
 
 
 class ModelLoadError(GliderError, ValueError):

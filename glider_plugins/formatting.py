@@ -17,7 +17,7 @@ from .adapters.base import to_numpy
 from .errors import InputError, InputTypeError
 from .layout import FeatureLayout
 
-__all__ = ["Background", "InputInfo", "build_layout", "format_inputs"]
+__all__ = ["Background", "InputInfo", "build_layout", "format_inputs", "format_target"]
 
 
 class Background:
@@ -74,8 +74,8 @@ def format_inputs(inputs: Any) -> tuple[tuple[np.ndarray, ...], InputInfo]:
     for label, a in zip(labels, arrays):
         if a.ndim == 0:
             raise InputError(f"{label}: expected a batch of shape (N, ...) with the instances to explain first, got a scalar")
-        if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.number)):
-            raise InputTypeError(f"{label}: expected numbers (float values or integer ids), got dtype {a.dtype}")
+        if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.number)) or np.iscomplexobj(a):
+            raise InputTypeError(f"{label}: expected real numbers (float values or integer ids), got dtype {a.dtype}")
     sizes = {a.shape[0] for a in arrays}
     if len(sizes) != 1:
         raise InputError(f"inputs: every input needs the same number of instances (first dimension), got {[a.shape[0] for a in arrays]}")
@@ -93,6 +93,9 @@ def build_layout(
 ) -> tuple[FeatureLayout, InputInfo]:
     """Format and check every argument that describes the instances; see ``InteractionAttribution.attribute``."""
     arrays, info = format_inputs(inputs)
+    if feature_mask is None and len(arrays) == 1 and arrays[0].ndim == 1:
+        raise InputError(f"inputs: got a 1-D array of shape {arrays[0].shape}: {arrays[0].shape[0]} instances of one feature each; "
+                         f"for one instance of {arrays[0].shape[0]} features pass shape (1, {arrays[0].shape[0]}) (x[None])")
     masks, n_features = format_feature_mask(feature_mask, arrays, info)
     if isinstance(baselines, Background):
         background = format_background(baselines.data, arrays, info)
@@ -180,6 +183,9 @@ def format_baselines(baselines: Any, arrays: tuple[np.ndarray, ...], info: Input
     """
     if baselines is None:
         return tuple(np.zeros((1, *a.shape[1:]), dtype=a.dtype) for a in arrays)
+    if isinstance(baselines, (str, bytes)):
+        raise InputTypeError(f"baselines: expected a number, an array broadcastable to the inputs, one of them per input, "
+                             f"or Background(data); got the string {baselines!r}")
     if np.isscalar(baselines) or (hasattr(baselines, "ndim") and getattr(baselines, "ndim", 1) == 0):
         baselines = (baselines,) * len(arrays) if not info.single else baselines
     parts = _per_input(baselines, arrays, info, "baselines")
@@ -268,3 +274,37 @@ def _is_torch(value: Any) -> bool:
         return False
     items = value.values() if isinstance(value, Mapping) else (value if isinstance(value, (tuple, list)) else (value,))
     return any(isinstance(v, torch.Tensor) for v in items)
+
+
+def format_target(target: Any, n_instances: int, per: str = "instance") -> Any:
+    """``target`` checked once at the boundary (Captum's meaning): ``None``, one output index (an
+    int, or a tuple of ints for outputs of several dimensions) for every instance, or a list with
+    one of them per instance.
+
+    Raises
+    ------
+    InputError
+        Naming ``target`` and what was expected.
+    """
+    if target is None or _is_index(target):
+        return target if target is None or isinstance(target, tuple) else int(target)
+    if hasattr(target, "tolist") and not isinstance(target, (list, tuple)):  # a numpy array or tensor
+        target = target.tolist()
+        if not isinstance(target, list):
+            return format_target(target, n_instances, per)
+    if not isinstance(target, list):
+        raise InputError(f"target: expected an output index (int), a tuple of ints, or a list with one per instance; got {target!r}")
+    if len(target) != n_instances:
+        raise InputError(f"target: a list of targets needs one per {per} ({n_instances}), got {len(target)}")
+    bad = [t for t in target if not _is_index(t)]
+    if bad:
+        raise InputError(f"target: every entry must be an output index (int, or a tuple of ints); got {bad[0]!r}")
+    return [t if isinstance(t, tuple) else int(t) for t in target]
+
+
+def _is_index(value: Any) -> bool:
+    integer = (int, np.integer)
+    if isinstance(value, tuple):
+        return bool(value) and all(isinstance(v, integer) and not isinstance(v, (bool, np.bool_)) for v in value)
+    return isinstance(value, integer) and not isinstance(value, (bool, np.bool_))
+

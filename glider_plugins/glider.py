@@ -42,7 +42,7 @@ from .chunking import (
 )
 from .errors import InputError, InputTypeError, ModelError
 from .executors import ChunkFailure, check_executor, executor_name, run_chunks
-from .formatting import build_layout
+from .formatting import build_layout, format_target
 from .global_results import GlobalInteractions
 from .layout import FeatureLayout
 
@@ -160,6 +160,9 @@ class Glider:
         start = time.perf_counter()
         check_int("top_k", top_k)
         check_int("chunk_size", chunk_size)
+        check_int("n_samples", n_samples)
+        check_int("seed", seed, 0, allow_none=True)
+        check_int("n_instances", n_instances, allow_none=True)
         check_executor(executor)
         if isinstance(retries, bool) or not isinstance(retries, (int, np.integer)) or retries < 0:
             raise InputError(f"retries must be a non-negative integer, got {retries!r}")
@@ -172,6 +175,7 @@ class Glider:
         rng = np.random.default_rng(seed)
         rows = _choose_rows(layout.n_instances, n_instances, rng)
         detect_seed = int(rng.integers(0, 2**63 - 1))
+        target = format_target(target, layout.n_instances, "row of data")
         builder = ChunkBuilder(layout, info.single, layout.n_instances, target, additional_forward_args)
         options_ = ChunkOptions(int(n_samples), int(top_k), dict(options))
         store = None

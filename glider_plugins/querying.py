@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .adapters.base import ModelAdapter, Static, TargetType, to_numpy
-from .errors import InputError
+from .errors import InputError, NonFiniteOutputError
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
 
@@ -90,8 +90,29 @@ def _score_calls(
     step = call_rows(plan)
     for rows, ids, arrays in _progress(_model_calls(blocks, step, _align(step)), show_progress, "model queries", total=total):
         real = rows >= 0
-        out[rows[real]] = plan.score(arrays, ids)[real]
+        try:
+            scores = plan.score(arrays, ids)
+        except NonFiniteOutputError as exc:
+            raise _non_finite(plan, ids, real, exc) from exc
+        out[rows[real]] = scores[real]
     return out
+
+
+def _non_finite(plan: QueryPlan, ids: np.ndarray, real: np.ndarray, exc: NonFiniteOutputError) -> Exception:
+    """The adapter's NaN/inf report in the user's terms: which instances, and whether their own
+    inputs hold NaN/inf (then an InputError naming ``inputs``)."""
+    bad = np.zeros(ids.size, dtype=bool)
+    if exc.rows is not None:
+        bad[np.asarray(exc.rows, dtype=np.int64)] = True
+    instances = sorted({int(i) for i in ids[bad & real]}) if exc.rows is not None else sorted({int(i) for i in ids})
+    held = [i for i in instances if any(np.issubdtype(a.dtype, np.floating) and not np.isfinite(a[i]).all() for a in plan.layout.inputs)]
+    shown = f"{held[:10]}{' ...' if len(held) > 10 else ''}"
+    if held:
+        return InputError(f"inputs: instance(s) {shown} hold NaN or infinite values and the model's scores of them are not "
+                          "finite; fill them first, or pass check_finite=False to the model adapter if NaN is a value it handles")
+    return NonFiniteOutputError(f"the {plan.adapter.framework} model returned non-finite scores (NaN or inf) for perturbations of "
+                                f"instance(s) {instances[:10]}{' ...' if len(instances) > 10 else ''}; check the baselines and "
+                                "the perturbation scheme, or pass check_finite=False to the model adapter", rows=exc.rows)
 
 
 def query_masks(

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from glider_plugins import Glider, InteractionAttribution
-from glider_plugins.errors import InputError
+from glider_plugins.errors import InputError, InputTypeError
 from glider_plugins.querying import ROW_ALIGN
 from tests.test_attribution import instances, planted
 
@@ -208,3 +208,42 @@ def test_chunks_outlive_a_deleted_header_only_for_the_same_run(tmp_path):
     (tmp_path / "header.json").unlink()
     with pytest.raises(InputError, match="belongs to another run"):
         _resume(data, tmp_path, top_k=4)
+
+
+# ---------------------------------------------------------------- 4. errors that name the argument
+def _two_outputs(x):
+    return np.stack([planted(x), -planted(x)], axis=1)
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda x: InteractionAttribution(_two_outputs).attribute(x, target=1.0), InputError, r"target: expected an output index .* got 1.0"),
+    (lambda x: InteractionAttribution(_two_outputs).attribute(x, target=[0, 1]), InputError, r"target: a list of targets needs one per instance \(3\), got 2"),
+    (lambda x: InteractionAttribution(_two_outputs).attribute(x, target=[0, 1, 1, 1]), InputError, r"one per instance \(3\), got 4"),
+    (lambda x: InteractionAttribution(planted).attribute(x, baselines="zero"), InputTypeError, r"baselines: expected a number.*'zero'"),
+    (lambda x: InteractionAttribution(planted, detector="nid").attribute(x, kernel_width="a"), InputError, "kernel_width must be a finite number, got 'a'"),
+    (lambda x: Glider(planted).detect(x, seed=-1, show_progress=False), InputError, "seed must be an integer >= 0"),
+    (lambda x: Glider(planted).detect(x, n_samples=None, show_progress=False), InputError, "n_samples must be a positive integer, got None"),
+    (lambda x: Glider(planted).detect(x, n_samples="300", show_progress=False), InputError, "n_samples must be a positive integer, got '300'"),
+    (lambda x: Glider(planted).detect(x, n_samples=250.9, show_progress=False), InputError, "n_samples must be a positive integer, got 250.9"),
+    (lambda x: InteractionAttribution(planted).attribute(x[0]), InputError, r"inputs: got a 1-D array of shape \(8,\).*\(1, 8\)"),
+    (lambda x: InteractionAttribution(planted).attribute(x + 1j), InputTypeError, "inputs: expected real numbers.*complex128"),
+])
+def test_bad_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call(instances(n=3))
+
+
+def test_nan_in_inputs_names_the_instances_not_padded_rows():
+    x = instances(n=3)
+    x[1, 2] = np.nan
+    with pytest.raises(InputError, match=r"inputs: instance\(s\) \[1\] hold NaN"):
+        InteractionAttribution(planted).attribute(x, n_samples=100)
+    with pytest.raises(InputError, match=r"inputs: instance\(s\) \[1\] hold NaN"):  # at once: no retry, no "every chunk failed"
+        Glider(planted).detect(x, show_progress=False, retries=3)
+
+
+def test_a_callable_returning_a_python_list_is_one_score_per_row():
+    x = instances(n=2)
+    as_list = InteractionAttribution(lambda a: planted(a).tolist(), detector="archdetect").attribute(x)
+    as_array = InteractionAttribution(planted, detector="archdetect").attribute(x)
+    np.testing.assert_array_equal(as_list.pairwise(), as_array.pairwise())

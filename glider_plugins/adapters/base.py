@@ -263,7 +263,8 @@ class ModelAdapter(ABC):
             kind = "NaN" if np.isnan(scores[bad[0]]) else "inf"
             raise NonFiniteOutputError(
                 f"the {self.framework} model returned non-finite scores ({kind}) for {bad.size} of {scores.size} rows "
-                f"(first at row {bad[0]}); check the inputs it was given (baselines, perturbations) or pass check_finite=False"
+                f"(first at row {bad[0]}); check the inputs it was given (baselines, perturbations) or pass check_finite=False",
+                rows=bad,
             )
         return scores
 

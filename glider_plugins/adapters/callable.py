@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .base import Batch, ModelAdapter, Static
 
 __all__ = ["CallableAdapter"]
@@ -37,8 +39,12 @@ class CallableAdapter(ModelAdapter):
 
     def _predict(self, batch: Batch) -> Any:
         if isinstance(batch, dict):
-            return self.func(batch)
-        return self.func(*(v.value if isinstance(v, Static) else v for v in batch))
+            out = self.func(batch)
+        else:
+            out = self.func(*(v.value if isinstance(v, Static) else v for v in batch))
+        if isinstance(out, list) and all(np.isscalar(v) or getattr(v, "ndim", None) == 0 for v in out):
+            return np.asarray(out)  # a Python list of scores, one per row (several outputs come as a tuple)
+        return out
 
 
 def _positional_arity(func: Callable[..., Any]) -> tuple[int, int | None] | None:
