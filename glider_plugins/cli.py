@@ -93,7 +93,52 @@ def _load_inputs(args: argparse.Namespace):
 
     fields = model_fields(args.model)
     frame = read_table(args.data, "--data")
-    return table_inputs(frame, fields, _columns(args.categorical), _columns(args.dense), args.label)
+    inputs = table_inputs(frame, fields, _columns(args.categorical), _columns(args.dense), args.label)
+    if fields.cardinalities is None:  # no vocabulary to check ids against: ask the model itself
+        _check_model_takes(args.model, inputs)
+    return inputs
+
+
+def _check_model_takes(model: str, inputs: Any) -> None:
+    """Score every row once; where the model raises, find the first failing row (bisection) and
+    the column whose id it rejects (set to 0, the row passes), and name both."""
+    from .adapters import adapt
+    from .errors import InputError, ModelError
+
+    scores = adapt(model)
+
+    def fails(rows: slice, cat: Any = None) -> Exception | None:
+        try:
+            scores((inputs.cat[rows] if cat is None else cat, inputs.dense[rows]))
+        except ModelError as exc:
+            return exc
+        return None
+
+    first = fails(slice(None))
+    if first is None:
+        return
+    low, high = 0, inputs.cat.shape[0]
+    while high - low > 1:  # the failing rows lie in [low, high)
+        middle = (low + high) // 2
+        low, high = (low, middle) if fails(slice(low, middle)) is not None else (middle, high)
+    row = inputs.cat[low : low + 1]
+    for j, name in enumerate(inputs.cat_names):
+        trial = row.copy()
+        trial[0, j] = 0
+        if fails(slice(low, low + 1), trial) is None:
+            raise InputError(f"data: column {name!r} has id {int(row[0, j])} (row {low}) that the model rejects: outside its "
+                             f"vocabulary? (the model has no vocabulary metadata to check against; its error: {first})")
+    raise InputError(f"data: the model fails on row {low} of the table ({first})")
+
+
+def _check_out(path: str | None, arg: str = "--out") -> None:
+    """Fail before any work when ``path``'s folder does not exist."""
+    from pathlib import Path
+
+    from .errors import InputError
+
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise InputError(f"{arg}: the folder {str(Path(path).parent)!r} does not exist; create it first")
 
 
 def _detector_options(args: argparse.Namespace) -> dict:
@@ -106,12 +151,15 @@ def _rows(text: str | None, n: int) -> list[int]:
     if not text:
         return list(range(min(n, 5)))
     rows: list[int] = []
-    try:
-        for part in text.split(","):
-            first, _, last = part.strip().partition("-")
-            rows.extend(range(int(first), int(last or first) + 1))
-    except ValueError as exc:
-        raise InputError(f"--rows: expected indices like 0,3,5-9, got {text!r}") from exc
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            start, stop = int(first), int(last if dash else first)
+        except ValueError:
+            raise InputError(f"--rows: expected indices like 0,3,5-9, got {part.strip()!r} in {text!r}") from None
+        if stop < start:
+            raise InputError(f"--rows: the range {part.strip()!r} is empty (its end comes before its start)")
+        rows.extend(range(start, stop + 1))
     outside = [r for r in rows if not 0 <= r < n]
     if outside:
         raise InputError(f"--rows: rows {outside[:5]} are outside the table's 0..{n - 1}")
@@ -129,6 +177,7 @@ def _explain_run(args: argparse.Namespace, out: TextIO) -> int:
     from .attribution import InteractionAttribution
     from .pipeline import write_table
 
+    _check_out(args.out)
     inputs = _load_inputs(args)
     rows = _rows(args.rows, inputs.cat.shape[0])
     explainer = InteractionAttribution(args.model, detector=args.detector)
@@ -158,6 +207,7 @@ def _global_arguments(parser: argparse.ArgumentParser) -> None:
 def _global_run(args: argparse.Namespace, out: TextIO) -> int:
     from .glider import Glider
 
+    _check_out(args.out)
     inputs = _load_inputs(args)
     interactions = Glider(args.model, detector=args.detector).detect(
         (inputs.cat, inputs.dense), n_instances=args.n_instances, top_k=args.top_k, baselines=(0, 0.0),

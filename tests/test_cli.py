@@ -157,3 +157,74 @@ def test_encode_with_held_out_labels_keeps_the_crosses_that_pay_off(files, capsy
     status, _, err = run(["encode", "--interactions", tmp_path / "g.json", "--data", files["csv"], "--valid", files["valid"],
                           "--out", out, "--label", "clicked"], capsys)
     assert status == 2 and "no label column 'clicked'" in err
+
+
+# ------------------------------------------------------------------- issue 15, item 5: CLI input
+@pytest.fixture(scope="module")
+def plain_onnx(tmp_path_factory):
+    """A (cat_ids, dense) ONNX model of a plain embedding (no id clamping: an id past its table
+    makes onnxruntime raise) and a table for it: id columns a, b (0..4) and a dense column x."""
+    import torch
+
+    class Plain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = torch.nn.Embedding(10, 1)
+
+        def forward(self, cat, dense):
+            return (self.table(cat[:, 0]) * self.table(cat[:, 1] + 5)).sum(1) + dense[:, 0]
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("plain") / "plain.onnx"
+    torch.onnx.export(Plain().eval(), (torch.zeros(2, 2, dtype=torch.int64), torch.zeros(2, 1)), str(path), input_names=["cat_ids", "dense"],
+                      output_names=["p"], dynamic_axes={"cat_ids": {0: "n"}, "dense": {0: "n"}, "p": {0: "n"}}, dynamo=False)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.integers(0, 5, 40), "b": rng.integers(0, 5, 40), "x": rng.normal(size=40)})
+    return str(path), frame
+
+
+def test_a_string_in_a_dense_column_is_named(plain_onnx, capsys, tmp_path):
+    model, frame = plain_onnx
+    bad = tmp_path / "strings.csv"
+    frame.astype({"x": object}).assign(x=lambda f: f["x"].where(f.index != 3, "abc")).to_csv(bad, index=False)
+    status, _, err = run(["explain", model, "--data", bad], capsys)
+    assert status == 2 and "dense columns ['x'] hold values that are not numbers (e.g. 'abc' in 'x')" in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_id_the_model_rejects_is_named_without_vocabulary_metadata(plain_onnx, capsys, tmp_path):
+    model, frame = plain_onnx
+    good = tmp_path / "good.csv"
+    frame.to_csv(good, index=False)
+    status, _, _ = run(["explain", model, "--data", good, "--rows", "0-1"], capsys)
+    assert status == 0
+    bad = tmp_path / "oov.csv"
+    frame.assign(b=lambda f: f["b"].where(f.index != 7, 10_000)).to_csv(bad, index=False)
+    status, _, err = run(["explain", model, "--data", bad], capsys)
+    assert status == 2 and "column 'b' has id 10000 (row 7) that the model rejects" in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_out_into_a_missing_folder_fails_before_any_work(files, capsys, tmp_path):
+    import time
+
+    start = time.perf_counter()
+    status, _, err = run(["global", files["named"], "--data", files["csv"], "--out", tmp_path / "nope" / "g.json"], capsys)
+    assert status == 2 and "--out: the folder" in err and "does not exist" in err
+    assert time.perf_counter() - start < 5  # nothing was computed (a full run takes longer)
+    status, _, err = run(["explain", files["named"], "--data", files["csv"], "--out", tmp_path / "nope" / "e.csv"], capsys)
+    assert status == 2 and "--out: the folder" in err
+
+
+@pytest.mark.parametrize(("rows", "match"), [("9-5", "the range '9-5' is empty"), ("5-", r"expected indices like 0,3,5-9, got '5-'"),
+                                             ("a", "got 'a'"), ("0,9999", r"rows \[9999\] are outside")])
+def test_bad_row_ranges_are_named(files, capsys, rows, match):
+    import re
+
+    status, _, err = run(["explain", files["named"], "--data", files["csv"], "--rows", rows], capsys)
+    assert status == 2 and re.search(match, err), err
+
+
+def test_a_negative_seed_is_named(files, capsys, tmp_path):
+    status, _, err = run(["global", files["named"], "--data", files["csv"], "--out", tmp_path / "g.json", "--seed", -1], capsys)
+    assert status == 2 and "seed must be an integer >= 0" in err

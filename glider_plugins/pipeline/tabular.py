@@ -190,6 +190,11 @@ def table_inputs(
         raise InputError("data: the table has no rows")
     cats, denses = _choose_columns(frame, fields, categorical, dense, label)
     cat = _ids(frame, cats, fields.cardinalities)
+    not_numbers = [c for c in denses if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])]
+    if not_numbers:
+        column = frame[not_numbers[0]]
+        example = next((v for v in column if not _is_number(v)), column.iloc[0])
+        raise InputError(f"data: dense columns {not_numbers} hold values that are not numbers (e.g. {example!r} in {not_numbers[0]!r})")
     values = frame[denses].to_numpy(dtype=np.float64, na_value=np.nan) if denses else np.zeros((len(frame), 0))
     bad = [c for j, c in enumerate(denses) if not np.isfinite(values[:, j]).all()]
     if bad:
@@ -220,6 +225,14 @@ def _choose_columns(frame: pd.DataFrame, fields: ModelFields, categorical: list[
         if expected is not None and len(chosen) != expected:
             raise InputError(f"data: the model takes {expected} {what} columns, got {len(chosen)}: {chosen}")
     return cats, denses
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _ids(frame: pd.DataFrame, cats: list[str], cardinalities: tuple[int, ...] | None) -> np.ndarray:
