@@ -19,7 +19,7 @@ from captum.attr import Attribution
 from ._checks import check_int, check_number
 from .adapters.base import TargetType
 from .adapters.dispatch import adapt
-from .errors import InputError
+from .errors import ConstantOutputError, ConstantOutputWarning, InputError
 from .formatting import build_layout, format_target
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
@@ -297,7 +297,7 @@ def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.n
     scale = np.maximum(1.0, np.abs(outputs).max(axis=1))
     constant = spread <= 1e-9 * scale
     if constant.all():
-        raise InputError(
+        raise ConstantOutputError(
             "the model's output does not change under any perturbation of the given instances, so no interaction "
             "can be detected; check the baselines (are they equal to the inputs?), the target, and the feature_mask"
         )
@@ -305,7 +305,7 @@ def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.n
         warnings.warn(
             f"the model's output is constant under perturbation for instance(s) {np.flatnonzero(constant)[:10].tolist()}; "
             "they get empty results (no interactions, zero main effects)",
-            RuntimeWarning,
+            ConstantOutputWarning,
             stacklevel=3,
         )
     keep = np.flatnonzero(~constant)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from .attribution import InteractionAttribution
-from .errors import InputError
-from .formatting import Background
+from .errors import ConstantOutputError, ConstantOutputWarning
+from .formatting import Background, format_target
 from .global_results import GlobalInteractions
 from .layout import FeatureLayout
 
@@ -32,9 +32,8 @@ __all__ = [
     "detect_chunk",
 ]
 
-#: Start of the message ``attribute`` raises when no instance's output changes.
+#: What GLIDER says when no instance's output changes (``attribute`` raises ConstantOutputError).
 CONSTANT_ALL = "the model's output does not change under any perturbation"
-_CONSTANT_SOME = "the model's output is constant under perturbation"
 
 FoundSets = list[tuple[tuple[int, ...], float]]
 
@@ -148,7 +147,7 @@ def detect_chunk(spec: ModelSpec, chunk: Chunk, options: ChunkOptions, seed: int
     n = len(chunk.instance_ids)
     start = time.perf_counter()
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_CONSTANT_SOME)
+        warnings.simplefilter("ignore", ConstantOutputWarning)  # counted from the result flags instead
         try:
             res = spec.attribution().attribute(
                 chunk.inputs, baselines=chunk.baselines, target=chunk.target,
@@ -156,9 +155,7 @@ def detect_chunk(spec: ModelSpec, chunk: Chunk, options: ChunkOptions, seed: int
                 feature_names=chunk.feature_names, n_samples=options.n_samples, top_k=options.top_k,
                 seed=seed, show_progress=False, **options.attribute_options,
             )
-        except InputError as exc:
-            if not str(exc).startswith(CONSTANT_ALL):
-                raise
+        except ConstantOutputError:
             return ChunkResult(chunk.index, chunk.instance_ids, [[] for _ in range(n)], np.ones(n, bool), {"seconds": time.perf_counter() - start})
     constant = np.array([bool(item.metadata.get("constant_output")) for item in res], dtype=bool)
     stats = {key: float(res.metadata.get(key, 0.0)) for key in ("n_queries", "n_repeated", "query_seconds", "detect_seconds", "n_samples")}
@@ -218,7 +215,7 @@ class ChunkBuilder:
 
     def __init__(self, layout: FeatureLayout, single: bool, n_rows: int, target: Any, extra: Any) -> None:
         self.layout, self.single, self.n_rows = layout, single, n_rows
-        self.target = _check_target(target, n_rows)
+        self.target = format_target(target, n_rows, "row of data")
         self.extra = extra
 
     def chunks(self, rows: np.ndarray, size: int) -> Iterator[Chunk]:
@@ -269,12 +266,3 @@ def _cut_rows(value: Any, rows: np.ndarray, n_rows: int) -> Any:
 
         return value[torch.as_tensor(rows)]
     return np.asarray(value)[rows]
-
-
-def _check_target(target: Any, n_rows: int) -> Any:
-    if target is None or isinstance(target, (int, np.integer, tuple)):
-        return target
-    values = list(np.asarray(target).tolist()) if hasattr(target, "shape") else list(target)
-    if len(values) != n_rows:
-        raise InputError(f"target: a list of targets needs one per row of data ({n_rows}), got {len(values)}")
-    return values

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ConstantOutputError",
+    "ConstantOutputWarning",
     "GliderError",
     "InputError",
     "InputTypeError",
@@ -50,6 +52,14 @@ class NonFiniteOutputError(ModelError):
     def __init__(self, message: str, rows: Any = None) -> None:
         super().__init__(message)
         self.rows = rows
+
+
+class ConstantOutputError(InputError):
+    """The model's output does not change under any perturbation of the given instances."""
+
+
+class ConstantOutputWarning(RuntimeWarning):
+    """Some instances' outputs do not change under perturbation: they get empty results."""
 
 
 class ModelLoadError(GliderError, ValueError):

@@ -53,24 +53,25 @@ class InputInfo:
     torch_tensors: bool
 
 
-def format_inputs(inputs: Any) -> tuple[tuple[np.ndarray, ...], InputInfo]:
-    """Turn ``inputs`` (array/tensor, tuple/list of them, or dict) into a tuple of numpy arrays."""
+def format_inputs(inputs: Any, what: str = "inputs") -> tuple[tuple[np.ndarray, ...], InputInfo]:
+    """Turn ``inputs`` (array/tensor, tuple/list of them, or dict) into a tuple of numpy arrays;
+    messages call them ``what`` (``"data"`` for :meth:`Glider.detect`)."""
     torch_tensors = _is_torch(inputs)
     if isinstance(inputs, Mapping):
         if not inputs:
-            raise InputError("inputs: got an empty dict; pass at least one input")
+            raise InputError(f"{what}: got an empty dict; pass at least one input")
         names: tuple[str, ...] | None = tuple(str(k) for k in inputs)
-        arrays = tuple(to_numpy(v, name=f"inputs['{k}']") for k, v in inputs.items())
+        arrays = tuple(to_numpy(v, name=f"{what}['{k}']") for k, v in inputs.items())
         single = False
     elif isinstance(inputs, tuple) or (isinstance(inputs, list) and inputs and not np.isscalar(inputs[0]) and not isinstance(inputs[0], list)):
         names = None
-        arrays = tuple(to_numpy(v, name=f"inputs[{k}]") for k, v in enumerate(inputs))
+        arrays = tuple(to_numpy(v, name=f"{what}[{k}]") for k, v in enumerate(inputs))
         single = False
         if not arrays:
-            raise InputError("inputs: got an empty tuple; pass at least one input")
+            raise InputError(f"{what}: got an empty tuple; pass at least one input")
     else:
-        names, arrays, single = None, (to_numpy(inputs, name="inputs"),), True
-    labels = _labels(len(arrays), names, single)
+        names, arrays, single = None, (to_numpy(inputs, name=what),), True
+    labels = _labels(len(arrays), names, single, what)
     for label, a in zip(labels, arrays):
         if a.ndim == 0:
             raise InputError(f"{label}: expected a batch of shape (N, ...) with the instances to explain first, got a scalar")
@@ -78,9 +79,9 @@ def format_inputs(inputs: Any) -> tuple[tuple[np.ndarray, ...], InputInfo]:
             raise InputTypeError(f"{label}: expected real numbers (float values or integer ids), got dtype {a.dtype}")
     sizes = {a.shape[0] for a in arrays}
     if len(sizes) != 1:
-        raise InputError(f"inputs: every input needs the same number of instances (first dimension), got {[a.shape[0] for a in arrays]}")
+        raise InputError(f"{what}: every input needs the same number of instances (first dimension), got {[a.shape[0] for a in arrays]}")
     if arrays[0].shape[0] == 0:
-        raise InputError("inputs: got 0 instances to explain; the first dimension is the batch of instances")
+        raise InputError(f"{what}: got 0 instances to explain; the first dimension is the batch of instances")
     info = InputInfo(shapes=tuple(a.shape for a in arrays), names=names, single=single, torch_tensors=torch_tensors)
     return arrays, info
 
@@ -90,11 +91,13 @@ def build_layout(
     baselines: Any = None,
     feature_mask: Any = None,
     feature_names: Sequence[str] | None = None,
+    what: str = "inputs",
 ) -> tuple[FeatureLayout, InputInfo]:
-    """Format and check every argument that describes the instances; see ``InteractionAttribution.attribute``."""
-    arrays, info = format_inputs(inputs)
+    """Format and check every argument that describes the instances; see ``InteractionAttribution.attribute``.
+    Messages call the instances ``what`` (``"data"`` for :meth:`Glider.detect`)."""
+    arrays, info = format_inputs(inputs, what)
     if feature_mask is None and len(arrays) == 1 and arrays[0].ndim == 1:
-        raise InputError(f"inputs: got a 1-D array of shape {arrays[0].shape}: {arrays[0].shape[0]} instances of one feature each; "
+        raise InputError(f"{what}: got a 1-D array of shape {arrays[0].shape}: {arrays[0].shape[0]} instances of one feature each; "
                          f"for one instance of {arrays[0].shape[0]} features pass shape (1, {arrays[0].shape[0]}) (x[None])")
     masks, n_features = format_feature_mask(feature_mask, arrays, info)
     if isinstance(baselines, Background):

@@ -171,7 +171,7 @@ class Glider:
         if checkpoint is not None and seed is None:
             raise InputError("checkpoint: a resumable run needs a seed (the sampled instances and the detection seed come from it); pass seed=...")
         data, feature_names = _from_dataframe(data, feature_names, feature_mask)
-        layout, info = _build_layout(data, baselines, feature_mask, feature_names)
+        layout, info = build_layout(data, baselines, feature_mask, feature_names, what="data")
         rng = np.random.default_rng(seed)
         rows = _choose_rows(layout.n_instances, n_instances, rng)
         detect_seed = int(rng.integers(0, 2**63 - 1))
@@ -338,17 +338,6 @@ def _from_dataframe(data: Any, feature_names: Sequence[str] | None, feature_mask
     if feature_names is None and feature_mask is None:
         feature_names = [str(c) for c in columns]
     return array, feature_names
-
-
-def _build_layout(data: Any, baselines: Any, feature_mask: Any, feature_names: Sequence[str] | None) -> tuple[FeatureLayout, Any]:
-    """Format and check everything once; messages name ``data`` where the formatter says ``inputs``."""
-    try:
-        return build_layout(data, baselines, feature_mask, feature_names)
-    except (InputError, InputTypeError) as exc:
-        message = str(exc)
-        if not message.startswith("inputs"):
-            raise
-        raise type(exc)("data" + message[len("inputs") :]) from exc
 
 
 def _choose_rows(n_rows: int, n_instances: int | None, rng: np.random.Generator) -> np.ndarray:

@@ -274,17 +274,12 @@ def _joined(
 def deterministic_scheme(plan: QueryPlan) -> bool:
     """Whether a perturbed row depends only on its instance and mask (so repeats can be reused).
 
-    True for a scheme that says so (``deterministic = True``) or the built-in binary scheme,
-    unless the "off" values are drawn from a background set.
+    True for a scheme that declares ``deterministic = True`` (every built-in one), unless the
+    "off" values are drawn from a background set.
     """
     if plan.layout.background is not None:
         return False
-    flag = getattr(plan.scheme, "deterministic", None)
-    if flag is not None:
-        return bool(flag)
-    from .perturbations.binary import BinaryPerturbation
-
-    return type(plan.scheme) is BinaryPerturbation
+    return bool(getattr(plan.scheme, "deterministic", None))
 
 
 def _distinct_rows(flat: np.ndarray, instance_ids: np.ndarray, todo: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:

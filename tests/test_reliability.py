@@ -247,3 +247,34 @@ def test_a_callable_returning_a_python_list_is_one_score_per_row():
     as_list = InteractionAttribution(lambda a: planted(a).tolist(), detector="archdetect").attribute(x)
     as_array = InteractionAttribution(planted, detector="archdetect").attribute(x)
     np.testing.assert_array_equal(as_list.pairwise(), as_array.pairwise())
+
+
+# ---------------------------------------------------------------- 6. typed outcomes, declared schemes
+def test_constant_outputs_are_a_typed_error_and_warning():
+    from glider_plugins.errors import ConstantOutputError, ConstantOutputWarning
+
+    x = instances(n=3)
+    with pytest.raises(ConstantOutputError):
+        InteractionAttribution(lambda a: np.ones(len(a))).attribute(x, n_samples=100)
+
+    def partly_constant(a):
+        return np.where(np.isclose(a[:, 7], x[0, 7]) | (a[:, 7] == 0), 1.0, planted(a))
+
+    with pytest.warns(ConstantOutputWarning, match=r"instance\(s\) \[0\]"):
+        res = InteractionAttribution(partly_constant, detector="archdetect").attribute(x)
+    assert res[0].metadata["constant_output"] and not res[1].metadata.get("constant_output")
+    counted = Glider(partly_constant, detector="archdetect").detect(x, show_progress=False)
+    assert counted.metadata["n_constant"] == 1
+
+
+def test_every_builtin_scheme_declares_whether_it_is_deterministic():
+    from glider_plugins.plugins import available, make_perturbation
+
+    for name in available("perturbations"):
+        scheme = make_perturbation(name)
+        if type(scheme).__module__.startswith("glider_plugins."):
+            assert scheme.deterministic is True, name
+    ids = np.array([[5, 6, 7, 8, 9, 10]])
+    res = InteractionAttribution(lambda t: (t[:, 0] == 5) * (t[:, 1] == 6) + 0.1 * (t[:, 2] == 7), perturbation="token",
+                                 detector="nid").attribute(ids, baselines=1, n_samples=300, seed=0, max_epochs=3)
+    assert res.metadata["n_repeated"] > 0  # 6 words, 300 masks: repeats are answered once

@@ -34,6 +34,10 @@ class PerturbationScheme(ABC):
 
     #: Registry name, e.g. ``"binary"``.
     name: ClassVar[str] = ""
+    #: ``True``: a perturbed row depends only on its instance and mask (no random draws besides a
+    #: ``Background``'s rows), so repeated masks are queried once; ``False``: every row is drawn
+    #: anew; ``None`` (undeclared): treated as ``False``.
+    deterministic: ClassVar[bool | None] = None
 
     @abstractmethod
     def sample_masks(self, n_instances: int, n_features: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:

@@ -39,6 +39,7 @@ class BinaryPerturbation(PerturbationScheme):
     """
 
     name = "binary"
+    deterministic = True
 
     def sample_masks(self, n_instances: int, n_features: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         return sample_lime_masks(n_instances, n_features, n_samples, rng)

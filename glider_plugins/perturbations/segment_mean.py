@@ -40,6 +40,7 @@ class SegmentMeanPerturbation(PerturbationScheme):
     """
 
     name = "segment_mean"
+    deterministic = True
 
     def __init__(self, channel_axis: int | tuple[int, ...] | None = None) -> None:
         if channel_axis is not None and not isinstance(channel_axis, (int, np.integer, tuple, list)):

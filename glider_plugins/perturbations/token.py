@@ -48,6 +48,7 @@ class TokenPerturbation(PerturbationScheme):
     """
 
     name = "token"
+    deterministic = True
 
     def __init__(self, mask_id: int | None = None, *, mode: str = "mask", pad_id: int = 0,
                  keep_ids: Sequence[int] = (), input_index: int = 0) -> None:
