@@ -20,7 +20,7 @@ from ._checks import check_int, check_number
 from .adapters.base import TargetType
 from .adapters.dispatch import adapt
 from .errors import ConstantOutputError, ConstantOutputWarning, InputError
-from .formatting import build_layout, format_target
+from .formatting import InputInfo, build_layout, format_target
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
 from .querying import QueryPlan, default_rows_per_eval, probe_instances, query_masks
@@ -172,12 +172,39 @@ class InteractionAttribution(Attribution):
         ModelError, NonFiniteOutputError
             When the model raises or answers NaN/inf on the perturbed inputs.
         """
+        check_int("seed", seed, 0, allow_none=True)
+        layout, info = build_layout(inputs, baselines, feature_mask, feature_names)
+        return self.attribute_layout(
+            layout, info, target=target, additional_forward_args=additional_forward_args, n_samples=n_samples,
+            perturbations_per_eval=perturbations_per_eval, max_order=max_order, top_k=top_k, seed=seed,
+            show_progress=show_progress, kernel_width=kernel_width, **detector_options,
+        )
+
+    def attribute_layout(
+        self,
+        layout: FeatureLayout,
+        info: InputInfo,
+        *,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_samples: int = 1000,
+        perturbations_per_eval: int | None = None,
+        max_order: int | None = None,
+        top_k: int | None = None,
+        seed: int | None = None,
+        show_progress: bool = False,
+        kernel_width: float | None = None,
+        **detector_options: Any,
+    ) -> AttributionResult:
+        """:meth:`attribute` on instances formatted already (:func:`~glider_plugins.formatting.build_layout`):
+        the one internal entry point, which GLIDER's chunks call with their slice of the layout
+        (:meth:`FeatureLayout.subset`) instead of formatting the data again. Same parameters and
+        returns as :meth:`attribute`; ``info`` says how the instances were passed."""
         from .plugins import make_detector
 
         total_start = time.perf_counter()
         detector = make_detector(self.detector, **detector_options)
         check_int("seed", seed, 0, allow_none=True)
-        layout, info = build_layout(inputs, baselines, feature_mask, feature_names)
         n_features = layout.n_features
         if hasattr(detector, "resolve"):  # "auto": the detector for this p and budget
             check_int("n_samples", n_samples)

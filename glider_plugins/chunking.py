@@ -8,6 +8,7 @@ seed)``, so chunks can be sent to an executor or recorded in a checkpoint unchan
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import numpy as np
 
 from .attribution import InteractionAttribution
 from .errors import ConstantOutputError, ConstantOutputWarning
-from .formatting import Background, format_target
+from .formatting import InputInfo, format_target
 from .global_results import GlobalInteractions
 from .layout import FeatureLayout
 
@@ -97,18 +98,17 @@ class ChunkOptions:
 
 @dataclass
 class Chunk:
-    """The instances of one chunk, structured as ``InteractionAttribution.attribute`` takes them.
+    """The instances of one chunk: their slice of the run's formatted layout
+    (:meth:`FeatureLayout.subset`), never formatted again, and their per-row arguments.
 
-    ``inputs``, ``baselines`` and ``feature_mask`` are numpy arrays (a single array, a tuple, or a
-    dict, like the user's ``data``), already cut to the chunk's rows where they had one per row.
+    ``info`` says how the user passed the data; ``target`` is formatted already (one entry per
+    chunk row where it was per row) and ``additional_forward_args`` cut to the rows (Captum's rule).
     """
 
     index: int
     instance_ids: np.ndarray
-    inputs: Any
-    baselines: Any = None
-    feature_mask: Any = None
-    feature_names: list[str] | None = None
+    layout: FeatureLayout
+    info: InputInfo
     target: Any = None
     additional_forward_args: Any = None
 
@@ -149,11 +149,9 @@ def detect_chunk(spec: ModelSpec, chunk: Chunk, options: ChunkOptions, seed: int
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantOutputWarning)  # counted from the result flags instead
         try:
-            res = spec.attribution().attribute(
-                chunk.inputs, baselines=chunk.baselines, target=chunk.target,
-                additional_forward_args=chunk.additional_forward_args, feature_mask=chunk.feature_mask,
-                feature_names=chunk.feature_names, n_samples=options.n_samples, top_k=options.top_k,
-                seed=seed, show_progress=False, **options.attribute_options,
+            res = spec.attribution().attribute_layout(
+                chunk.layout, chunk.info, target=chunk.target, additional_forward_args=chunk.additional_forward_args,
+                n_samples=options.n_samples, top_k=options.top_k, seed=seed, show_progress=False, **options.attribute_options,
             )
         except ConstantOutputError:
             return ChunkResult(chunk.index, chunk.instance_ids, [[] for _ in range(n)], np.ones(n, bool), {"seconds": time.perf_counter() - start})
@@ -204,8 +202,8 @@ class ChunkBuilder:
     layout : FeatureLayout
         The data formatted once at the boundary (inputs, feature masks and baselines with a
         leading dimension of 1 or ``n_rows``).
-    single : bool
-        The data was one array (not a tuple or dict).
+    info : InputInfo
+        How the data was passed.
     n_rows : int
         Rows of the data; arguments with this many rows are cut, others shared.
     target, extra : any
@@ -213,8 +211,8 @@ class ChunkBuilder:
         with ``n_rows`` rows are cut, Captum's rule).
     """
 
-    def __init__(self, layout: FeatureLayout, single: bool, n_rows: int, target: Any, extra: Any) -> None:
-        self.layout, self.single, self.n_rows = layout, single, n_rows
+    def __init__(self, layout: FeatureLayout, info: InputInfo, n_rows: int, target: Any, extra: Any) -> None:
+        self.layout, self.info, self.n_rows = layout, info, n_rows
         self.target = format_target(target, n_rows, "row of data")
         self.extra = extra
 
@@ -225,29 +223,15 @@ class ChunkBuilder:
 
     def chunk(self, index: int, rows: np.ndarray) -> Chunk:
         """Chunk ``index`` holding the data rows ``rows`` (int array)."""
-        lay = self.layout
-        if lay.background is not None:
-            baselines: Any = Background(self._structure(lay.background))
-        else:
-            baselines = self._structure(tuple(self._cut(b, rows) for b in lay.baselines or ()))
+        shapes = tuple((len(rows), *shape[1:]) for shape in self.info.shapes)
         return Chunk(
             index=index,
             instance_ids=rows,
-            inputs=self._structure(tuple(a[rows] for a in lay.inputs)),
-            baselines=baselines,
-            feature_mask=self._structure(tuple(self._cut(m, rows) for m in lay.feature_mask)),
-            feature_names=lay.feature_names,
+            layout=self.layout.subset(rows),
+            info=dataclasses.replace(self.info, shapes=shapes),
             target=[self.target[i] for i in rows] if isinstance(self.target, list) else self.target,
             additional_forward_args=self._cut_extra(rows),
         )
-
-    def _cut(self, array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return array[rows] if array.shape[0] == self.n_rows and self.n_rows > 1 else array
-
-    def _structure(self, arrays: tuple[np.ndarray, ...]) -> Any:
-        if self.layout.input_names is not None:
-            return dict(zip(self.layout.input_names, arrays))
-        return arrays[0] if self.single else arrays
 
     def _cut_extra(self, rows: np.ndarray) -> Any:
         if self.extra is None:

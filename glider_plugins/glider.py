@@ -176,7 +176,7 @@ class Glider:
         rows = _choose_rows(layout.n_instances, n_instances, rng)
         detect_seed = int(rng.integers(0, 2**63 - 1))
         target = format_target(target, layout.n_instances, "row of data")
-        builder = ChunkBuilder(layout, info.single, layout.n_instances, target, additional_forward_args)
+        builder = ChunkBuilder(layout, info, layout.n_instances, target, additional_forward_args)
         options_ = ChunkOptions(int(n_samples), int(top_k), dict(options))
         store = None
         if checkpoint is not None:

@@ -93,6 +93,21 @@ class FeatureLayout:
         assert self.baselines is not None
         return tuple(b[instance_ids] if b.shape[0] > 1 else np.broadcast_to(b, (m, *b.shape[1:])) for b in self.baselines)
 
+    def subset(self, rows: np.ndarray) -> FeatureLayout:
+        """The instances ``rows`` (int array) of this layout: inputs, and feature masks and baselines
+        given per instance, cut to them; shared ones and the background kept. ``n_features`` is
+        the largest feature id of those instances + 1 (what formatting them alone gives)."""
+        n = self.n_instances
+
+        def cut(array: np.ndarray) -> np.ndarray:
+            return array[rows] if array.shape[0] == n and n > 1 else array
+
+        masks = tuple(cut(fm) for fm in self.feature_mask)
+        n_features = int(max(int(fm.max(initial=-1)) for fm in masks)) + 1
+        names = None if self.feature_names is None else list(self.feature_names[:n_features])
+        return replace(self, inputs=tuple(a[rows] for a in self.inputs), feature_mask=masks, n_features=n_features,
+                       baselines=None if self.baselines is None else tuple(cut(b) for b in self.baselines), feature_names=names)
+
     def with_background_row(self, row: int) -> FeatureLayout:
         """This layout with background row ``row`` as every instance's fixed baseline.
 

@@ -138,7 +138,7 @@ def test_chunk_work_is_a_picklable_function_of_spec_chunk_options_and_seed(data)
     spec = ModelSpec(planted_function, "archdetect")
     spec.attribution()  # cached locally, never shipped
     layout, info = build_layout(data[:10], 0.0)
-    chunk = ChunkBuilder(layout, info.single, 10, None, None).chunk(0, np.arange(3, 8))
+    chunk = ChunkBuilder(layout, info, 10, None, None).chunk(0, np.arange(3, 8))
     shipped = pickle.loads(pickle.dumps((spec, chunk, ChunkOptions(100, 3), 123)))
     assert shipped[0]._cache is None
     here, there = detect_chunk(spec, chunk, ChunkOptions(100, 3), 123), detect_chunk(*shipped)
