@@ -23,7 +23,8 @@ from .errors import ConstantOutputError, ConstantOutputWarning, InputError
 from .formatting import InputInfo, build_layout, format_target
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
-from .querying import QueryPlan, default_rows_per_eval, probe_instances, query_masks
+from .querying import QueryPlan, probe_instances, query_masks
+from .reproducibility import background_generator, default_rows_per_eval, instance_seeds
 from .results import AttributionResult, LocalInteractions
 
 __all__ = ["InteractionAttribution"]
@@ -134,7 +135,7 @@ class InteractionAttribution(Attribution):
             Most perturbed rows (over all instances) per model call. Default: as many as fit in
             about 64 MB of model input. Background draws depend on it: keep it fixed to
             reproduce a run with ``seed``. From 16 on, each instance's rows start at a multiple
-            of 16 in every call (:data:`~glider_plugins.querying.ROW_ALIGN`), so a model whose
+            of 16 in every call (:data:`~glider_plugins.reproducibility.ROW_ALIGN`), so a model whose
             scores depend on a row's place in its kernel blocks still scores an instance the
             same alone or in a batch; below 16 rows are not aligned.
         max_order : int, optional
@@ -256,18 +257,6 @@ class InteractionAttribution(Attribution):
         return False
 
 
-def instance_seeds(layout: FeatureLayout, seed: int | None, rng: np.random.Generator) -> list[np.random.SeedSequence]:
-    """One seed sequence per instance, from ``(seed, its content)`` (:meth:`FeatureLayout.instance_keys`).
-
-    Every random draw made for an instance (its masks, the values its perturbed rows take) comes
-    from its own sequence, so it depends on the seed and the instance only, not on the other
-    instances in the batch or its position: explaining it alone or in any batch queries the same
-    perturbed inputs. Without a seed, a fresh base seed is drawn from ``rng``.
-    """
-    base = int(rng.integers(0, 2**63 - 1)) if seed is None else int(seed)
-    return [np.random.SeedSequence([base, int(key)]) for key in layout.instance_keys()]
-
-
 def query_design(
     plan: QueryPlan,
     detector: Any,
@@ -295,8 +284,7 @@ def query_design(
     count = layout.background[0].shape[0]
     rows = np.arange(count)
     if count > rows_wanted:
-        base = int(seeds[0].entropy[0]) if seeds else 0
-        rows = np.sort(np.random.default_rng(np.random.SeedSequence(base, spawn_key=(3,))).choice(count, rows_wanted, replace=False))
+        rows = np.sort(background_generator(seeds).choice(count, rows_wanted, replace=False))
     total = np.zeros(masks.shape[:2])
     stats = {"n_queries": 0, "n_repeated": 0, "query_seconds": 0.0}
     for row in rows:

@@ -17,19 +17,16 @@ from .adapters.base import ModelAdapter, Static, TargetType, to_numpy
 from .errors import InputError, NonFiniteOutputError
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
+from .reproducibility import (
+    ROW_ALIGN,
+    block_generator,
+    call_rows,
+    default_rows_per_eval,
+    row_alignment,
+)
 
-__all__ = ["QueryPlan", "default_rows_per_eval", "deterministic_scheme", "query_masks"]
-
-#: Perturbed rows per model call are sized to keep one chunk of model inputs near this many bytes.
-CHUNK_BYTES = 64 * 2**20
-
-#: Every instance's rows start at a multiple of this many rows within a model call (a few
-#: copies of its last row fill the gap). Compute libraries treat rows in small groups, and a
-#: row's score can differ in the last bit with its place in a group: onnxruntime scores some rows
-#: of a 400-400-400 DeepFM differently at odd and even positions. Aligned, a row sits at the same
-#: place modulo 16 alone or in any batch, so an instance scores, and ranks, the same either way.
-ROW_ALIGN = 16
-
+# ROW_ALIGN and default_rows_per_eval live in .reproducibility (the contract); re-exported here
+__all__ = ["ROW_ALIGN", "QueryPlan", "default_rows_per_eval", "deterministic_scheme", "query_masks"]
 
 @dataclass
 class QueryPlan:
@@ -62,16 +59,10 @@ class QueryPlan:
         return self.adapter(self.model_inputs(arrays, instance_ids), target=self.target_for(instance_ids))
 
 
-def default_rows_per_eval(layout: FeatureLayout) -> int:
-    """Rows per model call so that one chunk of perturbed inputs stays near :data:`CHUNK_BYTES`."""
-    row_bytes = sum(int(np.prod(a.shape[1:], dtype=np.int64)) * a.dtype.itemsize for a in layout.inputs)
-    return int(np.clip(CHUNK_BYTES // max(row_bytes, 1), 64, 16384))
-
-
 def probe_instances(plan: QueryPlan) -> np.ndarray:
     """Score the unperturbed instances, shape (N,): checks target and output before a long run.
 
-    Each instance's row sits at a multiple of :data:`ROW_ALIGN` in the call (as the first row of
+    Each instance's row sits at a multiple of :data:`~glider_plugins.reproducibility.ROW_ALIGN` in the call (as the first row of
     its perturbations would), so its score is the same alone or in any batch.
     """
     inputs = plan.layout.inputs
@@ -87,8 +78,8 @@ def _score_calls(
     total: int | None = None,
 ) -> np.ndarray:
     """Score instance blocks ``(rows, instance, arrays)`` in aligned calls (:func:`_model_calls`) into ``out[rows]``."""
-    step = call_rows(plan)
-    for rows, ids, arrays in _progress(_model_calls(blocks, step, _align(step)), show_progress, "model queries", total=total):
+    step = plan_call_rows(plan)
+    for rows, ids, arrays in _progress(_model_calls(blocks, step, row_alignment(step)), show_progress, "model queries", total=total):
         real = rows >= 0
         try:
             scores = plan.score(arrays, ids)
@@ -173,8 +164,8 @@ def query_masks(
         todo, inverse = _distinct_rows(flat, instance_ids, todo)
     step = max(1, int(plan.rows_per_eval))  # perturbation blocks (and their random streams)
     pieces = _instance_blocks(todo, n_samples, step)
-    calls = call_rows(plan)
-    align = _align(calls)
+    calls = plan_call_rows(plan)
+    align = row_alignment(calls)
     padded = sum(-(-piece.size // align) * align for piece in pieces)  # rows sent, fillers included
     blocks = _perturbed(plan, flat, pieces, n_samples, step, seeds)
     _score_calls(plan, blocks, outputs, show_progress, total=-(-padded // (calls - calls % align)))
@@ -187,19 +178,9 @@ def query_masks(
     return outputs.reshape(n_instances, n_samples), stats
 
 
-def call_rows(plan: QueryPlan) -> int:
-    """Rows per model call: ``rows_per_eval``, at most the adapter's own chunk size (its
-    ``batch_size`` or fixed batch dimension). The adapter then never cuts a call, so the rows keep
-    the places modulo :data:`ROW_ALIGN` that :func:`_model_calls` gives them (a ``batch_size`` of
-    100 would otherwise cut at 100, 200, ...: off the alignment)."""
-    step = max(1, int(plan.rows_per_eval))
-    chunk = plan.adapter.chunk_size()
-    return step if chunk is None else max(1, min(step, int(chunk)))
-
-
-def _align(step: int) -> int:
-    """The row alignment for calls of at most ``step`` rows: :data:`ROW_ALIGN`, or 1 below it."""
-    return ROW_ALIGN if step >= ROW_ALIGN else 1
+def plan_call_rows(plan: QueryPlan) -> int:
+    """:func:`~glider_plugins.reproducibility.call_rows` for this plan's adapter."""
+    return call_rows(plan.rows_per_eval, plan.adapter.chunk_size())
 
 
 def _instance_blocks(todo: np.ndarray, n_samples: int, step: int) -> list[np.ndarray]:
@@ -224,7 +205,7 @@ def _perturbed(
         if rows.size == 0:
             continue
         i, sample = divmod(int(rows[0]), n_samples)
-        gen = np.random.default_rng(np.random.SeedSequence(seeds[i].entropy, spawn_key=(1, sample // step)))
+        gen = block_generator(seeds[i], sample, step)
         yield rows, i, plan.scheme.perturb(plan.layout, flat[rows], np.full(rows.size, i), gen)
 
 
@@ -237,7 +218,7 @@ def _model_calls(
     A block is padded with copies of its last row up to a multiple of ``align`` (row index -1:
     their scores are dropped) and split across calls only at multiples of ``align``, so every
     row sits at the same position modulo ``align`` alone or in any batch (see
-    :data:`ROW_ALIGN`). Yields ``(rows, instance ids, arrays)``.
+    :data:`~glider_plugins.reproducibility.ROW_ALIGN`). Yields ``(rows, instance ids, arrays)``.
     """
     size = step - step % align
     rows_held: list[np.ndarray] = []

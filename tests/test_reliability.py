@@ -278,3 +278,13 @@ def test_every_builtin_scheme_declares_whether_it_is_deterministic():
     res = InteractionAttribution(lambda t: (t[:, 0] == 5) * (t[:, 1] == 6) + 0.1 * (t[:, 2] == 7), perturbation="token",
                                  detector="nid").attribute(ids, baselines=1, n_samples=300, seed=0, max_epochs=3)
     assert res.metadata["n_repeated"] > 0  # 6 words, 300 masks: repeats are answered once
+
+
+def test_the_reproducibility_contract_in_one_place():
+    from glider_plugins import reproducibility as contract
+
+    assert contract.call_rows(16384, 100) == 100 and contract.call_rows(64, None) == 64 and contract.call_rows(64, 1) == 1
+    assert contract.row_alignment(100) == contract.ROW_ALIGN == 16 and contract.row_alignment(8) == 1
+    seq = np.random.SeedSequence([5, 7])
+    same = [contract.block_generator(seq, s, 100).random() for s in (0, 99, 100)]
+    assert same[0] == same[1] != same[2]  # one stream per block of 100 samples

@@ -33,7 +33,8 @@ from ..adapters.dispatch import adapt
 from ..errors import InputError
 from ..formatting import build_layout
 from ..layout import FeatureLayout
-from ..querying import QueryPlan, default_rows_per_eval, probe_instances, query_masks
+from ..querying import QueryPlan, probe_instances, query_masks
+from ..reproducibility import default_rows_per_eval
 
 __all__ = ["MAX_FEATURES", "ExactInteractions", "all_masks", "exact_interactions", "moebius_transform"]
 

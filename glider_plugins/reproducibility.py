@@ -1,0 +1,84 @@
+"""The reproducibility contract: what makes an instance's result the same alone, in any batch,
+chunk, executor or resumed run, for the same seed.
+
+* **Instance seeds** (:func:`instance_seeds`): every random draw for an instance comes from a
+  sequence seeded by ``(seed, the instance's content)``, not by its position in the batch.
+* **Block streams** (:func:`block_generator`): the values an instance's perturbed rows draw (a
+  background row, noise) come from a generator spawned from its sequence and the block of
+  samples, ``sample // rows_per_eval``; the background rows a detector pairs its queries with,
+  from the base seed (:func:`background_generator`).
+* **Row alignment** (:data:`ROW_ALIGN`, :func:`row_alignment`): every instance's rows start at a
+  multiple of 16 rows in a model call, so grouped compute kernels see each row at the same place
+  modulo 16 alone or in any batch.
+* **Rows per call** (:func:`default_rows_per_eval`, :func:`call_rows`): about
+  :data:`CHUNK_BYTES` of inputs, between :data:`MIN_ROWS_PER_CALL` and :data:`MAX_ROWS_PER_CALL`
+  rows, and never more than the adapter's own chunk size, so the adapter does not cut a call
+  off the alignment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CHUNK_BYTES", "MAX_ROWS_PER_CALL", "MIN_ROWS_PER_CALL", "ROW_ALIGN", "background_generator", "block_generator",
+    "call_rows", "default_rows_per_eval", "instance_seeds", "row_alignment",
+]
+
+#: Perturbed rows per model call are sized to keep one chunk of model inputs near this many bytes.
+CHUNK_BYTES = 64 * 2**20
+#: Bounds of the rows per model call :func:`default_rows_per_eval` chooses.
+MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL = 64, 16384
+
+#: Every instance's rows start at a multiple of this many rows within a model call (a few
+#: copies of its last row fill the gap). Compute libraries treat rows in small groups, and a
+#: row's score can differ in the last bit with its place in a group: onnxruntime scores some rows
+#: of a 400-400-400 DeepFM differently at odd and even positions. Aligned, a row sits at the same
+#: place modulo 16 alone or in any batch, so an instance scores, and ranks, the same either way.
+ROW_ALIGN = 16
+
+
+def default_rows_per_eval(layout: Any) -> int:
+    """Rows per model call so that one chunk of perturbed inputs stays near :data:`CHUNK_BYTES`."""
+    row_bytes = sum(int(np.prod(a.shape[1:], dtype=np.int64)) * a.dtype.itemsize for a in layout.inputs)
+    return int(np.clip(CHUNK_BYTES // max(row_bytes, 1), MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL))
+
+
+def call_rows(rows_per_eval: int, adapter_chunk: int | None) -> int:
+    """Rows per model call: ``rows_per_eval``, at most the adapter's own chunk size (its
+    ``batch_size`` or fixed batch dimension). The adapter then never cuts a call, so rows keep
+    the places modulo :data:`ROW_ALIGN` they were given (a ``batch_size`` of 100 would otherwise
+    cut at 100, 200, ...: off the alignment)."""
+    step = max(1, int(rows_per_eval))
+    return step if adapter_chunk is None else max(1, min(step, int(adapter_chunk)))
+
+
+def row_alignment(step: int) -> int:
+    """The row alignment for calls of at most ``step`` rows: :data:`ROW_ALIGN`, or 1 below it."""
+    return ROW_ALIGN if step >= ROW_ALIGN else 1
+
+
+def instance_seeds(layout: Any, seed: int | None, rng: np.random.Generator) -> list[np.random.SeedSequence]:
+    """One seed sequence per instance, from ``(seed, its content)`` (:meth:`FeatureLayout.instance_keys`).
+
+    Every random draw made for an instance (its masks, the values its perturbed rows take) comes
+    from its own sequence, so it depends on the seed and the instance only, not on the other
+    instances in the batch or its position: explaining it alone or in any batch queries the same
+    perturbed inputs. Without a seed, a fresh base seed is drawn from ``rng``.
+    """
+    base = int(rng.integers(0, 2**63 - 1)) if seed is None else int(seed)
+    return [np.random.SeedSequence([base, int(key)]) for key in layout.instance_keys()]
+
+
+def block_generator(sequence: np.random.SeedSequence, sample: int, rows_per_eval: int) -> np.random.Generator:
+    """The generator of the perturbed rows of one instance's block of samples."""
+    return np.random.default_rng(np.random.SeedSequence(sequence.entropy, spawn_key=(1, sample // rows_per_eval)))
+
+
+def background_generator(seeds: Any) -> np.random.Generator:
+    """The generator choosing the background rows a detector pairs its queries with: from the
+    base seed every instance's sequence starts from, the same for every instance."""
+    base = int(seeds[0].entropy[0]) if len(seeds) else 0
+    return np.random.default_rng(np.random.SeedSequence(base, spawn_key=(3,)))
