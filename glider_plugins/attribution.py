@@ -20,7 +20,7 @@ from ._checks import check_int, check_number
 from .adapters.base import TargetType
 from .adapters.dispatch import adapt
 from .errors import ConstantOutputError, ConstantOutputWarning, InputError
-from .formatting import InputInfo, build_layout, format_target
+from .formatting import InputInfo, build_layout, format_extra, format_target
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
 from .querying import QueryPlan, probe_instances, query_masks
@@ -213,7 +213,7 @@ class InteractionAttribution(Attribution):
         _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width)
         target = format_target(target, layout.n_instances)
         rows = _rows_per_eval(perturbations_per_eval, layout)
-        extra = _as_tuple(additional_forward_args)
+        extra = format_extra(additional_forward_args, layout.n_instances)
         plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows)
         rng = np.random.default_rng(seed)
 
@@ -360,10 +360,3 @@ def _rows_per_eval(perturbations_per_eval: int | None, layout: Any) -> int:
         return default_rows_per_eval(layout)
     check_int("perturbations_per_eval", perturbations_per_eval)
     return int(perturbations_per_eval)
-
-
-def _as_tuple(value: Any) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    return tuple(value) if isinstance(value, tuple) else (value,)
-

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from .adapters.base import Static
 from .attribution import InteractionAttribution
 from .errors import ConstantOutputError, ConstantOutputWarning
-from .formatting import InputInfo, format_target
+from .formatting import InputInfo, format_extra, format_target
 from .global_results import GlobalInteractions
 from .layout import FeatureLayout
 
@@ -214,7 +215,7 @@ class ChunkBuilder:
     def __init__(self, layout: FeatureLayout, info: InputInfo, n_rows: int, target: Any, extra: Any) -> None:
         self.layout, self.info, self.n_rows = layout, info, n_rows
         self.target = format_target(target, n_rows, "row of data")
-        self.extra = extra
+        self.extra = format_extra(extra, n_rows, "row of data")
 
     def chunks(self, rows: np.ndarray, size: int) -> Iterator[Chunk]:
         """The chunks of ``size`` instances over ``rows``, made one at a time."""
@@ -233,20 +234,6 @@ class ChunkBuilder:
             additional_forward_args=self._cut_extra(rows),
         )
 
-    def _cut_extra(self, rows: np.ndarray) -> Any:
-        if self.extra is None:
-            return None
-        values = self.extra if isinstance(self.extra, tuple) else (self.extra,)
-        cut = tuple(_cut_rows(v, rows, self.n_rows) for v in values)
-        return cut if isinstance(self.extra, tuple) else cut[0]
-
-
-def _cut_rows(value: Any, rows: np.ndarray, n_rows: int) -> Any:
-    """Captum's rule: a tensor with one row per instance is per-instance; anything else is shared."""
-    if not (hasattr(value, "shape") and getattr(value, "ndim", 0) >= 1 and value.shape[0] == n_rows):
-        return value
-    if hasattr(value, "detach"):  # torch.Tensor
-        import torch
-
-        return value[torch.as_tensor(rows)]
-    return np.asarray(value)[rows]
+    def _cut_extra(self, rows: np.ndarray) -> tuple[Any, ...]:
+        """The formatted extra arguments for the chunk's rows: per-row arrays cut, shared ones kept."""
+        return tuple(v if isinstance(v, Static) else v[rows] for v in self.extra)

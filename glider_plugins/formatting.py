@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from .adapters.base import to_numpy
+from .adapters.base import Static, to_numpy
 from .errors import InputError, InputTypeError
 from .layout import FeatureLayout
 
-__all__ = ["Background", "InputInfo", "build_layout", "format_inputs", "format_target"]
+__all__ = ["Background", "InputInfo", "build_layout", "format_extra", "format_inputs", "format_target"]
 
 
 class Background:
@@ -310,4 +310,30 @@ def _is_index(value: Any) -> bool:
     if isinstance(value, tuple):
         return bool(value) and all(isinstance(v, integer) and not isinstance(v, (bool, np.bool_)) for v in value)
     return isinstance(value, integer) and not isinstance(value, (bool, np.bool_))
+
+
+def format_extra(extra: Any, n_instances: int, per: str = "instance") -> tuple[Any, ...]:
+    """``additional_forward_args`` checked once (Captum's rule), as a tuple: an array or tensor is
+    per row and must have one row per ``per`` (a numpy array, then); any other value is shared
+    (wrapped in :class:`~glider_plugins.adapters.base.Static`). Formatted values pass unchanged.
+
+    Raises
+    ------
+    InputError
+        Naming ``additional_forward_args`` for a tensor whose first dimension is not ``n_instances``.
+    """
+    values = () if extra is None else (extra if isinstance(extra, tuple) else (extra,))
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, Static):
+            out.append(value)
+        elif hasattr(value, "shape") and getattr(value, "ndim", 0) >= 1:
+            array = to_numpy(value, name="additional_forward_args")
+            if array.shape[0] != n_instances:
+                raise InputError(f"additional_forward_args: a tensor of shape {tuple(array.shape)} must have one row per "
+                                 f"{per} ({n_instances}) in its first dimension")
+            out.append(array)
+        else:
+            out.append(Static(value))
+    return tuple(out)
 

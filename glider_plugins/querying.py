@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .adapters.base import ModelAdapter, Static, TargetType, to_numpy
+from .adapters.base import ModelAdapter, Static, TargetType
 from .errors import InputError, NonFiniteOutputError
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
@@ -41,7 +41,7 @@ class QueryPlan:
 
     def model_inputs(self, arrays: tuple[np.ndarray, ...], instance_ids: np.ndarray) -> Any:
         """Arrange perturbed arrays (and expanded extra arguments) the way the user passed inputs."""
-        extras = tuple(_expand_extra(a, instance_ids, self.layout.n_instances) for a in self.additional_forward_args)
+        extras = tuple(_expand_extra(a, instance_ids) for a in self.additional_forward_args)
         if self.layout.input_names is not None:
             if extras:
                 raise InputError("additional_forward_args: cannot be combined with dict inputs; put them in the dict")
@@ -284,19 +284,10 @@ def _distinct_rows(flat: np.ndarray, instance_ids: np.ndarray, todo: np.ndarray)
     return np.sort(todo[first]), (todo[repeat], source[repeat])
 
 
-def _expand_extra(value: Any, instance_ids: np.ndarray, n_instances: int) -> Any:
-    """Captum's rule: a tensor whose first dimension is the number of instances is expanded to one
-    row per perturbation; any other value is passed unchanged."""
-    if isinstance(value, Static):
-        return value
-    if hasattr(value, "shape") and getattr(value, "ndim", 0) >= 1:
-        array = to_numpy(value, name="additional_forward_args")
-        if array.shape[0] == n_instances:
-            return array[instance_ids]
-        raise InputError(
-            f"additional_forward_args: a tensor of shape {tuple(array.shape)} must have one row per instance ({n_instances}) in its first dimension"
-        )
-    return Static(value)
+def _expand_extra(value: Any, instance_ids: np.ndarray) -> Any:
+    """A formatted extra argument (:func:`~glider_plugins.formatting.format_extra`) for the rows of
+    ``instance_ids``: per-row arrays expanded to one row per perturbation, shared values as they are."""
+    return value if isinstance(value, Static) else value[instance_ids]
 
 
 def _progress(iterable: Iterable[Any], show: bool, desc: str, total: int | None = None) -> Iterable[Any]:

@@ -288,3 +288,19 @@ def test_the_reproducibility_contract_in_one_place():
     seq = np.random.SeedSequence([5, 7])
     same = [contract.block_generator(seq, s, 100).random() for s in (0, 99, 100)]
     assert same[0] == same[1] != same[2]  # one stream per block of 100 samples
+
+
+def test_additional_forward_args_follow_one_rule_in_attribute_and_glider():
+    def f(x, scale, power):
+        return scale[:, 0] * planted(x) ** power
+
+    x = instances(n=9)
+    scale = np.linspace(0.5, 2.0, 9)[:, None]
+    glider = Glider(f, detector="archdetect")
+    runs = [glider.detect(x, additional_forward_args=(scale, 1), top_k=3, chunk_size=c, seed=0, show_progress=False) for c in (9, 4)]
+    assert runs[0] == runs[1]
+    alone = InteractionAttribution(f, detector="archdetect").attribute(x[4:5], additional_forward_args=(scale[4:5], 1), seed=0)
+    batch = InteractionAttribution(f, detector="archdetect").attribute(x, additional_forward_args=(scale, 1), seed=0)
+    np.testing.assert_array_equal(alone[0].pairwise(), batch[4].pairwise())
+    with pytest.raises(InputError, match=r"additional_forward_args: a tensor of shape \(5, 1\) must have one row per row of data \(9\)"):
+        glider.detect(x, additional_forward_args=(np.ones((5, 1)), 1), show_progress=False)

@@ -31,7 +31,7 @@ from .._checks import check_int
 from ..adapters.base import TargetType
 from ..adapters.dispatch import adapt
 from ..errors import InputError
-from ..formatting import build_layout
+from ..formatting import build_layout, format_extra, format_target
 from ..layout import FeatureLayout
 from ..querying import QueryPlan, probe_instances, query_masks
 from ..reproducibility import default_rows_per_eval
@@ -200,7 +200,6 @@ def exact_interactions(
     InputError
         For more than :data:`MAX_FEATURES` features, or a scheme that draws at random.
     """
-    from ..attribution import _as_tuple
     from ..plugins import make_perturbation
 
     scheme = make_perturbation(perturbation)
@@ -216,7 +215,8 @@ def exact_interactions(
     check_int("n_background", n_background, allow_none=True)
     rows = default_rows_per_eval(layout) if perturbations_per_eval is None else perturbations_per_eval
     check_int("perturbations_per_eval", rows)
-    extra = _as_tuple(additional_forward_args)
+    extra = format_extra(additional_forward_args, layout.n_instances)
+    target = format_target(target, layout.n_instances)
     adapter = adapt(forward_func, **adapter_options)
     masks = np.broadcast_to(all_masks(p)[None], (layout.n_instances, 2**p, p))
     seeds = [np.random.SeedSequence(0) for _ in range(layout.n_instances)]  # nothing is drawn
