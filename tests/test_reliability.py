@@ -62,16 +62,17 @@ def test_torch_mlp_with_batch_size_100_same_alone_and_in_a_batch(detector):
 
 
 def test_glider_chunk_sizes_agree_with_an_adapter_batch_size_of_100():
+    """Issue 15's case: the same model through Glider, chunk_size 20 and 3 over 20 rows."""
     model = _mlp()
-    x = np.random.default_rng(1).normal(size=(12, 39)).astype(np.float32)
+    x = np.random.default_rng(1).normal(size=(20, 39)).astype(np.float32)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         glider = Glider(model, detector="archdetect", batch_size=100)
-        runs = [glider.detect(x, top_k=5, seed=0, chunk_size=c, show_progress=False) for c in (12, 5, 3)]
+        runs = [glider.detect(x, top_k=5, seed=0, chunk_size=c, show_progress=False) for c in (20, 3)]
     finally:
         torch.set_num_threads(threads)
-    assert runs[0] == runs[1] == runs[2]
+    assert runs[0] == runs[1]
     frames = [r.to_dataframe() for r in runs]
     for other in frames[1:]:
         np.testing.assert_array_equal(frames[0]["mean_strength"].to_numpy(), other["mean_strength"].to_numpy())
@@ -88,10 +89,10 @@ def test_a_checkpoint_of_one_nid_refuses_a_nid_with_other_settings(tmp_path):
 
     data = instances(n=8, seed=3)
     settings = {**RESUME, "n_samples": 60}
-    first = Glider(planted, detector=NIDDetector(max_epochs=3)).detect(data, checkpoint=tmp_path, **settings)
-    again = Glider(planted, detector=NIDDetector(max_epochs=3)).detect(data, checkpoint=tmp_path, **settings)
+    first = Glider(planted, detector=NIDDetector()).detect(data, checkpoint=tmp_path, **settings)
+    again = Glider(planted, detector=NIDDetector()).detect(data, checkpoint=tmp_path, **settings)
     assert again == first and again.metadata["resumed_chunks"] == 2
-    other = NIDDetector(max_epochs=3, patience=0, max_interactions=2, max_order=2)
+    other = NIDDetector(patience=0, max_interactions=2, max_order=2)
     with pytest.raises(InputError, match=r"other settings \(detector.params.max_interactions: checkpoint has .100., this run .2.; detector.params.max_order: .*detector.params.patience: checkpoint has .5., this run .0."):
         Glider(planted, detector=other).detect(data, checkpoint=tmp_path, **settings)
     assert "patience=0" in repr(other) and "instance_batch=128" in repr(other)
