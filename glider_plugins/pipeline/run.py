@@ -15,7 +15,7 @@ import pandas as pd
 from ..encoders.cross import CrossFeatureEncoder
 from ..errors import InputError
 from ..global_results import GlobalInteractions
-from ..recsys import MODELS, CTRDataset, evaluate, export_onnx, fit, make_model
+from ..recsys import MODELS, CTRDataset, evaluate, export_onnx, fit, make_model, model_key
 from .data import PipelineData, prepare_data
 from .report import PipelineResult
 from .source import (
@@ -184,7 +184,7 @@ def run_pipeline(
 
 def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None) -> None:
     names = list(target_models)
-    unknown = [n for n in names if _key(n) not in MODELS]
+    unknown = [n for n in names if model_key(n) not in MODELS]
     if unknown or not names:
         raise InputError(f"target_models: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
     if random_draws is not None and (isinstance(random_draws, bool) or not isinstance(random_draws, (int, np.integer)) or random_draws < 1):
@@ -193,10 +193,6 @@ def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], rand
         raise InputError(f"k: expected a positive integer, got {k!r}")
     if len(seeds) == 0:
         raise InputError("seeds: expected at least one seed")
-
-
-def _key(name: str) -> str:
-    return str(name).lower().replace("&", "").replace("_", "").replace("-", "")
 
 
 def _log(show: bool, message: str) -> None:
@@ -214,7 +210,7 @@ def _source(prepared: PipelineData, name: str, folder: Path, seed: int, options:
     timings["source_fit"] = time.perf_counter() - clock
     _log(show, f"source {name}: test AUC {metrics['auc']:.4f}, log loss {metrics['logloss']:.4f}")
     clock = time.perf_counter()
-    path = export_onnx(model, folder / f"source_{_key(name)}.onnx")
+    path = export_onnx(model, folder / f"source_{model_key(name)}.onnx")
     add_metadata(path, prepared.train.cat_names, prepared.train.dense_names, prepared.train.cardinalities)
     timings["export"] = time.perf_counter() - clock
     return path, metrics
@@ -356,7 +352,7 @@ def _retrain(prepared: PipelineData, variants: dict[str, list[tuple[int, ...]]],
                 bar.update()
             auc, loss = np.array([m["auc"] for m in scores]), np.array([m["logloss"] for m in scores])
             n_crosses = len(draws[0]) if variant == "+random" else len(variants[variant])
-            rows.append({"model": _key(name), "variant": variant, "auc_mean": auc.mean(), "auc_std": auc.std(ddof=1) if len(auc) > 1 else 0.0,
+            rows.append({"model": model_key(name), "variant": variant, "auc_mean": auc.mean(), "auc_std": auc.std(ddof=1) if len(auc) > 1 else 0.0,
                          "logloss_mean": loss.mean(), "logloss_std": loss.std(ddof=1) if len(loss) > 1 else 0.0, "n_crosses": n_crosses,
                          "n_runs": len(scores)})
     bar.close()

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..recsys import MODELS
+from ..recsys import MODELS, model_key
 from ..recsys.training import log_loss, roc_auc
 
 __all__ = ["LAYOUTS", "SourceModel", "is_registered", "resolve_source", "source_arguments", "source_metrics", "source_target",
@@ -62,11 +62,7 @@ class SourceModel:
 
 def is_registered(source_model: Any) -> bool:
     """Whether ``source_model`` names one of the recommenders trained here."""
-    return isinstance(source_model, str) and _key(source_model) in MODELS and not source_model.lower().endswith(".onnx")
-
-
-def _key(name: str) -> str:
-    return str(name).lower().replace("&", "").replace("_", "").replace("-", "")
+    return isinstance(source_model, str) and model_key(source_model) in MODELS and not source_model.lower().endswith(".onnx")
 
 
 def resolve_source(source_model: Any, source_inputs: str = "auto", source_options: dict[str, Any] | None = None) -> SourceModel:

@@ -32,10 +32,15 @@ from .xdeepfm import XDeepFM
 __all__ = [
     "MODELS", "AutoInt", "CTRDataset", "CTRModel", "DCN", "DeepFM", "FieldEmbedding", "TrainingHistory",
     "WideDeep", "XDeepFM", "check_compatible", "evaluate", "export_onnx", "fit", "log_loss", "make_model",
-    "predict", "roc_auc",
+    "model_key", "predict", "roc_auc",
 ]
 
 MODELS: dict[str, type[CTRModel]] = {cls.name: cls for cls in (WideDeep, DeepFM, DCN, XDeepFM, AutoInt)}
+
+
+def model_key(name: str) -> str:
+    """The registry key of a model name: lower case, without ``&``, ``_`` and ``-`` (``"Wide&Deep"`` -> ``"widedeep"``)."""
+    return str(name).lower().replace("&", "").replace("_", "").replace("-", "")
 
 
 def make_model(name: str, cardinalities: Sequence[int], n_dense: int, *, seed: int | None = None, **hyper: Any) -> CTRModel:
@@ -54,7 +59,7 @@ def make_model(name: str, cardinalities: Sequence[int], n_dense: int, *, seed: i
     **hyper
         The model's own hyperparameters (``embed_dim``, ``hidden``, ...; see its class).
     """
-    key = str(name).lower().replace("&", "").replace("_", "").replace("-", "")
+    key = model_key(name)
     if key not in MODELS:
         raise InputError(f"name: unknown model {name!r}; expected one of {sorted(MODELS)}")
     if seed is None:
