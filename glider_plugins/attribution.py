@@ -173,7 +173,6 @@ class InteractionAttribution(Attribution):
         ModelError, NonFiniteOutputError
             When the model raises or answers NaN/inf on the perturbed inputs.
         """
-        check_int("seed", seed, 0, allow_none=True)
         layout, info = build_layout(inputs, baselines, feature_mask, feature_names)
         return self.attribute_layout(
             layout, info, target=target, additional_forward_args=additional_forward_args, n_samples=n_samples,

@@ -115,7 +115,7 @@ def test_user_sources_are_checked_before_any_work(prepared, tmp_path):
         run_pipeline(data=prepared, source_model=3.5, **RUN)
     with pytest.raises(InputError, match="source_inputs: expected one of"):
         run_pipeline(data=prepared, source_model=lambda x: x, source_inputs="rows", **RUN)
-    with pytest.raises(InputError, match="random_draws: expected a positive integer"):
+    with pytest.raises(InputError, match="random_draws must be a positive integer or None, got 0"):
         run_pipeline(data=prepared, random_draws=0, **RUN)
     strings = prepare_data(pd.DataFrame({"a": ["u", "v"] * 50, "b": np.arange(100.0), "label": [0, 1] * 50}))
     with pytest.raises(InputError, match=r"\['a'\] are not"):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_int
 from ..encoders.cross import CrossFeatureEncoder
 from ..errors import InputError
 from ..global_results import GlobalInteractions
@@ -187,8 +188,7 @@ def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], rand
     unknown = [n for n in names if model_key(n) not in MODELS]
     if unknown or not names:
         raise InputError(f"target_models: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
-    if random_draws is not None and (isinstance(random_draws, bool) or not isinstance(random_draws, (int, np.integer)) or random_draws < 1):
-        raise InputError(f"random_draws: expected a positive integer or None, got {random_draws!r}")
+    check_int("random_draws", random_draws, allow_none=True)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k: expected a positive integer, got {k!r}")
     if len(seeds) == 0:

@@ -32,6 +32,7 @@ import pandas as pd
 from ..errors import InputError
 from ..recsys import MODELS, model_key
 from ..recsys.training import log_loss, roc_auc
+from .tabular import onnx_session
 
 __all__ = ["LAYOUTS", "SourceModel", "is_registered", "resolve_source", "source_arguments", "source_metrics", "source_target",
            "table_matrix", "typical_row"]
@@ -62,7 +63,7 @@ class SourceModel:
 
 def is_registered(source_model: Any) -> bool:
     """Whether ``source_model`` names one of the recommenders trained here."""
-    return isinstance(source_model, str) and model_key(source_model) in MODELS and not source_model.lower().endswith(".onnx")
+    return isinstance(source_model, str) and model_key(source_model) in MODELS
 
 
 def resolve_source(source_model: Any, source_inputs: str = "auto", source_options: dict[str, Any] | None = None) -> SourceModel:
@@ -106,14 +107,7 @@ def resolve_source(source_model: Any, source_inputs: str = "auto", source_option
 
 
 def _onnx_signature(path: Path) -> tuple[int, list[str]]:
-    from ..errors import ModelLoadError
-
-    try:
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises several kinds for a bad file
-        raise ModelLoadError(f"source_model: cannot load {str(path)!r} as ONNX ({type(exc).__name__}: {exc})") from exc
+    session = onnx_session(path, "source_model")
     return len(session.get_inputs()), [o.name for o in session.get_outputs()]
 
 

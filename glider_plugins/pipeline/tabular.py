@@ -134,17 +134,10 @@ def model_fields(model: str | os.PathLike) -> ModelFields:
     InputError
         When ``model`` is not an ONNX file with two inputs ``(cat_ids, dense)`` of rank 2.
     """
-    from ..errors import ModelLoadError
-
     path = Path(model)
     if not path.is_file():
         raise InputError(f"model: no such file {str(path)!r}")
-    try:
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise ModelLoadError(f"model: cannot load {str(path)!r} as ONNX ({type(exc).__name__}: {exc})") from exc
+    session = onnx_session(path, "model")
     inputs = session.get_inputs()
     if len(inputs) != 2 or any(len(i.shape or ()) != 2 for i in inputs):
         shapes = {i.name: i.shape for i in inputs}
@@ -152,6 +145,19 @@ def model_fields(model: str | os.PathLike) -> ModelFields:
     n_cat, n_dense = (s.shape[1] if isinstance(s.shape[1], int) else None for s in inputs)
     meta = session.get_modelmeta().custom_metadata_map
     return ModelFields(n_cat, n_dense, *_metadata(meta))
+
+
+def onnx_session(path: str | os.PathLike, arg: str) -> Any:
+    """An onnxruntime CPU session of the file ``path``; a file that does not load is a
+    :class:`~glider_plugins.errors.ModelLoadError` naming ``arg``."""
+    from ..errors import ModelLoadError
+
+    try:
+        import onnxruntime as ort
+
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several kinds for a bad file
+        raise ModelLoadError(f"{arg}: cannot load {str(path)!r} as ONNX ({type(exc).__name__}: {exc})") from exc
 
 
 def _metadata(meta: dict[str, str]) -> tuple[Any, Any, Any]:
