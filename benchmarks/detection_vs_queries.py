@@ -32,7 +32,7 @@ from glider_plugins import InteractionAttribution  # noqa: E402
 
 def run(ia: InteractionAttribution, data: tuple[np.ndarray, ...], n_samples: int, seed: int, **options) -> tuple[object, float]:
     start = time.perf_counter()
-    res = ia.attribute(data, n_samples=n_samples, seed=seed, **options)
+    res = ia.attribute_interactions(data, n_samples=n_samples, seed=seed, **options)
     return res, time.perf_counter() - start
 
 

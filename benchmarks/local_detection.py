@@ -31,7 +31,7 @@ from tests.groundtruth.nid_functions import FUNCTIONS, mask_game, pairwise_auc, 
 
 def run_glider(detector: str, fn, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int) -> tuple[float, float]:
     start = time.perf_counter()
-    res = InteractionAttribution(fn, detector=detector).attribute(x, baselines=baselines, n_samples=budget, seed=seed)
+    res = InteractionAttribution(fn, detector=detector).attribute_interactions(x, baselines=baselines, n_samples=budget, seed=seed)
     seconds = time.perf_counter() - start
     return score(fn, [res[i].pairwise() for i in range(len(x))], x, baselines), 1000 * seconds / len(x)
 

@@ -93,7 +93,7 @@ def cases(game: str, p: int, functions: list[str], instances: int, seed: int):
 
 def run_glider(model, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int, detector: str = "auto") -> tuple[list[np.ndarray], float, str]:
     start = time.perf_counter()
-    res = InteractionAttribution(model, detector=detector).attribute(x, baselines=baselines, n_samples=budget, seed=seed)
+    res = InteractionAttribution(model, detector=detector).attribute_interactions(x, baselines=baselines, n_samples=budget, seed=seed)
     return [res[i].pairwise() for i in range(len(x))], 1000 * (time.perf_counter() - start) / len(x), res.metadata["detector"]
 
 

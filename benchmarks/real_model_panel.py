@@ -65,14 +65,14 @@ def row(name: str, kind: str, detector: str, model, ref, base, onnx_path: str | 
     runs, seconds = [], []
     for seed in SEEDS:
         start = time.perf_counter()
-        runs.append(InteractionAttribution(model.forward, detector=detector).attribute(
+        runs.append(InteractionAttribution(model.forward, detector=detector).attribute_interactions(
             model.rows, baselines=base, feature_mask=model.feature_mask, n_samples=n_samples, seed=seed))
         seconds.append(time.perf_counter() - start)
     table = compare_with_reference(runs[0], ref)
     stable = np.nanmean([top_overlap(runs[0], other) for other in runs[1:]])
     agree = float("nan")
     if onnx_path is not None:
-        twin = InteractionAttribution(onnx_path, detector=detector, **model.twin_options).attribute(
+        twin = InteractionAttribution(onnx_path, detector=detector, **model.twin_options).attribute_interactions(
             model.rows.astype(np.float32), baselines=base if kind == "typical" else Background(model.background.astype(np.float32)),
             feature_mask=model.feature_mask, target=model.target, n_samples=n_samples, seed=0)
         agree = float(np.mean([[s for s, _ in a.interactions[:3]] == [s for s, _ in b.interactions[:3]] for a, b in zip(runs[0], twin, strict=True)]))

@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     model, data, _ = trained_ctr_onnx(args.rows, seed=args.seed, size=SMALL_SIZE)
-    references = {name: InteractionAttribution(model, detector=name).attribute(data, n_samples=REFERENCE_BUDGET, seed=args.seed + 1)
+    references = {name: InteractionAttribution(model, detector=name).attribute_interactions(data, n_samples=REFERENCE_BUDGET, seed=args.seed + 1)
                   for name in REFERENCES}
     print(f"39-field ONNX DeepFM, {args.rows} rows; references at {REFERENCE_BUDGET} queries (seed {args.seed + 1}): "
           f"ArchDetect and NID share {top3_overlap(*references.values()):.2f} of each row's top 3")
@@ -52,7 +52,7 @@ def main() -> None:
     for budget in args.budgets:
         for name in args.detectors:
             start = time.perf_counter()
-            res = InteractionAttribution(model, detector=name).attribute(data, n_samples=budget, seed=args.seed)
+            res = InteractionAttribution(model, detector=name).attribute_interactions(data, n_samples=budget, seed=args.seed)
             ms = 1000 * (time.perf_counter() - start) / args.rows
             label = f"{name} ({res.metadata['detector']})" if name == "auto" else name
             overlaps = " ".join(f"{top3_overlap(res, ref):>14.2f}" for ref in references.values())

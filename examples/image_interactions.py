@@ -72,7 +72,7 @@ def explain(model, x: np.ndarray, mask: np.ndarray, target: int, args: argparse.
 
     ia = InteractionAttribution(model, perturbation=args.perturbation, output="logits", model_output="probabilities")
     start = time.perf_counter()
-    res = ia.attribute(x, baselines=0.0, target=target, feature_mask=mask, n_samples=args.n_samples,
+    res = ia.attribute_interactions(x, baselines=0.0, target=target, feature_mask=mask, n_samples=args.n_samples,
                        seed=args.seed, feature_names=names)
     print(f"  {res.metadata['framework']}: {res.metadata['n_queries']} model queries, "
           f"{time.perf_counter() - start:.1f} s")

@@ -142,7 +142,7 @@ def main() -> None:
     print(f"{path.name}: explaining the logit '{logits}' over {[int(m.max()) + 1 for m in masks]} superpixels")
     start = time.perf_counter()
     names = [f"sp{i}" for i in range(int(masks.max()) + 1)]
-    res = InteractionAttribution(model, perturbation="segment_mean").attribute(
+    res = InteractionAttribution(model, perturbation="segment_mean").attribute_interactions(
         x, target=targets, feature_mask=masks, n_samples=args.n_samples, seed=args.seed, feature_names=names)
     print(f"  {res.metadata['n_queries']} onnxruntime queries and detection in {time.perf_counter() - start:.1f} s")
 

@@ -89,7 +89,7 @@ def main() -> None:
 
     explained = ids[-args.instances:]
     ia = InteractionAttribution(onnx_path, detector="nid")
-    res = ia.attribute(explained, baselines=0, n_samples=1000, seed=args.seed, feature_names=FIELDS, top_k=10, show_progress=True)
+    res = ia.attribute_interactions(explained, baselines=0, n_samples=1000, seed=args.seed, feature_names=FIELDS, top_k=10, show_progress=True)
     meta = res.metadata
     print(f"2. explained {len(res)} impressions through ONNX: {meta['n_queries']:,} model queries in {meta['query_seconds']:.2f} s, detection {meta['detect_seconds']:.2f} s")
     for i in range(3):

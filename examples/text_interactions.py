@@ -167,7 +167,7 @@ def main() -> None:
     tokens = [[vocabulary.pieces[t] for t in row] for row in batch]
     tm = token_mask(batch, tokens=tokens, pad_id=PAD)
     start = time.perf_counter()
-    res = InteractionAttribution(model, perturbation=TokenPerturbation(UNK)).attribute(
+    res = InteractionAttribution(model, perturbation=TokenPerturbation(UNK)).attribute_interactions(
         batch, feature_mask=tm.feature_mask, n_samples=args.n_samples, seed=args.seed)
     print(f"explained {len(rows)} reviews ({tm.n_features} features) in {time.perf_counter() - start:.1f} s\n")
 

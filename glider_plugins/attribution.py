@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from captum.attr import Attribution
+from captum.log import log_usage
 
 from ._checks import check_int, check_number
 from .adapters.base import TargetType
@@ -73,7 +74,7 @@ class InteractionAttribution(Attribution):
     Examples
     --------
     >>> ia = InteractionAttribution(model)                      # doctest: +SKIP
-    >>> res = ia.attribute(x, baselines=0, n_samples=1000, seed=0)
+    >>> res = ia.attribute_interactions(x, baselines=0, n_samples=1000, seed=0)
     >>> res[0].interactions[:3]       # [((2, 5), 0.91), ((0, 2, 5), 0.40), ...]
     >>> res[0].main_effects           # shape (p,)
     >>> res.pairwise()                # shape (N, p, p)
@@ -88,7 +89,49 @@ class InteractionAttribution(Attribution):
         self.perturbation: PerturbationScheme = make_perturbation(perturbation)
         make_detector(detector)  # unknown names fail here, not after the model queries
 
+    @log_usage()
     def attribute(  # type: ignore[override]
+        self,
+        inputs: Any,
+        baselines: Any = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        feature_mask: Any = None,
+        n_samples: int = 1000,
+        perturbations_per_eval: int | None = None,
+        show_progress: bool = False,
+        seed: int | None = None,
+        **options: Any,
+    ) -> Any:
+        r"""Captum's contract: per-element attributions in the shape, type and dtype of ``inputs``.
+
+        Every element gets the main effect of its interpretable feature (what the feature does
+        switched on alone at the baseline), as Captum's ``Lime``/``KernelShap``/``FeatureAblation``
+        return attributions, so this works wherever Captum takes an attribution method
+        (``NoiseTunnel``, ``captum.metrics.sensitivity_max``, ``infidelity``,
+        ``captum.attr.visualization``). The interactions themselves are one call away:
+        :meth:`attribute_interactions` takes the same arguments and returns them all.
+
+        Parameters
+        ----------
+        inputs, baselines, target, additional_forward_args, feature_mask, n_samples, perturbations_per_eval, show_progress, seed
+            As in :meth:`attribute_interactions`.
+        **options
+            Any other keyword of :meth:`attribute_interactions` (``kernel_width``, detector options).
+
+        Returns
+        -------
+        tensor/array, tuple of them, or dict
+            Like ``inputs``: torch tensors for torch inputs, numpy arrays otherwise; a tuple for
+            tuple inputs.
+        """
+        result = self.attribute_interactions(
+            inputs, baselines, target, additional_forward_args, feature_mask, n_samples, perturbations_per_eval,
+            show_progress=show_progress, seed=seed, **options,
+        )
+        return result.attributions()
+
+    def attribute_interactions(
         self,
         inputs: Any,
         baselines: Any = None,
@@ -196,10 +239,10 @@ class InteractionAttribution(Attribution):
         kernel_width: float | None = None,
         **detector_options: Any,
     ) -> AttributionResult:
-        """:meth:`attribute` on instances formatted already (:func:`~glider_plugins.formatting.build_layout`):
+        """:meth:`attribute_interactions` on instances formatted already (:func:`~glider_plugins.formatting.build_layout`):
         the one internal entry point, which GLIDER's chunks call with their slice of the layout
         (:meth:`FeatureLayout.subset`) instead of formatting the data again. Same parameters and
-        returns as :meth:`attribute`; ``info`` says how the instances were passed."""
+        returns as :meth:`attribute_interactions`; ``info`` says how the instances were passed."""
         from .plugins import make_detector
 
         total_start = time.perf_counter()

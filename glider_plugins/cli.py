@@ -181,7 +181,7 @@ def _explain_run(args: argparse.Namespace, out: TextIO) -> int:
     inputs = _load_inputs(args)
     rows = _rows(args.rows, inputs.cat.shape[0])
     explainer = InteractionAttribution(args.model, detector=args.detector)
-    result = explainer.attribute(
+    result = explainer.attribute_interactions(
         (inputs.cat[rows], inputs.dense[rows]), baselines=(0, 0.0), feature_mask=inputs.feature_mask(), top_k=args.top_k,
         seed=args.seed, feature_names=inputs.feature_names, show_progress=len(rows) > 20, **_detector_options(args),
     )

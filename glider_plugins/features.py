@@ -1,14 +1,14 @@
 """Captum-style feature masks for images (superpixels) and text (words made of sub-word tokens).
 
-Both build the ``feature_mask`` argument of :meth:`InteractionAttribution.attribute`: integer
+Both build the ``feature_mask`` argument of :meth:`InteractionAttribution.attribute_interactions`: integer
 feature ids 0..p-1, broadcastable to the inputs, so that a detector sees superpixels or words
 instead of pixels or tokens::
 
     mask = superpixel_mask(images, method="slic", n_segments=40)       # (N, 1, H, W) for NCHW
-    res = InteractionAttribution(cnn, perturbation="segment_mean").attribute(images, feature_mask=mask)
+    res = InteractionAttribution(cnn, perturbation="segment_mean").attribute_interactions(images, feature_mask=mask)
 
     tm = token_mask(ids, tokens=tokens, pad_id=0)                       # words, not word pieces
-    res = InteractionAttribution(clf, perturbation="token").attribute(ids, feature_mask=tm.feature_mask)
+    res = InteractionAttribution(clf, perturbation="token").attribute_interactions(ids, feature_mask=tm.feature_mask)
 """
 
 from __future__ import annotations

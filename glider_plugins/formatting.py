@@ -93,7 +93,7 @@ def build_layout(
     feature_names: Sequence[str] | None = None,
     what: str = "inputs",
 ) -> tuple[FeatureLayout, InputInfo]:
-    """Format and check every argument that describes the instances; see ``InteractionAttribution.attribute``.
+    """Format and check every argument that describes the instances; see ``InteractionAttribution.attribute_interactions``.
     Messages call the instances ``what`` (``"data"`` for :meth:`Glider.detect`)."""
     arrays, info = format_inputs(inputs, what)
     if feature_mask is None and len(arrays) == 1 and arrays[0].ndim == 1:

@@ -4,7 +4,7 @@ Data flow (one direction)::
 
     data --format once--> instances (all rows, or a seeded sample)
          --> chunks of instances --> detect_chunk(spec, chunk, options, seed)   (one batched
-             InteractionAttribution.attribute call per chunk; keeps each instance's top_k)
+             InteractionAttribution.attribute_interactions call per chunk; keeps each instance's top_k)
          --> InteractionCounter (counts, strength sums; chunk results are dropped once counted)
          --> GlobalInteractions (ranked by count; subset pruning in ``top(K)``)
 
@@ -107,7 +107,7 @@ class Glider:
         Parameters
         ----------
         data : array/tensor (N, ...), tuple or dict of them, or pandas.DataFrame (N, p)
-            The instances, as ``InteractionAttribution.attribute`` takes ``inputs``; a DataFrame's
+            The instances, as ``InteractionAttribution.attribute_interactions`` takes ``inputs``; a DataFrame's
             columns are the features and name them.
         n_instances : int, optional
             Explain a seeded random sample of this many rows. Default: all rows. More than there
@@ -117,7 +117,7 @@ class Glider:
         n_samples : int, default 1000
             Perturbations per instance.
         baselines, feature_mask, target, additional_forward_args
-            As in ``InteractionAttribution.attribute``; per-row values are cut to each chunk.
+            As in ``InteractionAttribution.attribute_interactions``; per-row values are cut to each chunk.
         feature_names : sequence of str, optional
             Names of the p features (default: a DataFrame's columns, else ``x0, x1, ...``).
         seed : int, optional

@@ -97,7 +97,7 @@ class LocalInteractions:
 
 
 class AttributionResult(Sequence[LocalInteractions]):
-    """What :meth:`InteractionAttribution.attribute` found for each of N instances.
+    """What :meth:`InteractionAttribution.attribute_interactions` found for each of N instances.
 
     ``res[i]`` is the :class:`LocalInteractions` of instance ``i``; ``len(res)`` is N.
 

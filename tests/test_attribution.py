@@ -51,7 +51,7 @@ def test_is_a_captum_attribution():
 
 @pytest.mark.parametrize("detector", ["nid", "archdetect"])
 def test_planted_interactions_are_found(detector):
-    res = InteractionAttribution(planted, detector=detector).attribute(instances(), baselines=0.0, n_samples=1000, seed=0)
+    res = InteractionAttribution(planted, detector=detector).attribute_interactions(instances(), baselines=0.0, n_samples=1000, seed=0)
     assert len(res) == 3
     for i in range(3):
         assert top_pairs(res, i, 4) == PLANTED_PAIRS
@@ -66,17 +66,17 @@ def test_planted_interactions_are_found(detector):
 
 def test_same_seed_same_result_and_seed_matters():
     ia = InteractionAttribution(planted, detector="nid")
-    a = ia.attribute(instances(), n_samples=300, seed=7)
-    b = ia.attribute(instances(), n_samples=300, seed=7)
-    c = ia.attribute(instances(), n_samples=300, seed=8)
+    a = ia.attribute_interactions(instances(), n_samples=300, seed=7)
+    b = ia.attribute_interactions(instances(), n_samples=300, seed=7)
+    c = ia.attribute_interactions(instances(), n_samples=300, seed=8)
     np.testing.assert_array_equal(a.pairwise(), b.pairwise())
     assert a[0].interactions == b[0].interactions
     assert not np.array_equal(a.pairwise(), c.pairwise())
     # the default ("auto": "moebius" here) enumerates all 2**8 masks at 1000 queries: the seed
     # only picks which of them are repeated, and the exact transform does not depend on that
     default = InteractionAttribution(planted)
-    assert default.attribute(instances(), n_samples=300, seed=7).metadata["detector"] == "moebius"
-    np.testing.assert_array_equal(default.attribute(instances(), seed=7).pairwise(), default.attribute(instances(), seed=8).pairwise())
+    assert default.attribute_interactions(instances(), n_samples=300, seed=7).metadata["detector"] == "moebius"
+    np.testing.assert_array_equal(default.attribute_interactions(instances(), seed=7).pairwise(), default.attribute_interactions(instances(), seed=8).pairwise())
 
 
 @pytest.mark.parametrize("detector", ["nid", "archdetect"])
@@ -85,9 +85,9 @@ def test_single_instance_is_the_batch_of_one(detector):
     alone, in a batch, or in another position of another batch, number for number."""
     x = instances(n=3)
     ia = InteractionAttribution(planted, detector=detector)
-    batch = ia.attribute(x, n_samples=300, seed=0)
-    one = ia.attribute(x[1:2], n_samples=300, seed=0)
-    shuffled = ia.attribute(np.concatenate([x[2:], instances(n=2, seed=5), x[1:2]]), n_samples=300, seed=0)
+    batch = ia.attribute_interactions(x, n_samples=300, seed=0)
+    one = ia.attribute_interactions(x[1:2], n_samples=300, seed=0)
+    shuffled = ia.attribute_interactions(np.concatenate([x[2:], instances(n=2, seed=5), x[1:2]]), n_samples=300, seed=0)
     for other in (one[0], shuffled[3]):
         np.testing.assert_array_equal(other.pairwise(), batch[1].pairwise())
         np.testing.assert_array_equal(other.main_effects, batch[1].main_effects)
@@ -119,7 +119,7 @@ def test_masks_depend_on_the_seed_and_the_instance_only():
 
 def test_result_shapes_exports_and_json_round_trip(tmp_path):
     names = [f"f{i}" for i in range(8)]
-    res = InteractionAttribution(planted, detector="nid").attribute(torch.as_tensor(instances()), n_samples=300, seed=0, feature_names=names, top_k=5)
+    res = InteractionAttribution(planted, detector="nid").attribute_interactions(torch.as_tensor(instances()), n_samples=300, seed=0, feature_names=names, top_k=5)
     assert res.pairwise().shape == (3, 8, 8)
     np.testing.assert_allclose(res.pairwise(), res.pairwise().transpose(0, 2, 1))
     assert all(len(r.interactions) <= 5 for r in res)
@@ -142,7 +142,7 @@ def test_result_shapes_exports_and_json_round_trip(tmp_path):
 
 
 def test_metadata_reports_query_and_detection_time():
-    res = InteractionAttribution(planted).attribute(instances(), n_samples=200, seed=0)
+    res = InteractionAttribution(planted).attribute_interactions(instances(), n_samples=200, seed=0)
     meta = res.metadata
     assert meta["query_seconds"] >= 0 and meta["detect_seconds"] > 0
     assert meta["total_seconds"] >= meta["detect_seconds"]
@@ -158,7 +158,7 @@ def test_feature_mask_groups_elements_across_a_tuple_of_inputs():
     rng = np.random.default_rng(1)
     a, b = rng.uniform(1, 2, size=(2, 2)), rng.uniform(1, 2, size=(2, 2))
     mask = (np.array([[0, 1]]), np.array([[0, 2]]))
-    res = InteractionAttribution(f, detector="archdetect").attribute((a, b), feature_mask=mask, seed=0)
+    res = InteractionAttribution(f, detector="archdetect").attribute_interactions((a, b), feature_mask=mask, seed=0)
     assert res.n_features == 3
     assert top_pairs(res, 0, 1) == {(0, 1)}
     attr_a, attr_b = res.attributions()
@@ -174,7 +174,7 @@ def test_image_style_mask_broadcasts_over_channels():
 
     x = np.random.default_rng(0).uniform(1, 2, size=(2, 3, 2, 2)).astype(np.float32)
     mask = np.arange(4).reshape(1, 1, 2, 2)
-    res = InteractionAttribution(f, detector="archdetect").attribute(torch.as_tensor(x), feature_mask=torch.as_tensor(mask), seed=0)
+    res = InteractionAttribution(f, detector="archdetect").attribute_interactions(torch.as_tensor(x), feature_mask=torch.as_tensor(mask), seed=0)
     assert res.n_features == 4
     assert top_pairs(res, 0, 1) == {(0, 3)}
     assert res.attributions().shape == (2, 3, 2, 2)
@@ -185,7 +185,7 @@ def test_dict_inputs_and_named_baselines():
         return d["a"][:, 0] * d["b"][:, 0] + d["a"][:, 1]
 
     x = {"a": np.ones((2, 2)) * 2, "b": np.ones((2, 1)) * 3}
-    res = InteractionAttribution(f, detector="archdetect").attribute(x, baselines={"a": 0.0, "b": 1.0}, seed=0)
+    res = InteractionAttribution(f, detector="archdetect").attribute_interactions(x, baselines={"a": 0.0, "b": 1.0}, seed=0)
     assert top_pairs(res, 0, 1) == {(0, 2)}
     attributions = res.attributions()
     assert set(attributions) == {"a", "b"}
@@ -197,11 +197,11 @@ def test_ctr_model_with_missing_id_baseline_through_onnx(ctr):
     cat = np.maximum(cat, 1)  # instances have real (non-missing) ids
     mask = (np.arange(4)[None, :], np.arange(4, 7)[None, :])
     names = ["f0", "f1", "f2", "f3", "d0", "d1", "d2"]
-    onnx_res = InteractionAttribution(str(ctr.torch_onnx), detector="archdetect").attribute((cat, dense), baselines=(0, 0.0), feature_mask=mask, feature_names=names, seed=0)
-    torch_res = InteractionAttribution(ctr.torch, detector="archdetect").attribute((torch.as_tensor(cat), torch.as_tensor(dense)), baselines=(0, 0.0), feature_mask=mask, seed=0)
+    onnx_res = InteractionAttribution(str(ctr.torch_onnx), detector="archdetect").attribute_interactions((cat, dense), baselines=(0, 0.0), feature_mask=mask, feature_names=names, seed=0)
+    torch_res = InteractionAttribution(ctr.torch, detector="archdetect").attribute_interactions((torch.as_tensor(cat), torch.as_tensor(dense)), baselines=(0, 0.0), feature_mask=mask, seed=0)
     np.testing.assert_allclose(onnx_res.pairwise(), torch_res.pairwise(), rtol=1e-3, atol=1e-6)
     assert onnx_res.to_dataframe().iloc[0]["names"].count(" x ") >= 1
-    nid = InteractionAttribution(str(ctr.torch_onnx)).attribute((cat, dense), baselines=(0, 0.0), feature_mask=mask, n_samples=400, seed=0)
+    nid = InteractionAttribution(str(ctr.torch_onnx)).attribute_interactions((cat, dense), baselines=(0, 0.0), feature_mask=mask, n_samples=400, seed=0)
     assert len(nid) == 4 and nid.pairwise().shape == (4, 7, 7)
 
 
@@ -221,7 +221,7 @@ def test_ctr_model_with_background_data(ctr):
     calls = []
     record = recording(ctr, calls)
     # one random background row per sample (background_rows=None; the default pairs them, below)
-    res = InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=None)
+    res = InteractionAttribution(record).attribute_interactions((cat, dense), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=None)
     assert res.n_features == 7
     perturbed_cat = np.concatenate([c for c, _ in calls[1:]])
     # an off field took a background value: every perturbed value is the instance's or a background one
@@ -231,13 +231,13 @@ def test_ctr_model_with_background_data(ctr):
     assert len({tuple(r) for r in perturbed_cat}) > 20
     # the background rows an instance's samples take come from (seed, instance): alone == in a batch
     calls.clear()
-    alone = InteractionAttribution(record).attribute((cat[1:2], dense[1:2]), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=None)
+    alone = InteractionAttribution(record).attribute_interactions((cat[1:2], dense[1:2]), baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=None)
     np.testing.assert_array_equal(alone[0].pairwise(), res[1].pairwise())
     assert alone[0].interactions == res[1].interactions
     rows = np.concatenate([c for c, _ in calls[1:]])  # instance 1's perturbed rows, a block of the batch's
     assert any(np.array_equal(perturbed_cat[o : o + len(rows)], rows) for o in range(len(perturbed_cat) - len(rows) + 1))
     with pytest.raises(InputError, match=r"Background data\[1\]: expected rows shaped like the input"):
-        InteractionAttribution(record).attribute((cat, dense), baselines=Background((bg_cat, bg_dense[:, :2])))
+        InteractionAttribution(record).attribute_interactions((cat, dense), baselines=Background((bg_cat, bg_dense[:, :2])))
 
 
 @pytest.mark.parametrize("detector", ["nid", "archdetect"])
@@ -249,7 +249,7 @@ def test_paired_background_rows_average_fixed_baseline_games(ctr, detector):
     calls = []
     record = recording(ctr, calls)
     options = dict(baselines=Background((bg_cat, bg_dense)), n_samples=200, seed=0, background_rows=4)
-    res = InteractionAttribution(record, detector=detector).attribute((cat, dense), **options)
+    res = InteractionAttribution(record, detector=detector).attribute_interactions((cat, dense), **options)
     assert res.metadata["background_rows"] == 4
     # every call's off values come from one background row: each row's rows share it
     used = set()
@@ -259,12 +259,12 @@ def test_paired_background_rows_average_fixed_baseline_games(ctr, detector):
         used.update(off)
     assert 1 <= len(used) <= 4
     calls.clear()
-    alone = InteractionAttribution(record, detector=detector).attribute((cat[1:2], dense[1:2]), **options)
+    alone = InteractionAttribution(record, detector=detector).attribute_interactions((cat[1:2], dense[1:2]), **options)
     np.testing.assert_array_equal(alone[0].pairwise(), res[1].pairwise())
     # all rows when there are no more than background_rows: the result is the same for any seed
     if detector == "archdetect":
-        a = InteractionAttribution(record, detector=detector).attribute((cat, dense), **{**options, "background_rows": 6})
-        b = InteractionAttribution(record, detector=detector).attribute((cat, dense), **{**options, "background_rows": 6, "seed": 9})
+        a = InteractionAttribution(record, detector=detector).attribute_interactions((cat, dense), **{**options, "background_rows": 6})
+        b = InteractionAttribution(record, detector=detector).attribute_interactions((cat, dense), **{**options, "background_rows": 6, "seed": 9})
         np.testing.assert_allclose(a.pairwise(), b.pairwise(), rtol=1e-6, atol=1e-9)
 
 
@@ -275,7 +275,7 @@ def test_perturbations_per_eval_bounds_model_calls_and_progress_shows(capsys):
         sizes.append(len(x))
         return planted(x)
 
-    res = InteractionAttribution(f, detector="nid").attribute(instances(), n_samples=200, perturbations_per_eval=128, seed=0, show_progress=True)
+    res = InteractionAttribution(f, detector="nid").attribute_interactions(instances(), n_samples=200, perturbations_per_eval=128, seed=0, show_progress=True)
     # the 3 instances themselves (each at a multiple of ROW_ALIGN), then every perturbation once:
     # repeated masks are answered once
     assert sizes[0] == 3 * ROW_ALIGN and max(sizes) <= 128
@@ -296,9 +296,9 @@ def test_a_row_keeps_its_position_modulo_the_alignment_alone_or_in_a_batch():
     x = instances(n=3, seed=8)
     ia = InteractionAttribution(place_dependent)
     run = dict(n_samples=203, seed=0, perturbations_per_eval=100, hidden_units=(8, 4), max_epochs=5)
-    batch = ia.attribute(x, **run)
+    batch = ia.attribute_interactions(x, **run)
     for k in range(3):
-        alone = ia.attribute(x[k : k + 1], **run)
+        alone = ia.attribute_interactions(x[k : k + 1], **run)
         np.testing.assert_array_equal(alone[0].pairwise(), batch[k].pairwise())
 
 
@@ -308,25 +308,25 @@ def test_additional_forward_args_are_expanded_or_passed_unchanged():
 
     x = instances(n=2, p=3)
     scale = np.array([[1.0], [-1.0]])
-    res = InteractionAttribution(f, detector="archdetect").attribute(x, additional_forward_args=(scale, 2), seed=0)
+    res = InteractionAttribution(f, detector="archdetect").attribute_interactions(x, additional_forward_args=(scale, 2), seed=0)
     assert top_pairs(res, 0, 1) == {(0, 1)}
     # per-instance scale reached its rows: the pair's signed pure effect flips with it
     pure = [r.metadata["omega_baseline_context"][0, 1] for r in res]
     assert pure[0] * pure[1] < 0 and abs(pure[0]) == pytest.approx(x[0, 0] * x[0, 1] ** 2)
     with pytest.raises(InputError, match="additional_forward_args: a tensor of shape"):
-        InteractionAttribution(f).attribute(x, additional_forward_args=(np.ones((5, 1)), 2))
+        InteractionAttribution(f).attribute_interactions(x, additional_forward_args=(np.ones((5, 1)), 2))
 
 
 def test_kernel_weights_run_and_change_the_fit():
     ia = InteractionAttribution(planted, detector="nid")
-    plain = ia.attribute(instances(n=1), n_samples=300, seed=0, refit=False)
-    weighted = ia.attribute(instances(n=1), n_samples=300, seed=0, kernel_width=0.25, refit=False)
+    plain = ia.attribute_interactions(instances(n=1), n_samples=300, seed=0, refit=False)
+    weighted = ia.attribute_interactions(instances(n=1), n_samples=300, seed=0, kernel_width=0.25, refit=False)
     assert weighted.metadata["kernel_width"] == 0.25
     assert not np.allclose(plain.pairwise(), weighted.pairwise())
     # the least-squares refit of an exactly fitting model gives the same pure effects with any
     # weights; its held-out fit quality is weighted too
-    plain = ia.attribute(instances(n=1), n_samples=300, seed=0)
-    weighted = ia.attribute(instances(n=1), n_samples=300, seed=0, kernel_width=0.25)
+    plain = ia.attribute_interactions(instances(n=1), n_samples=300, seed=0)
+    weighted = ia.attribute_interactions(instances(n=1), n_samples=300, seed=0, kernel_width=0.25)
     assert plain[0].metadata["val_loss"] != weighted[0].metadata["val_loss"]
     np.testing.assert_allclose(plain[0].main_effects, weighted[0].main_effects, atol=1e-6)
 
@@ -335,14 +335,14 @@ def test_target_selects_an_output_and_is_checked(cnn):
     x = models.image_batch(2)
     mask = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 4, axis=0), 4, axis=1)[None, None]
     ia = InteractionAttribution(cnn.torch, detector="archdetect")
-    res = ia.attribute(torch.as_tensor(x), target=1, feature_mask=torch.as_tensor(mask), seed=0)
+    res = ia.attribute_interactions(torch.as_tensor(x), target=1, feature_mask=torch.as_tensor(mask), seed=0)
     assert res.n_features == 4
-    per_instance = ia.attribute(torch.as_tensor(x), target=[1, 2], feature_mask=torch.as_tensor(mask), seed=0)
+    per_instance = ia.attribute_interactions(torch.as_tensor(x), target=[1, 2], feature_mask=torch.as_tensor(mask), seed=0)
     np.testing.assert_allclose(per_instance.pairwise()[0], res.pairwise()[0], atol=1e-6)
     with pytest.raises(InputError, match="target=3 is out of range for a model with 3 outputs"):
-        ia.attribute(torch.as_tensor(x), target=3, feature_mask=torch.as_tensor(mask))
+        ia.attribute_interactions(torch.as_tensor(x), target=3, feature_mask=torch.as_tensor(mask))
     with pytest.raises(InputError, match="pass target"):
-        ia.attribute(torch.as_tensor(x), feature_mask=torch.as_tensor(mask))
+        ia.attribute_interactions(torch.as_tensor(x), feature_mask=torch.as_tensor(mask))
 
 
 # ---------------------------------------------------------------- bad input
@@ -350,15 +350,15 @@ def test_feature_mask_with_gaps_or_bad_shape():
     x = instances(n=2, p=4)
     ia = InteractionAttribution(planted_small)
     with pytest.raises(InputError, match=r"feature_mask: ids must be exactly 0..p-1 without gaps.*\[1\]"):
-        ia.attribute(x, feature_mask=np.array([0, 2, 2, 3]))
+        ia.attribute_interactions(x, feature_mask=np.array([0, 2, 2, 3]))
     with pytest.raises(InputError, match=r"feature_mask: shape \(3,\) does not broadcast to the input's shape \(2, 4\)"):
-        ia.attribute(x, feature_mask=np.array([0, 1, 2]))
+        ia.attribute_interactions(x, feature_mask=np.array([0, 1, 2]))
     with pytest.raises(InputTypeError, match="feature_mask: expected integer feature ids, got dtype float64"):
-        ia.attribute(x, feature_mask=np.array([0.0, 1, 2, 3]))
+        ia.attribute_interactions(x, feature_mask=np.array([0.0, 1, 2, 3]))
     with pytest.raises(InputError, match="at least 2"):
-        ia.attribute(x, feature_mask=np.zeros(4, dtype=int))
+        ia.attribute_interactions(x, feature_mask=np.zeros(4, dtype=int))
     with pytest.raises(InputError, match="feature_names: expected 4 names"):
-        ia.attribute(x, feature_names=["a"])
+        ia.attribute_interactions(x, feature_names=["a"])
 
 
 def planted_small(x):
@@ -369,20 +369,20 @@ def test_baselines_of_the_wrong_shape():
     x = instances(n=2, p=4)
     ia = InteractionAttribution(planted_small)
     with pytest.raises(InputError, match=r"baselines: shape \(3,\) does not broadcast"):
-        ia.attribute(x, baselines=np.zeros(3))
+        ia.attribute_interactions(x, baselines=np.zeros(3))
     with pytest.raises(InputError, match="baselines: inputs is a tuple of 2 tensors, so pass a tuple of 2"):
-        InteractionAttribution(lambda a, b: a[:, 0] * b[:, 0]).attribute((x, x), baselines=(0.0, 0.0, 0.0))
+        InteractionAttribution(lambda a, b: a[:, 0] * b[:, 0]).attribute_interactions((x, x), baselines=(0.0, 0.0, 0.0))
 
 
 def test_float_baseline_for_id_input_is_refused(ctr):
     cat, dense = models.ctr_batch(2)
     with pytest.raises(InputTypeError, match=r"baselines\[0\]: the input holds integer ids"):
-        InteractionAttribution(ctr.torch).attribute((cat, dense), baselines=(0.5, 0.0))
+        InteractionAttribution(ctr.torch).attribute_interactions((cat, dense), baselines=(0.5, 0.0))
 
 
 def test_n_samples_too_small_names_the_minimum():
     with pytest.raises(InputError, match=r"n_samples=5 is too small for detector 'nid' with 4 features; it needs at least \d+"):
-        InteractionAttribution(planted_small).attribute(instances(n=1, p=4), n_samples=5)
+        InteractionAttribution(planted_small).attribute_interactions(instances(n=1, p=4), n_samples=5)
 
 
 def test_unknown_detector_or_perturbation_lists_the_known_ones():
@@ -394,12 +394,12 @@ def test_unknown_detector_or_perturbation_lists_the_known_ones():
 
 def test_constant_model_output_is_an_error_and_partly_constant_a_warning():
     with pytest.raises(InputError, match="does not change under any perturbation"):
-        InteractionAttribution(lambda x: np.ones(len(x))).attribute(instances(n=2, p=4), n_samples=100)
+        InteractionAttribution(lambda x: np.ones(len(x))).attribute_interactions(instances(n=2, p=4), n_samples=100)
     x = instances(n=2, p=4)
     x[1] = 0.0  # equal to the baseline: nothing changes for instance 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = InteractionAttribution(planted_small).attribute(x, baselines=0.0, n_samples=100, seed=0)
+        res = InteractionAttribution(planted_small).attribute_interactions(x, baselines=0.0, n_samples=100, seed=0)
     assert any("constant under perturbation for instance(s) [1]" in str(w.message) for w in caught)
     assert res[1].interactions == [] and not res[1].main_effects.any()
     assert res[0].interactions
@@ -412,7 +412,7 @@ def test_model_returning_nan_on_perturbations():
         return out
 
     with pytest.raises(NonFiniteOutputError, match="non-finite scores"):
-        InteractionAttribution(f).attribute(instances(n=1, p=4), baselines=0.0, n_samples=200, seed=0)
+        InteractionAttribution(f).attribute_interactions(instances(n=1, p=4), baselines=0.0, n_samples=200, seed=0)
 
 
 def test_bad_counts_are_named():
@@ -420,7 +420,7 @@ def test_bad_counts_are_named():
     x = instances(n=1, p=4)
     for kwargs, name in [({"max_order": 1}, "max_order"), ({"top_k": 0}, "top_k"), ({"perturbations_per_eval": 0}, "perturbations_per_eval"), ({"kernel_width": -1.0}, "kernel_width"), ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed")]:
         with pytest.raises(InputError, match=name):
-            ia.attribute(x, **kwargs)
+            ia.attribute_interactions(x, **kwargs)
 
 
 def test_the_default_detector_follows_the_budget_and_the_options():
@@ -429,19 +429,19 @@ def test_the_default_detector_follows_the_budget_and_the_options():
     option is NID's own; an option none takes is refused by name."""
     x = instances(n=2, p=8)
     ia = InteractionAttribution(planted)
-    assert ia.attribute(x, n_samples=300, seed=0).metadata["detector"] == "moebius"
-    assert ia.attribute(x, n_samples=300, seed=0, merge_threshold=0.2).metadata["detector"] == "archdetect"
-    assert ia.attribute(x, n_samples=74, seed=0).metadata["detector"] == "archdetect"
-    res = ia.attribute(x, n_samples=30, seed=0)  # 5 interacting features, 30 masks: pairs only
+    assert ia.attribute_interactions(x, n_samples=300, seed=0).metadata["detector"] == "moebius"
+    assert ia.attribute_interactions(x, n_samples=300, seed=0, merge_threshold=0.2).metadata["detector"] == "archdetect"
+    assert ia.attribute_interactions(x, n_samples=74, seed=0).metadata["detector"] == "archdetect"
+    res = ia.attribute_interactions(x, n_samples=30, seed=0)  # 5 interacting features, 30 masks: pairs only
     assert res.metadata["detector"] == "moebius" and [r.metadata["fit_order"] for r in res] == [2, 2]
     assert [r.metadata["active_features"] for r in res] == [[0, 1, 2, 3, 4]] * 2
     with pytest.raises(InputError, match="n_samples=17 is too small for detector 'nid'"):
-        ia.attribute(x, n_samples=17, seed=0)
-    assert ia.attribute(x, n_samples=300, seed=0, hidden_units=(8, 4), max_epochs=3).metadata["detector"] == "nid"
+        ia.attribute_interactions(x, n_samples=17, seed=0)
+    assert ia.attribute_interactions(x, n_samples=300, seed=0, hidden_units=(8, 4), max_epochs=3).metadata["detector"] == "nid"
     with pytest.raises(InputError, match=r"detector options \['hiden_units'\] are taken by none of 'moebius'"):
-        ia.attribute(x, hiden_units=(8,))
+        ia.attribute_interactions(x, hiden_units=(8,))
     with pytest.raises(InputError, match="merge_threshold must be"):
-        ia.attribute(x, merge_threshold=2.0)
+        ia.attribute_interactions(x, merge_threshold=2.0)
 
 
 def test_an_unknown_adapter_option_is_named_with_those_the_adapter_takes():

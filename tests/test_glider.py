@@ -283,12 +283,12 @@ def test_nid_trains_instances_in_groups_deterministically(one_torch_thread):
     x = planted_instances(5, seed=2)
     run = dict(baselines=0.0, n_samples=200, seed=0, hidden_units=(16, 8), max_epochs=5)
     ia = InteractionAttribution(planted_function)
-    grouped = ia.attribute(x, instance_batch=2, **run)
-    assert [r.interactions for r in grouped] == [r.interactions for r in ia.attribute(x, instance_batch=2, **run)]
-    first = ia.attribute(x, instance_batch=None, **run)
+    grouped = ia.attribute_interactions(x, instance_batch=2, **run)
+    assert [r.interactions for r in grouped] == [r.interactions for r in ia.attribute_interactions(x, instance_batch=2, **run)]
+    first = ia.attribute_interactions(x, instance_batch=None, **run)
     assert len(grouped) == len(first) == 5 and all(r.metadata["epochs"] >= 1 for r in grouped)
     with pytest.raises(InputError, match="instance_batch must be a positive integer or None"):
-        ia.attribute(x, instance_batch=0, **run)
+        ia.attribute_interactions(x, instance_batch=0, **run)
 
 
 def test_executor_retry_and_checkpoint_arguments_are_checked(data, tmp_path):

@@ -38,7 +38,7 @@ def scores() -> dict[str, dict[str, tuple[float, float]]]:
     for k, (name, fn) in enumerate(FUNCTIONS.items()):
         x, b = instances(fn, seed=100 + k)
         for detector in table:
-            res = InteractionAttribution(fn, detector=detector).attribute(x, baselines=b, n_samples=N_SAMPLES, seed=k)
+            res = InteractionAttribution(fn, detector=detector).attribute_interactions(x, baselines=b, n_samples=N_SAMPLES, seed=k)
             table[detector][name] = aucs(fn, res, x, b)
     return table
 
@@ -99,8 +99,8 @@ def test_onnx_export_gives_the_same_ranking_as_the_callable(tmp_path, name, modu
     torch.onnx.export(module.double(), (torch.as_tensor(x),), str(path), input_names=["x"], dynamic_axes={"x": {0: "n"}}, dynamo=False)
     np.testing.assert_allclose(InteractionAttribution(path).adapter(x), fn(x), rtol=1e-10, atol=1e-10)
     for detector in ("archdetect", "nid"):
-        via_onnx = InteractionAttribution(path, detector=detector).attribute(x, baselines=b, n_samples=N_SAMPLES, seed=0)
-        via_callable = InteractionAttribution(fn, detector=detector).attribute(x, baselines=b, n_samples=N_SAMPLES, seed=0)
+        via_onnx = InteractionAttribution(path, detector=detector).attribute_interactions(x, baselines=b, n_samples=N_SAMPLES, seed=0)
+        via_callable = InteractionAttribution(fn, detector=detector).attribute_interactions(x, baselines=b, n_samples=N_SAMPLES, seed=0)
         for i in range(N_INSTANCES):
             got, want = via_onnx[i].pairwise(), via_callable[i].pairwise()
             overlap = len(set(top_pairs(got, 5)) & set(top_pairs(want, 5)))

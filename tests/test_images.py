@@ -94,7 +94,7 @@ def test_the_two_multiplied_regions_are_the_top_interaction(cnn, perturbation, b
     assert mask.shape == (12, 1, SIZE, SIZE)
     truth = [{covering_superpixel(m[0], REGION_A), covering_superpixel(m[0], REGION_B)} for m in mask]
     assert all(len(t) == 2 for t in truth)  # the segmentation keeps A and B apart
-    res = InteractionAttribution(cnn, perturbation=perturbation).attribute(
+    res = InteractionAttribution(cnn, perturbation=perturbation).attribute_interactions(
         images, baselines=baselines, feature_mask=mask, n_samples=500, seed=0)
     rate = np.mean([top_pair(res[i].pairwise()) == truth[i] for i in range(len(images))])
     assert rate >= 0.75, f"{perturbation}: the A x B pair is the top interaction for only {rate:.0%} of images"

@@ -442,7 +442,7 @@ def test_interaction_attribution_with_the_plugin_scheme_by_name():
     def f(X):
         return _moved(X[:, 0], 0.3) * _moved(X[:, 1], -0.2) + _moved(X[:, 2], 0.5)
 
-    res = InteractionAttribution(f, perturbation="gaussian").attribute(x, n_samples=300, seed=0)
+    res = InteractionAttribution(f, perturbation="gaussian").attribute_interactions(x, n_samples=300, seed=0)
     assert res.metadata["perturbation"] == "gaussian"
     assert res[0].interactions and all(isinstance(s, tuple) for s, _ in res[0].interactions)
     strengths = [v for _, v in res[0].interactions]

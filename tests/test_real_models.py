@@ -68,7 +68,7 @@ def panel() -> dict:
             ref = exact_interactions(model.forward, model.rows, baselines=base, feature_mask=model.feature_mask)
             for detector in ("moebius", "archdetect", "nid"):
                 runs = [
-                    InteractionAttribution(model.forward, detector=detector).attribute(
+                    InteractionAttribution(model.forward, detector=detector).attribute_interactions(
                         model.rows, baselines=base, feature_mask=model.feature_mask, seed=seed)
                     for seed in SEEDS
                 ]
@@ -122,7 +122,7 @@ def deepfm_onnx(panel) -> str:
 def test_the_deepfm_through_onnx_gives_the_same_top_3(panel, deepfm_onnx, detector):
     """float32 rows for the ONNX export, float64 for torch: the same numbers, so the same masks."""
     model, _, runs = panel["movielens_deepfm", "typical", detector]
-    twin = InteractionAttribution(deepfm_onnx, detector=detector).attribute(model.rows.astype(np.float32), baselines=model.typical, seed=0)
+    twin = InteractionAttribution(deepfm_onnx, detector=detector).attribute_interactions(model.rows.astype(np.float32), baselines=model.typical, seed=0)
     for a, b in zip(runs[0], twin, strict=True):
         assert [s for s, _ in a.interactions[:3]] == [s for s, _ in b.interactions[:3]]
         np.testing.assert_allclose(a.main_effects, b.main_effects, atol=1e-5)

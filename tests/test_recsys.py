@@ -109,7 +109,7 @@ def test_model_rebuilds_from_config_and_is_explained_per_field(with_dense):
     twin.load_state_dict(model.state_dict())
     rows = train.subset(slice(0, 3))
     torch.testing.assert_close(twin(*rows.tensors()), model(*rows.tensors()))
-    result = InteractionAttribution(model, detector="archdetect").attribute(
+    result = InteractionAttribution(model, detector="archdetect").attribute_interactions(
         rows.tensors(), baselines=(0, 0.0), feature_mask=rows.feature_mask(), feature_names=list(rows.feature_names), seed=0
     )
     assert len(result) == 3 and result[0].main_effects.shape == (train.n_cat + train.n_dense,)

@@ -94,7 +94,7 @@ def test_compare_and_overlap_on_a_detector_result():
     x = np.random.default_rng(3).uniform(0.5, 1.5, size=(3, 8))
     ref = exact_interactions(quickstart, x, baselines=0.0)
     ia = InteractionAttribution(quickstart, detector="archdetect")
-    res = ia.attribute(x, baselines=0.0)
+    res = ia.attribute_interactions(x, baselines=0.0)
     table = compare_with_reference(res, ref)
     assert list(table.columns) == [
         "instance", "precision_at_k", "spearman", "big_set", "reference_big_set", "largest_set",

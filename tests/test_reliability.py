@@ -34,9 +34,9 @@ def test_an_adapter_batch_size_off_the_alignment_keeps_rows_in_place():
     x = instances(n=3, seed=8)
     ia = InteractionAttribution(place_dependent, batch_size=100)
     run = dict(n_samples=203, seed=0, hidden_units=(8, 4), max_epochs=5)
-    batch = ia.attribute(x, **run)
+    batch = ia.attribute_interactions(x, **run)
     for k in range(3):
-        alone = ia.attribute(x[k : k + 1], **run)
+        alone = ia.attribute_interactions(x[k : k + 1], **run)
         np.testing.assert_array_equal(alone[0].pairwise(), batch[k].pairwise())
         np.testing.assert_array_equal(alone[0].main_effects, batch[k].main_effects)
 
@@ -52,8 +52,8 @@ def test_torch_mlp_with_batch_size_100_same_alone_and_in_a_batch(detector):
     try:
         ia = InteractionAttribution(model, detector=detector, batch_size=100)
         run = dict(seed=0, n_samples=1000) if detector == "nid" else dict(seed=0)
-        alone = ia.attribute(x[:1], **run)[0]
-        batch = ia.attribute(x, **run)[0]
+        alone = ia.attribute_interactions(x[:1], **run)[0]
+        batch = ia.attribute_interactions(x, **run)[0]
     finally:
         torch.set_num_threads(threads)
     np.testing.assert_array_equal(alone.pairwise(), batch.pairwise())
@@ -217,17 +217,17 @@ def _two_outputs(x):
 
 
 @pytest.mark.parametrize(("call", "error", "match"), [
-    (lambda x: InteractionAttribution(_two_outputs).attribute(x, target=1.0), InputError, r"target: expected an output index .* got 1.0"),
-    (lambda x: InteractionAttribution(_two_outputs).attribute(x, target=[0, 1]), InputError, r"target: a list of targets needs one per instance \(3\), got 2"),
-    (lambda x: InteractionAttribution(_two_outputs).attribute(x, target=[0, 1, 1, 1]), InputError, r"one per instance \(3\), got 4"),
-    (lambda x: InteractionAttribution(planted).attribute(x, baselines="zero"), InputTypeError, r"baselines: expected a number.*'zero'"),
-    (lambda x: InteractionAttribution(planted, detector="nid").attribute(x, kernel_width="a"), InputError, "kernel_width must be a finite number, got 'a'"),
+    (lambda x: InteractionAttribution(_two_outputs).attribute_interactions(x, target=1.0), InputError, r"target: expected an output index .* got 1.0"),
+    (lambda x: InteractionAttribution(_two_outputs).attribute_interactions(x, target=[0, 1]), InputError, r"target: a list of targets needs one per instance \(3\), got 2"),
+    (lambda x: InteractionAttribution(_two_outputs).attribute_interactions(x, target=[0, 1, 1, 1]), InputError, r"one per instance \(3\), got 4"),
+    (lambda x: InteractionAttribution(planted).attribute_interactions(x, baselines="zero"), InputTypeError, r"baselines: expected a number.*'zero'"),
+    (lambda x: InteractionAttribution(planted, detector="nid").attribute_interactions(x, kernel_width="a"), InputError, "kernel_width must be a finite number, got 'a'"),
     (lambda x: Glider(planted).detect(x, seed=-1, show_progress=False), InputError, "seed must be an integer >= 0"),
     (lambda x: Glider(planted).detect(x, n_samples=None, show_progress=False), InputError, "n_samples must be a positive integer, got None"),
     (lambda x: Glider(planted).detect(x, n_samples="300", show_progress=False), InputError, "n_samples must be a positive integer, got '300'"),
     (lambda x: Glider(planted).detect(x, n_samples=250.9, show_progress=False), InputError, "n_samples must be a positive integer, got 250.9"),
-    (lambda x: InteractionAttribution(planted).attribute(x[0]), InputError, r"inputs: got a 1-D array of shape \(8,\).*\(1, 8\)"),
-    (lambda x: InteractionAttribution(planted).attribute(x + 1j), InputTypeError, "inputs: expected real numbers.*complex128"),
+    (lambda x: InteractionAttribution(planted).attribute_interactions(x[0]), InputError, r"inputs: got a 1-D array of shape \(8,\).*\(1, 8\)"),
+    (lambda x: InteractionAttribution(planted).attribute_interactions(x + 1j), InputTypeError, "inputs: expected real numbers.*complex128"),
 ])
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
@@ -238,15 +238,15 @@ def test_nan_in_inputs_names_the_instances_not_padded_rows():
     x = instances(n=3)
     x[1, 2] = np.nan
     with pytest.raises(InputError, match=r"inputs: instance\(s\) \[1\] hold NaN"):
-        InteractionAttribution(planted).attribute(x, n_samples=100)
+        InteractionAttribution(planted).attribute_interactions(x, n_samples=100)
     with pytest.raises(InputError, match=r"inputs: instance\(s\) \[1\] hold NaN"):  # at once: no retry, no "every chunk failed"
         Glider(planted).detect(x, show_progress=False, retries=3)
 
 
 def test_a_callable_returning_a_python_list_is_one_score_per_row():
     x = instances(n=2)
-    as_list = InteractionAttribution(lambda a: planted(a).tolist(), detector="archdetect").attribute(x)
-    as_array = InteractionAttribution(planted, detector="archdetect").attribute(x)
+    as_list = InteractionAttribution(lambda a: planted(a).tolist(), detector="archdetect").attribute_interactions(x)
+    as_array = InteractionAttribution(planted, detector="archdetect").attribute_interactions(x)
     np.testing.assert_array_equal(as_list.pairwise(), as_array.pairwise())
 
 
@@ -256,13 +256,13 @@ def test_constant_outputs_are_a_typed_error_and_warning():
 
     x = instances(n=3)
     with pytest.raises(ConstantOutputError):
-        InteractionAttribution(lambda a: np.ones(len(a))).attribute(x, n_samples=100)
+        InteractionAttribution(lambda a: np.ones(len(a))).attribute_interactions(x, n_samples=100)
 
     def partly_constant(a):
         return np.where(np.isclose(a[:, 7], x[0, 7]) | (a[:, 7] == 0), 1.0, planted(a))
 
     with pytest.warns(ConstantOutputWarning, match=r"instance\(s\) \[0\]"):
-        res = InteractionAttribution(partly_constant, detector="archdetect").attribute(x)
+        res = InteractionAttribution(partly_constant, detector="archdetect").attribute_interactions(x)
     assert res[0].metadata["constant_output"] and not res[1].metadata.get("constant_output")
     counted = Glider(partly_constant, detector="archdetect").detect(x, show_progress=False)
     assert counted.metadata["n_constant"] == 1
@@ -277,7 +277,7 @@ def test_every_builtin_scheme_declares_whether_it_is_deterministic():
             assert scheme.deterministic is True, name
     ids = np.array([[5, 6, 7, 8, 9, 10]])
     res = InteractionAttribution(lambda t: (t[:, 0] == 5) * (t[:, 1] == 6) + 0.1 * (t[:, 2] == 7), perturbation="token",
-                                 detector="nid").attribute(ids, baselines=1, n_samples=300, seed=0, max_epochs=3)
+                                 detector="nid").attribute_interactions(ids, baselines=1, n_samples=300, seed=0, max_epochs=3)
     assert res.metadata["n_repeated"] > 0  # 6 words, 300 masks: repeats are answered once
 
 
@@ -300,8 +300,8 @@ def test_additional_forward_args_follow_one_rule_in_attribute_and_glider():
     glider = Glider(f, detector="archdetect")
     runs = [glider.detect(x, additional_forward_args=(scale, 1), top_k=3, chunk_size=c, seed=0, show_progress=False) for c in (9, 4)]
     assert runs[0] == runs[1]
-    alone = InteractionAttribution(f, detector="archdetect").attribute(x[4:5], additional_forward_args=(scale[4:5], 1), seed=0)
-    batch = InteractionAttribution(f, detector="archdetect").attribute(x, additional_forward_args=(scale, 1), seed=0)
+    alone = InteractionAttribution(f, detector="archdetect").attribute_interactions(x[4:5], additional_forward_args=(scale[4:5], 1), seed=0)
+    batch = InteractionAttribution(f, detector="archdetect").attribute_interactions(x, additional_forward_args=(scale, 1), seed=0)
     np.testing.assert_array_equal(alone[0].pairwise(), batch[4].pairwise())
     with pytest.raises(InputError, match=r"additional_forward_args: a tensor of shape \(5, 1\) must have one row per row of data \(9\)"):
         glider.detect(x, additional_forward_args=(np.ones((5, 1)), 1), show_progress=False)

@@ -97,7 +97,7 @@ def scorer() -> BagOfWords:
 def explain(model: nn.Module, rows: list[list[str]], scheme: TokenPerturbation):
     ids = encode(rows)
     tm = token_mask(ids, tokens=[[VOCAB[t] for t in row] for row in ids], pad_id=PAD)
-    res = InteractionAttribution(model, perturbation=scheme).attribute(ids, feature_mask=tm.feature_mask, n_samples=300, seed=0)
+    res = InteractionAttribution(model, perturbation=scheme).attribute_interactions(ids, feature_mask=tm.feature_mask, n_samples=300, seed=0)
     return tm, res
 
 

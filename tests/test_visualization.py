@@ -419,7 +419,7 @@ def test_pictures_of_a_real_attribution():
         return 3.0 * x[:, 0] * x[:, 1] + x[:, 2] - x[:, 3]
 
     names = ["price", "discount", "brand", "shipping", "colour"]
-    res = InteractionAttribution(model, detector="archdetect").attribute(
+    res = InteractionAttribution(model, detector="archdetect").attribute_interactions(
         np.ones((1, 5)), baselines=0.0, seed=0, feature_names=names)
     fig = vis.plot_interactions(res, top_k=3)  # a result of one instance is taken as res[0]
     assert fig.axes[0].get_yticklabels()[0].get_text() == "price x discount"

@@ -28,7 +28,7 @@ class Detector(ABC):
     """Base class of interaction detectors (built-in and plugins alike).
 
     Detector options (network sizes, regularisation, ...) are constructor arguments, so that
-    ``InteractionAttribution.attribute(..., **detector_options)`` can build one per call.
+    ``InteractionAttribution.attribute_interactions(..., **detector_options)`` can build one per call.
     """
 
     #: Registry name, e.g. ``"nid"``.

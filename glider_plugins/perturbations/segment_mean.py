@@ -36,7 +36,7 @@ class SegmentMeanPerturbation(PerturbationScheme):
     Examples
     --------
     >>> mask = superpixel_mask(images, "slic", n_segments=40)                # doctest: +SKIP
-    >>> InteractionAttribution(cnn, perturbation="segment_mean").attribute(images, feature_mask=mask)
+    >>> InteractionAttribution(cnn, perturbation="segment_mean").attribute_interactions(images, feature_mask=mask)
     """
 
     name = "segment_mean"

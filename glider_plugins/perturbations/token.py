@@ -43,8 +43,8 @@ class TokenPerturbation(PerturbationScheme):
     --------
     >>> tm = token_mask(ids, tokens=tokens, pad_id=0)                          # doctest: +SKIP
     >>> ia = InteractionAttribution(clf, perturbation=TokenPerturbation(mode="remove"))
-    >>> ia.attribute(ids, feature_mask=tm.feature_mask)
-    >>> InteractionAttribution(clf, perturbation="token").attribute(ids, baselines=unk_id, feature_mask=tm.feature_mask)
+    >>> ia.attribute_interactions(ids, feature_mask=tm.feature_mask)
+    >>> InteractionAttribution(clf, perturbation="token").attribute_interactions(ids, baselines=unk_id, feature_mask=tm.feature_mask)
     """
 
     name = "token"

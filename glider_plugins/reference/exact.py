@@ -169,7 +169,7 @@ def exact_interactions(
 ) -> ExactInteractions:
     """Query every mask of every instance and take the Moebius transform: the exact pure effects.
 
-    The arguments mean what they mean for :meth:`InteractionAttribution.attribute` (the same
+    The arguments mean what they mean for :meth:`InteractionAttribution.attribute_interactions` (the same
     formatting, adapters and perturbation schemes), so a detector's result and this reference
     describe the same set function.
 
@@ -178,7 +178,7 @@ def exact_interactions(
     forward_func : model
         Anything :func:`~glider_plugins.adapters.adapt` accepts.
     inputs, baselines, target, additional_forward_args, feature_mask, feature_names
-        As for :meth:`InteractionAttribution.attribute`. With ``baselines=Background(data)``, every
+        As for :meth:`InteractionAttribution.attribute_interactions`. With ``baselines=Background(data)``, every
         mask is scored once per background row (that row as the baseline) and the scores are
         averaged.
     perturbation : str or PerturbationScheme, default "binary"
