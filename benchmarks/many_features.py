@@ -17,6 +17,14 @@ detectors (e.g. ``nid``), and the peers on the same games. Prints the mean pairw
 all ``p (p - 1) / 2`` pairs, milliseconds per instance, and the default's ratios against each
 method, all measured in this run.
 
+The default and the peers are compared in shapiq's terms: the default's result goes through
+``to_shapiq()`` (its pure effects as ``InteractionValues`` of index ``"Moebius"``) and every
+method's values are scored by the same pair strength, ``sum |value(S)|`` over the sets holding
+the pair (:func:`glider_plugins.shapiq_interop.pair_strengths`: the detector's pair mass for
+Moebius values, ``|value({i, j})|`` for the peers' order-2 values). ``--also`` detectors keep their
+own ``pairwise()``: NID's pair measure for the pairs its refit could not afford is its network
+measure, which has no shapiq counterpart.
+
     python benchmarks/many_features.py [--games nid and21 and55] [--p 100 300] [--budgets 1000 3000]
         [--functions F1 F4 F7] [--instances 1] [--peers KernelSHAPIQ SPEX ProxySPEX] [--also nid]
 """
@@ -34,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.groundtruth
 
 from glider_plugins import InteractionAttribution  # noqa: E402
+from glider_plugins.shapiq_interop import pair_strengths  # noqa: E402
 from tests.groundtruth.nid_functions import FUNCTIONS, mask_game, pairwise_auc  # noqa: E402
 
 PEERS = ("KernelSHAPIQ", "SPEX", "ProxySPEX")
@@ -94,7 +103,9 @@ def cases(game: str, p: int, functions: list[str], instances: int, seed: int):
 def run_glider(model, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int, detector: str = "auto") -> tuple[list[np.ndarray], float, str]:
     start = time.perf_counter()
     res = InteractionAttribution(model, detector=detector).attribute_interactions(x, baselines=baselines, n_samples=budget, seed=seed)
-    return [res[i].pairwise() for i in range(len(x))], 1000 * (time.perf_counter() - start) / len(x), res.metadata["detector"]
+    ms = 1000 * (time.perf_counter() - start) / len(x)
+    matrices = [pair_strengths(values) for values in res.to_shapiq()] if detector == "auto" else [item.pairwise() for item in res]
+    return matrices, ms, res.metadata["detector"]
 
 
 def run_peer(name: str, model, x: np.ndarray, baselines: np.ndarray, budget: int, seed: int) -> tuple[list[np.ndarray], float]:
@@ -109,12 +120,7 @@ def run_peer(name: str, model, x: np.ndarray, baselines: np.ndarray, budget: int
         else:
             approximator = getattr(shapiq, name)(n=p, max_order=2, index="FBII", random_state=seed)
         values = approximator.approximate(budget=budget, game=lambda coalitions, g=game: g(np.asarray(coalitions, dtype=bool)))
-        pairs = np.zeros((p, p))
-        for members, position in values.interaction_lookup.items():
-            if len(members) == 2:
-                a, b = members
-                pairs[a, b] = pairs[b, a] = abs(values.values[position])
-        matrices.append(pairs)
+        matrices.append(pair_strengths(values))
     return matrices, 1000 * (time.perf_counter() - start) / len(x)
 
 

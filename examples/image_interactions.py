@@ -88,6 +88,8 @@ def print_top(label: str, local, k: int = 5) -> None:
 
 
 def save_pictures(face: np.ndarray, mask: np.ndarray, results: dict, out: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
     from glider_plugins.visualization import (
         plot_image_interactions,
         plot_interactions,
@@ -97,11 +99,12 @@ def save_pictures(face: np.ndarray, mask: np.ndarray, results: dict, out: Path) 
     paths = []
     for framework, res in results.items():
         path = out / f"face_overlay_{framework}.png"
-        plot_image_interactions(face, mask, res[0], top_k=3, title=f"Top interacting superpixels ({framework})", save=path)
+        fig, _ = plot_image_interactions(face, mask, res[0], top_k=3, title=f"Top interacting superpixels ({framework})", save=path)
+        plt.close(fig)  # each picture is a pyplot figure: close it once written
         paths.append(path)
     first = next(iter(results.values()))[0]
-    plot_pairwise_heatmap(first, save=out / "face_pairwise.png")
-    plot_interactions(first, top_k=8, save=out / "face_ranking.png")
+    plt.close(plot_pairwise_heatmap(first, save=out / "face_pairwise.png")[0])
+    plt.close(plot_interactions(first, top_k=8, save=out / "face_ranking.png")[0])
     return [*paths, out / "face_pairwise.png", out / "face_ranking.png"]
 
 

@@ -120,6 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
+    import matplotlib.pyplot as plt
     import torch
 
     from glider_plugins import InteractionAttribution
@@ -149,9 +150,10 @@ def main() -> None:
     for i, name in enumerate(("upright", "turned")):
         print_top(f"{name}, class {LABELS[targets[i]]}", res[i])
         path_i = args.out / f"ocr_overlay_{name}.png"
-        plot_image_interactions(x[i], masks[i], res[i], top_k=3, title=f"{name}: strokes acting together for '{LABELS[targets[i]]}'", save=path_i)
+        fig, _ = plot_image_interactions(x[i], masks[i], res[i], top_k=3, title=f"{name}: strokes acting together for '{LABELS[targets[i]]}'", save=path_i)
+        plt.close(fig)  # each picture is a pyplot figure: close it once written
         print(f"wrote {path_i}")
-    plot_interactions(res[0], top_k=8, save=args.out / "ocr_ranking_upright.png")
+    plt.close(plot_interactions(res[0], top_k=8, save=args.out / "ocr_ranking_upright.png")[0])
     print(f"wrote {args.out / 'ocr_ranking_upright.png'}")
 
 

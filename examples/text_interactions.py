@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("out/text"), help="folder for the pictures")
     parser.add_argument("--reviews", type=int, default=8, help="held-out reviews to explain")
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--max-train", type=int, help="train on at most this many reviews (default: all 85%%)")
     parser.add_argument("--n-samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch-threads", type=int, default=1,
@@ -137,6 +138,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.torch_threads)
     rng = np.random.default_rng(args.seed)
+
+    import matplotlib.pyplot as plt
 
     from glider_plugins import InteractionAttribution
     from glider_plugins.features import token_mask
@@ -150,7 +153,7 @@ def main() -> None:
     texts, labels = load_reviews()
     pieces = [word_pieces(t) for t in texts]
     order = rng.permutation(len(texts))
-    train_ids, test_ids = order[: int(0.85 * len(order))], order[int(0.85 * len(order)):]
+    train_ids, test_ids = order[: int(0.85 * len(order))][: args.max_train], order[int(0.85 * len(order)):]
     vocabulary = Vocabulary([pieces[i] for i in train_ids])
     ids = vocabulary.encode(pieces, 80)
     start = time.perf_counter()
@@ -180,11 +183,13 @@ def main() -> None:
             print(f"      {' x '.join(words[f] for f in features):<32} {strength:.3f}")
         local = tm.local(res, i)  # its own words only: the batch's other ids never change it
         snippets.append(f"<p>review {i} (logit {logit:+.2f})</p>" + text_interactions_html(words, local, top_k=3))
-        plot_text_interactions(words, local, top_k=3, save=args.out / f"review_{i}.png")
+        fig, _ = plot_text_interactions(words, local, top_k=3, save=args.out / f"review_{i}.png")
+        plt.close(fig)  # each picture is a pyplot figure: close it once written
     (args.out / "reviews.html").write_text('<!DOCTYPE html>\n<meta charset="utf-8">\n' + "\n".join(snippets), encoding="utf-8")
     best = most_concentrated(res, tm.n_words)
-    plot_pairwise_heatmap(tm.local(res, best), feature_names=tm.words[best],
-                          title=f"Review {best}: pairwise interaction strength", save=args.out / "review_pairwise.png")
+    fig, _ = plot_pairwise_heatmap(tm.local(res, best), feature_names=tm.words[best],
+                                   title=f"Review {best}: pairwise interaction strength", save=args.out / "review_pairwise.png")
+    plt.close(fig)
     print(f"\nwrote {args.out / 'reviews.html'}, review_0..{len(rows) - 1}.png and review_pairwise.png (review {best})")
 
 

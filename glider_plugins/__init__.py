@@ -7,6 +7,7 @@ pluggy plugins.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -18,7 +19,12 @@ from typing import Any
 # own MKL_CBWR is kept.
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
+#: The one place the version is written: pyproject.toml reads it (``[tool.setuptools.dynamic]``).
 __version__ = "0.1.0"
+
+# Progress lines go to loggers under "glider_plugins" (INFO); a library only adds a NullHandler, the
+# application (the `glider` CLI, a user's script) decides what is shown.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AttributionResult",

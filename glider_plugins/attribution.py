@@ -7,7 +7,6 @@ perturbation -> model queries -> detector in one pass.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ import numpy as np
 from captum.attr import Attribution
 from captum.log import log_usage
 
+from ._captum_args import check_captum_arguments
 from ._checks import check_int, check_number
 from .adapters.base import TargetType
 from .adapters.dispatch import adapt
@@ -24,8 +24,8 @@ from .errors import ConstantOutputError, ConstantOutputWarning, InputError
 from .formatting import InputInfo, build_layout, format_extra, format_target
 from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
-from .querying import QueryPlan, probe_instances, query_masks
-from .reproducibility import background_generator, default_rows_per_eval, instance_seeds
+from .querying import QueryPlan, design_per_instance, probe_instances, query_design
+from .reproducibility import default_rows_per_eval, instance_seeds
 from .results import AttributionResult, LocalInteractions
 
 __all__ = ["InteractionAttribution"]
@@ -99,8 +99,10 @@ class InteractionAttribution(Attribution):
         feature_mask: Any = None,
         n_samples: int = 1000,
         perturbations_per_eval: int | None = None,
+        return_input_shape: bool = True,
         show_progress: bool = False,
         seed: int | None = None,
+        return_convergence_delta: bool = False,
         **options: Any,
     ) -> Any:
         r"""Captum's contract: per-element attributions in the shape, type and dtype of ``inputs``.
@@ -112,19 +114,40 @@ class InteractionAttribution(Attribution):
         ``captum.attr.visualization``). The interactions themselves are one call away:
         :meth:`attribute_interactions` takes the same arguments and returns them all.
 
+        Captum's wrappers call it with batches they repeat (``NoiseTunnel`` and ``sensitivity_max``
+        repeat each instance ``k`` times, next to each other): a ``feature_mask`` or baseline with
+        one row per original instance is repeated the same way, and a tuple of one input takes a
+        single mask or baseline. For reproducible ``NoiseTunnel`` results fix ``seed`` and
+        torch's seed (``torch.manual_seed``), which draws Captum's noise.
+
         Parameters
         ----------
         inputs, baselines, target, additional_forward_args, feature_mask, n_samples, perturbations_per_eval, show_progress, seed
             As in :meth:`attribute_interactions`.
+        return_input_shape : bool, default True
+            Captum's ``Lime``/``KernelShap`` argument; only ``True`` is supported (for one value
+            per feature, ``attribute_interactions(...).main_effects()``, shape (N, p)).
+        return_convergence_delta : bool, default False
+            Captum's argument; only ``False``: there is no convergence delta.
         **options
             Any other keyword of :meth:`attribute_interactions` (``kernel_width``, detector options).
 
         Returns
         -------
         tensor/array, tuple of them, or dict
-            Like ``inputs``: torch tensors for torch inputs, numpy arrays otherwise; a tuple for
-            tuple inputs.
+            Like ``inputs``: torch tensors (on the inputs' devices) for torch inputs, numpy arrays
+            otherwise; a tuple for tuple inputs; each in its input's dtype (float inputs), or the
+            default float dtype for integer id inputs (``torch.get_default_dtype()``, float64 for
+            numpy).
+
+        Raises
+        ------
+        InputError
+            For ``return_input_shape=False``, ``return_convergence_delta=True`` and arguments of
+            other Captum methods (``internal_batch_size``, ``n_steps``, ...), besides every error of
+            :meth:`attribute_interactions`.
         """
+        check_captum_arguments(return_input_shape, return_convergence_delta, options)
         result = self.attribute_interactions(
             inputs, baselines, target, additional_forward_args, feature_mask, n_samples, perturbations_per_eval,
             show_progress=show_progress, seed=seed, **options,
@@ -292,60 +315,21 @@ class InteractionAttribution(Attribution):
             input_names=info.names,
             single_input=info.single,
             torch_tensors=info.torch_tensors,
+            input_dtypes=info.dtypes,
+            input_devices=info.devices,
             metadata=metadata,
         )
 
     def has_convergence_delta(self) -> bool:
+        """False: there is no convergence delta (``NoiseTunnel`` asks before it wants one)."""
         return False
 
-
-def query_design(
-    plan: QueryPlan,
-    detector: Any,
-    masks: np.ndarray,
-    seeds: Sequence[np.random.SeedSequence],
-    *,
-    unperturbed: np.ndarray,
-    show_progress: bool,
-) -> tuple[np.ndarray, dict[str, float]]:
-    """Query the masks (:func:`~glider_plugins.querying.query_masks`); with a background set and
-    a detector that sets ``background_rows`` (both built-ins do), once per background row and
-    averaged.
-
-    Each of up to ``background_rows`` rows is the baseline of one pass over the masks, so the
-    queries an instance's differences and fits combine share their background instead of each
-    drawing its own row (``background_rows=None``: one random row per query, as the perturbation
-    scheme draws it). More rows than that are drawn from the seed (the base
-    seed every instance's sequence starts from, :func:`instance_seeds`), the same for every
-    instance. Outputs are the average over the rows; ``n_queries`` counts every pass.
-    """
-    layout = plan.layout
-    rows_wanted = getattr(detector, "background_rows", None)
-    if layout.background is None or not rows_wanted:
-        return query_masks(plan, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
-    count = layout.background[0].shape[0]
-    rows = np.arange(count)
-    if count > rows_wanted:
-        rows = np.sort(background_generator(seeds).choice(count, rows_wanted, replace=False))
-    total = np.zeros(masks.shape[:2])
-    stats = {"n_queries": 0, "n_repeated": 0, "query_seconds": 0.0}
-    for row in rows:
-        fixed = dataclasses.replace(plan, layout=layout.with_background_row(int(row)))
-        outputs, part = query_masks(fixed, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
-        total += outputs
-        for key in stats:
-            stats[key] += part[key]
-    stats["background_rows"] = int(rows.size)
-    return total / rows.size, stats
-
-
-def design_per_instance(
-    detector: Any, layout: FeatureLayout, n_samples: int, scheme: PerturbationScheme, seeds: Sequence[np.random.SeedSequence]
-) -> np.ndarray:
-    """The masks (N, n, p) to query, instance ``i``'s drawn from ``seeds[i]`` (:func:`instance_seeds`)."""
-    return np.concatenate([
-        detector.design(1, layout.n_features, n_samples, scheme, np.random.default_rng(sequence)) for sequence in seeds
-    ])
+    @property
+    def multiplies_by_inputs(self) -> bool:
+        """True, as for Captum's ``Lime``/``KernelShap``/``FeatureAblation``: a main effect is what
+        switching the feature from its baseline to the input's value does, a "global"
+        attribution (use ``infidelity_perturb_func_decorator(multiply_by_inputs=True)``)."""
+        return True
 
 
 def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None, max_order: int | None, rng: np.random.Generator, show_progress: bool) -> list[LocalInteractions]:
@@ -370,7 +354,10 @@ def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.n
     if len(found) != keep.size:
         raise RuntimeError(f"detector {detector!r} returned {len(found)} results for {keep.size} instances")
     p = masks.shape[2]
-    results: list[LocalInteractions] = [LocalInteractions([], np.zeros(p), np.zeros((p, p)), metadata={"constant_output": True}) for _ in range(outputs.shape[0])]
+    results: list[LocalInteractions] = [  # a constant game: no effect but m(empty set), the output itself
+        LocalInteractions([], np.zeros(p), np.zeros((p, p)), metadata={"constant_output": True}, signed_values={}, baseline_value=float(outputs[i, 0]))
+        for i in range(outputs.shape[0])
+    ]
     for index, item in zip(keep, found):
         results[index] = item
     return results

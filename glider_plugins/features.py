@@ -240,8 +240,9 @@ class TokenMask:
         item, n = result[i], int(self.n_words[i])
         kept = [(f, s) for f, s in item.interactions if max(f) < n]
         names = list(self.words[i]) if self.words is not None else None
+        signed = None if item.signed_values is None else {f: v for f, v in item.signed_values.items() if max(f) < n}
         return LocalInteractions(kept, item.main_effects[:n], item.pairwise()[:n, :n], feature_names=names,
-                                 metadata=dict(item.metadata))
+                                 metadata=dict(item.metadata), signed_values=signed, baseline_value=item.baseline_value)
 
 
 def token_mask(

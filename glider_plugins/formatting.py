@@ -17,7 +17,7 @@ from .adapters.base import Static, to_numpy
 from .errors import InputError, InputTypeError
 from .layout import FeatureLayout
 
-__all__ = ["Background", "InputInfo", "build_layout", "format_extra", "format_inputs", "format_target"]
+__all__ = ["Background", "InputInfo", "attribution_dtype", "build_layout", "format_extra", "format_inputs", "format_target"]
 
 
 class Background:
@@ -51,6 +51,10 @@ class InputInfo:
     names: tuple[str, ...] | None
     single: bool
     torch_tensors: bool
+    #: Per input, the dtype name of its attributions (:func:`attribution_dtype`).
+    dtypes: tuple[str, ...] = ()
+    #: Per input, the torch device it was on (``None`` for arrays that were not torch tensors).
+    devices: tuple[Any, ...] = ()
 
 
 def format_inputs(inputs: Any, what: str = "inputs") -> tuple[tuple[np.ndarray, ...], InputInfo]:
@@ -71,6 +75,7 @@ def format_inputs(inputs: Any, what: str = "inputs") -> tuple[tuple[np.ndarray, 
             raise InputError(f"{what}: got an empty tuple; pass at least one input")
     else:
         names, arrays, single = None, (to_numpy(inputs, name=what),), True
+    values = tuple(inputs.values()) if isinstance(inputs, Mapping) else (inputs,) if single else tuple(inputs)
     labels = _labels(len(arrays), names, single, what)
     for label, a in zip(labels, arrays):
         if a.ndim == 0:
@@ -82,8 +87,25 @@ def format_inputs(inputs: Any, what: str = "inputs") -> tuple[tuple[np.ndarray, 
         raise InputError(f"{what}: every input needs the same number of instances (first dimension), got {[a.shape[0] for a in arrays]}")
     if arrays[0].shape[0] == 0:
         raise InputError(f"{what}: got 0 instances to explain; the first dimension is the batch of instances")
-    info = InputInfo(shapes=tuple(a.shape for a in arrays), names=names, single=single, torch_tensors=torch_tensors)
+    info = InputInfo(
+        shapes=tuple(a.shape for a in arrays), names=names, single=single, torch_tensors=torch_tensors,
+        dtypes=tuple(attribution_dtype(v, a) for v, a in zip(values, arrays)),
+        devices=tuple(getattr(v, "device", None) if _is_torch(v) else None for v in values),
+    )
     return arrays, info
+
+
+def attribution_dtype(value: Any, array: np.ndarray) -> str:
+    """The dtype name attributions of an input get, as Captum's perturbation methods give them:
+    the input's own floating dtype; for integer ids the default float dtype (torch's
+    ``torch.get_default_dtype()`` for a torch tensor, float64 otherwise)."""
+    if np.issubdtype(array.dtype, np.floating):
+        return array.dtype.name
+    if _is_torch(value):
+        import torch
+
+        return str(torch.get_default_dtype()).removeprefix("torch.")
+    return "float64"
 
 
 def build_layout(
@@ -159,10 +181,19 @@ def _one_feature_mask(mask: Any, array: np.ndarray, label: str) -> np.ndarray:
 
 
 def _broadcast_to_input(value: np.ndarray, array: np.ndarray, label: str) -> np.ndarray:
-    """Broadcast ``value`` against ``array`` (N, *S) and keep a leading dimension of 1 or N."""
+    """Broadcast ``value`` against ``array`` (N, *S) and keep a leading dimension of 1 or N.
+
+    A value with one row per instance of a batch that was then repeated ``k`` times, each
+    instance's copies next to each other (``N = k * rows``, as ``NoiseTunnel`` and
+    ``captum.metrics.sensitivity_max`` repeat the inputs with ``repeat_interleave``), is repeated
+    the same way.
+    """
     if value.ndim > array.ndim:
         raise InputError(f"{label}: has shape {tuple(value.shape)} with more dimensions than the input's {tuple(array.shape)}")
     padded = value.reshape((1,) * (array.ndim - value.ndim) + value.shape)
+    rows = padded.shape[0]
+    if 1 < rows < array.shape[0] and array.shape[0] % rows == 0:
+        padded = np.repeat(padded, array.shape[0] // rows, axis=0)
     try:
         np.broadcast_shapes(padded.shape, array.shape)
         if np.broadcast_shapes(padded.shape, array.shape) != array.shape:
@@ -255,6 +286,8 @@ def _per_input(value: Any, arrays: tuple[np.ndarray, ...], info: InputInfo, what
                 raise InputError(f"{what}: inputs is a single tensor, so pass one {what.split()[0]}, not a tuple of {len(value)}")
             return value
         return (value,)
+    if len(arrays) == 1 and not isinstance(value, (tuple, list)):
+        return (value,)  # Captum's rule: one tensor for a tuple of one input (sensitivity_max passes such tuples)
     if not isinstance(value, (tuple, list)) or len(value) != len(arrays):
         got = f"a tuple of {len(value)}" if isinstance(value, (tuple, list)) else type(value).__name__
         raise InputError(f"{what}: inputs is a tuple of {len(arrays)} tensors, so pass a tuple of {len(arrays)} (one per input), got {got}")

@@ -92,7 +92,7 @@ class Glider:
         feature_mask: Any = None,
         feature_names: Sequence[str] | None = None,
         seed: int | None = None,
-        show_progress: bool = True,
+        show_progress: bool = False,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         target: Any = None,
         additional_forward_args: Any = None,
@@ -123,8 +123,9 @@ class Glider:
         seed : int, optional
             Seeds the one generator that samples the instances and draws the detection seed
             every chunk uses.
-        show_progress : bool, default True
-            A tqdm bar advancing one chunk at a time.
+        show_progress : bool, default False
+            A tqdm bar advancing one chunk at a time (off by default, as Captum's
+            ``show_progress``; the ``glider`` CLI turns it on).
         chunk_size : int, default 128
             Instances per batched local-detection call (memory grows with it). The result does
             not depend on it: every chunk uses the same detection seed, and an instance's result

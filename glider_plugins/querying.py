@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from .layout import FeatureLayout
 from .perturbations.base import PerturbationScheme
 from .reproducibility import (
     ROW_ALIGN,
+    background_generator,
     block_generator,
     call_rows,
     default_rows_per_eval,
@@ -26,7 +27,9 @@ from .reproducibility import (
 )
 
 # ROW_ALIGN and default_rows_per_eval live in .reproducibility (the contract); re-exported here
-__all__ = ["ROW_ALIGN", "QueryPlan", "default_rows_per_eval", "deterministic_scheme", "query_masks"]
+__all__ = [
+    "ROW_ALIGN", "QueryPlan", "default_rows_per_eval", "design_per_instance", "deterministic_scheme", "query_design", "query_masks",
+]
 
 @dataclass
 class QueryPlan:
@@ -176,6 +179,55 @@ def query_masks(
         n_repeated = int(targets.size)
     stats = {"n_queries": n_answered, "n_repeated": n_repeated, "query_seconds": time.perf_counter() - start}
     return outputs.reshape(n_instances, n_samples), stats
+
+
+def query_design(
+    plan: QueryPlan,
+    detector: Any,
+    masks: np.ndarray,
+    seeds: Sequence[np.random.SeedSequence],
+    *,
+    unperturbed: np.ndarray,
+    show_progress: bool,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Query the masks (:func:`~glider_plugins.querying.query_masks`); with a background set and
+    a detector that sets ``background_rows`` (both built-ins do), once per background row and
+    averaged.
+
+    Each of up to ``background_rows`` rows is the baseline of one pass over the masks, so the
+    queries an instance's differences and fits combine share their background instead of each
+    drawing its own row (``background_rows=None``: one random row per query, as the perturbation
+    scheme draws it). More rows than that are drawn from the seed (the base
+    seed every instance's sequence starts from, :func:`~glider_plugins.reproducibility.instance_seeds`), the same for every
+    instance. Outputs are the average over the rows; ``n_queries`` counts every pass.
+    """
+    layout = plan.layout
+    rows_wanted = getattr(detector, "background_rows", None)
+    if layout.background is None or not rows_wanted:
+        return query_masks(plan, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
+    count = layout.background[0].shape[0]
+    rows = np.arange(count)
+    if count > rows_wanted:
+        rows = np.sort(background_generator(seeds).choice(count, rows_wanted, replace=False))
+    total = np.zeros(masks.shape[:2])
+    stats = {"n_queries": 0, "n_repeated": 0, "query_seconds": 0.0}
+    for row in rows:
+        fixed = replace(plan, layout=layout.with_background_row(int(row)))
+        outputs, part = query_masks(fixed, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
+        total += outputs
+        for key in stats:
+            stats[key] += part[key]
+    stats["background_rows"] = int(rows.size)
+    return total / rows.size, stats
+
+
+def design_per_instance(
+    detector: Any, layout: FeatureLayout, n_samples: int, scheme: PerturbationScheme, seeds: Sequence[np.random.SeedSequence]
+) -> np.ndarray:
+    """The masks (N, n, p) to query, instance ``i``'s drawn from ``seeds[i]`` (:func:`~glider_plugins.reproducibility.instance_seeds`)."""
+    return np.concatenate([
+        detector.design(1, layout.n_features, n_samples, scheme, np.random.default_rng(sequence)) for sequence in seeds
+    ])
 
 
 def plan_call_rows(plan: QueryPlan) -> int:

@@ -1,7 +1,7 @@
 """Results as plain data: what was found for one instance, for a batch, and globally.
 
 Results never draw themselves (pictures live in :mod:`glider_plugins.visualization`); they export
-to JSON and pandas.
+to JSON, pandas and shapiq (:mod:`glider_plugins.shapiq_interop`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,14 @@ class LocalInteractions:
         Names of the p features.
     metadata : dict
         Detector-specific extras (fit quality, cut-off, timings).
+    signed_values : dict (tuple of int -> float), optional
+        The signed pure effect ``m(S)`` (Moebius coefficient, output units) of every set of two or
+        more features the detector estimated as non-zero: the reported ``interactions`` and the
+        fitted sets that were not reported. A reported set's strength is ``|m(S)|``. ``None``
+        when the detector's strengths are not signed pure effects (NID with ``refit=False``).
+    baseline_value : float, optional
+        ``m({})``: the model's output with every feature off (background-averaged with a
+        ``Background``); ``None`` when ``signed_values`` is.
     """
 
     interactions: list[Interaction]
@@ -49,6 +57,8 @@ class LocalInteractions:
     pairwise_strengths: np.ndarray
     feature_names: list[str] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    signed_values: dict[tuple[int, ...], float] | None = None
+    baseline_value: float | None = None
 
     def __post_init__(self) -> None:
         self.main_effects = np.asarray(self.main_effects, dtype=np.float64)
@@ -57,6 +67,13 @@ class LocalInteractions:
         if self.pairwise_strengths.shape != (p, p):
             raise ValueError(f"pairwise_strengths must have shape ({p}, {p}), got {self.pairwise_strengths.shape}")
         self.interactions = [(tuple(int(i) for i in sorted(s)), float(v)) for s, v in self.interactions]
+        if self.signed_values is not None:
+            self.signed_values = {tuple(int(i) for i in sorted(s)): float(v) for s, v in dict(self.signed_values).items()}
+            missing = [s for s, _ in self.interactions if s not in self.signed_values]
+            if missing:
+                raise ValueError(f"signed_values must hold every reported interaction; missing {missing[:5]}")
+        if self.baseline_value is not None:
+            self.baseline_value = float(self.baseline_value)
 
     @property
     def n_features(self) -> int:
@@ -71,6 +88,38 @@ class LocalInteractions:
         chosen = [it for it in self.interactions if order is None or len(it[0]) == order]
         return chosen if k is None else chosen[:k]
 
+    def signed_interactions(self) -> list[Interaction]:
+        """The reported ``interactions`` with their signed ``m(S)`` instead of ``|m(S)|``, same order.
+
+        Raises
+        ------
+        InputError
+            When the detector's strengths are not signed pure effects (``signed_values`` is ``None``).
+        """
+        if self.signed_values is None:
+            from .shapiq_interop import local_to_shapiq
+
+            local_to_shapiq(self)  # raises, naming the detector
+        return [(s, self.signed_values[s]) for s, _ in self.interactions]  # type: ignore[index]
+
+    def to_shapiq(self, reported_only: bool = False) -> Any:
+        """The pure effects as ``shapiq.InteractionValues`` (index ``"Moebius"``, output units).
+
+        ``iv[()]`` (and ``iv.baseline_value``) is ``m({})``, ``iv[(i,)]`` the main effect
+        ``m({i})``, ``iv[S]`` the signed ``m(S)`` of every set the detector estimated (or, with
+        ``reported_only=True``, of the reported ``interactions`` only); sets not estimated are 0.
+        See :func:`glider_plugins.shapiq_interop.local_to_shapiq`.
+
+        Raises
+        ------
+        InputError
+            When the strengths are not signed pure effects (NID with ``refit=False``): the message
+            names the detector and the detectors to use instead.
+        """
+        from .shapiq_interop import local_to_shapiq
+
+        return local_to_shapiq(self, reported_only=reported_only)
+
     def names_of(self, features: Sequence[int]) -> tuple[str, ...]:
         names = self.feature_names or [f"x{i}" for i in range(self.n_features)]
         return tuple(names[i] for i in features)
@@ -82,6 +131,8 @@ class LocalInteractions:
             "pairwise_strengths": self.pairwise_strengths.tolist(),
             "feature_names": self.feature_names,
             "metadata": jsonable(self.metadata),
+            "signed_values": None if self.signed_values is None else [[list(s), v] for s, v in self.signed_values.items()],
+            "baseline_value": self.baseline_value,
         }
 
     @classmethod
@@ -92,6 +143,8 @@ class LocalInteractions:
             pairwise_strengths=np.asarray(data["pairwise_strengths"], dtype=np.float64),
             feature_names=data.get("feature_names"),
             metadata=dict(data.get("metadata") or {}),
+            signed_values=None if data.get("signed_values") is None else {tuple(s): float(v) for s, v in data["signed_values"]},
+            baseline_value=data.get("baseline_value"),
         )
 
 
@@ -106,12 +159,18 @@ class AttributionResult(Sequence[LocalInteractions]):
     instances : list of LocalInteractions
     feature_names : list of str
     feature_mask : tuple of numpy.ndarray
-        The feature id of every input element, each (1 or N, *shape_k); maps main effects back
+        The feature id of every input element, each ``(1 or N, *shape_k)``; maps main effects back
         onto the inputs in :meth:`attributions`.
     input_shapes : tuple of tuple of int
-        Shapes of the explained inputs, (N, *shape_k) each.
+        Shapes of the explained inputs, ``(N, *shape_k)`` each.
     input_names : tuple of str, optional
         Names when the inputs were a dict.
+    input_dtypes : tuple of str, optional
+        Per input, the dtype name :meth:`attributions` gives (the input's floating dtype; the
+        default float dtype for integer ids). ``None`` (documents written before it was kept):
+        float64.
+    input_devices : tuple, optional
+        Per input, the torch device its attributions go to (not saved by :meth:`to_json`).
     metadata : dict
         Detector, perturbation, n_samples, seed, number of model queries, and the split between
         query time and detection time (``query_seconds``, ``detect_seconds``).
@@ -127,6 +186,8 @@ class AttributionResult(Sequence[LocalInteractions]):
         input_names: tuple[str, ...] | None = None,
         single_input: bool = True,
         torch_tensors: bool = False,
+        input_dtypes: tuple[str, ...] | None = None,
+        input_devices: tuple[Any, ...] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self.instances = list(instances)
@@ -136,6 +197,8 @@ class AttributionResult(Sequence[LocalInteractions]):
         self.input_names = input_names
         self.single_input = single_input
         self.torch_tensors = torch_tensors
+        self.input_dtypes = tuple(str(d) for d in input_dtypes) if input_dtypes else None
+        self.input_devices = tuple(input_devices) if input_devices else None
         self.metadata = dict(metadata or {})
 
     def __getitem__(self, index):  # type: ignore[override]
@@ -166,20 +229,22 @@ class AttributionResult(Sequence[LocalInteractions]):
 
         Every element gets the main effect of the feature it belongs to, as Captum's
         perturbation methods return attributions, so ``captum.attr.visualization`` takes them.
-        A tuple of tensors for tuple inputs, a dict for dict inputs, torch tensors when the inputs
-        were torch tensors.
+        A tuple of tensors for tuple inputs, a dict for dict inputs, torch tensors (on the inputs'
+        devices) when the inputs were torch tensors; each in its input's dtype (``input_dtypes``).
         """
         if not self.feature_mask:
             raise ValueError("attributions(): this result has no feature mask (it was loaded without one)")
         effects = self.main_effects()
+        dtypes = self.input_dtypes or ("float64",) * len(self.input_shapes)
         out = []
-        for mask, shape in zip(self.feature_mask, self.input_shapes):
+        for mask, shape, dtype in zip(self.feature_mask, self.input_shapes, dtypes):
             ids = np.broadcast_to(mask, shape)
-            out.append(np.take_along_axis(effects, ids.reshape(shape[0], -1), axis=1).reshape(shape))
+            out.append(np.take_along_axis(effects, ids.reshape(shape[0], -1), axis=1).reshape(shape).astype(dtype))
         if self.torch_tensors:
             import torch
 
-            out = [torch.as_tensor(a) for a in out]
+            devices = self.input_devices or (None,) * len(out)
+            out = [torch.as_tensor(a, device=device) for a, device in zip(out, devices)]
         if self.input_names is not None:
             return dict(zip(self.input_names, out))
         return out[0] if self.single_input else tuple(out)
@@ -213,6 +278,7 @@ class AttributionResult(Sequence[LocalInteractions]):
             "input_shapes": [list(s) for s in self.input_shapes],
             "input_names": list(self.input_names) if self.input_names is not None else None,
             "single_input": self.single_input,
+            "input_dtypes": list(self.input_dtypes) if self.input_dtypes is not None else None,
             "metadata": jsonable(self.metadata),
             "instances": [r.to_dict() for r in self.instances],
         }
@@ -232,8 +298,32 @@ class AttributionResult(Sequence[LocalInteractions]):
             input_shapes=tuple(tuple(s) for s in data["input_shapes"]),
             input_names=tuple(data["input_names"]) if data.get("input_names") is not None else None,
             single_input=bool(data.get("single_input", True)),
+            input_dtypes=data.get("input_dtypes"),
             metadata=data.get("metadata") or {},
         )
+
+    def to_shapiq(self, instance: int | None = None, reported_only: bool = False) -> Any:
+        """The pure effects as shapiq ``InteractionValues`` (index ``"Moebius"``), per instance.
+
+        Parameters
+        ----------
+        instance : int, optional
+            One instance's values; ``None``: a list with one per instance.
+        reported_only : bool, default False
+            See :meth:`LocalInteractions.to_shapiq`.
+
+        Raises
+        ------
+        InputError
+            For an ``instance`` out of range, or a detector without signed pure effects.
+        """
+        if instance is None:
+            return [item.to_shapiq(reported_only) for item in self.instances]
+        if not isinstance(instance, (int, np.integer)) or not -len(self) <= instance < len(self):
+            from .errors import InputError
+
+            raise InputError(f"instance: expected an integer in 0..{len(self) - 1}, got {instance!r}")
+        return self.instances[int(instance)].to_shapiq(reported_only)
 
     def __repr__(self) -> str:
         return f"AttributionResult(n_instances={len(self)}, n_features={self.n_features}, detector={self.metadata.get('detector')!r})"

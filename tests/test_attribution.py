@@ -95,10 +95,11 @@ def test_single_instance_is_the_batch_of_one(detector):
 
 
 def test_masks_depend_on_the_seed_and_the_instance_only():
-    from glider_plugins.attribution import design_per_instance, instance_seeds
     from glider_plugins.detectors import NIDDetector
     from glider_plugins.formatting import build_layout
     from glider_plugins.perturbations import BinaryPerturbation
+    from glider_plugins.querying import design_per_instance
+    from glider_plugins.reproducibility import instance_seeds
 
     def design(x, seed, baselines=None):
         layout, _ = build_layout(x, baselines, None, None)

@@ -235,9 +235,12 @@ def test_constant_outputs_warn_once_or_fail(data):
         Glider(lambda x: np.ones(len(x)), detector="archdetect").detect(data[:5], show_progress=False)
 
 
-def test_progress_bar_over_the_chunks(data, capsys):
-    Glider(planted_function, detector="archdetect").detect(data[:20], top_k=2, chunk_size=10, baselines=0.0)
+def test_progress_bar_over_the_chunks_only_when_asked(data, capsys):
+    quiet = Glider(planted_function, detector="archdetect").detect(data[:20], top_k=2, chunk_size=10, baselines=0.0)
+    assert "GLIDER" not in capsys.readouterr().err  # off by default, as Captum's show_progress
+    shown = Glider(planted_function, detector="archdetect").detect(data[:20], top_k=2, chunk_size=10, baselines=0.0, show_progress=True)
     assert "GLIDER" in capsys.readouterr().err
+    assert shown.counts == quiet.counts
 
 
 # ------------------------------------------------------------------------------- query cost

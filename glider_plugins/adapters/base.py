@@ -64,12 +64,21 @@ class ModelAdapter(ABC):
     model_output : {"logits", "probabilities"}, default "logits"
         What the model returns; only read when ``output`` is set.
     output_name : str or int, optional
-        Which output to use when the model has several (name or position). Default: the first.
+        Which output to use when the model has several (name or position). Default: the first;
+        for an ONNX model the first floating-point output (a classifier's probabilities, not
+        its integer label), see :class:`~glider_plugins.adapters.onnx.OnnxAdapter`.
     batch_size : int, optional
         Largest number of rows sent to the model in one call; larger batches are split and the
         results concatenated. ``None`` sends the whole batch (up to a fixed batch dimension).
     check_finite : bool, default True
         Raise :class:`~glider_plugins.errors.NonFiniteOutputError` when the model answers NaN/inf.
+
+    Attributes
+    ----------
+    output_used_ : str, int or None
+        The output explained (name or position) once known: ONNX adapters know it on
+        construction, others after the first call to a model with several outputs; ``None``
+        for a model with a single output.
     """
 
     #: Short name of the framework, used in messages and by :func:`~glider_plugins.adapters.adapt`.
@@ -94,6 +103,7 @@ class ModelAdapter(ABC):
         self.output = output
         self.model_output = model_output
         self.output_name = output_name
+        self.output_used_: str | int | None = None
         self.batch_size = None if batch_size is None else int(batch_size)
         self.check_finite = check_finite
 
@@ -243,18 +253,21 @@ class ModelAdapter(ABC):
             if self.output_name is None:
                 if len(keys) != 1:
                     raise InputError(f"output_name: the model has outputs {keys}; pass output_name= to choose one")
-                raw = raw[keys[0]]
+                self.output_used_ = keys[0]
             elif isinstance(self.output_name, int):
-                raw = raw[keys[self.output_name]]
+                if not -len(keys) <= self.output_name < len(keys):
+                    raise InputError(f"output_name={self.output_name} is out of range: the model has {len(keys)} outputs {keys}")
+                self.output_used_ = keys[self.output_name]
             elif self.output_name in raw:
-                raw = raw[self.output_name]
+                self.output_used_ = self.output_name
             else:
                 raise InputError(f"output_name={self.output_name!r} is not an output of the model; its outputs are {keys}")
+            raw = raw[self.output_used_]
         elif isinstance(raw, (tuple, list)):
             index = self.output_name if isinstance(self.output_name, int) else 0
             if not -len(raw) <= index < len(raw):
                 raise InputError(f"output_name={index} is out of range: the model has {len(raw)} outputs")
-            raw = raw[index]
+            self.output_used_, raw = index, raw[index]
         return to_numpy(raw, name="model output")
 
     def _checked(self, scores: np.ndarray) -> np.ndarray:

@@ -20,6 +20,9 @@ __all__ = ["adapt", "builtin_adapter", "FRAMEWORKS"]
 
 #: Names accepted by ``adapt(model, framework=...)``.
 FRAMEWORKS = ("torch", "tensorflow", "onnx", "callable")
+#: File suffixes loaded with ``torch.jit.load`` and ``keras.models.load_model``.
+TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript")
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def adapt(model: Any, framework: str | None = None, **options: Any) -> ModelAdapter:
@@ -28,13 +31,17 @@ def adapt(model: Any, framework: str | None = None, **options: Any) -> ModelAdap
     Parameters
     ----------
     model : torch.nn.Module, keras.Model, tf.function, onnx.ModelProto, onnxruntime.InferenceSession, path, bytes or callable
-        A ``.onnx`` path or bytes -> ONNX; a SavedModel directory -> TensorFlow; a plain callable
-        -> numpy in, numpy out. An existing :class:`ModelAdapter` is returned unchanged (options
+        A ``.onnx`` path or bytes -> ONNX; a SavedModel directory -> TensorFlow; a TorchScript file
+        (``.pt``, ``.pth``, ``.ts``, saved with ``torch.jit.save``) -> torch; a Keras file
+        (``.keras``, ``.h5``, ``.hdf5``) -> TensorFlow; a plain callable -> numpy in, numpy out. An existing :class:`ModelAdapter` is returned unchanged (options
         then must be empty).
     framework : {"torch", "tensorflow", "onnx", "callable"}, optional
         Force an adapter, e.g. ``framework="torch"`` for a plain function on torch tensors.
     **options
-        Passed to the adapter (``target``, ``output``, ``batch_size``, ``device``, ...).
+        Passed to the adapter (``target``, ``output``, ``batch_size``, ``device``, ...), e.g.
+        ``output_name`` for a model with several outputs (a name or position; default for an ONNX
+        model: its first floating-point output, so a scikit-learn classifier's probabilities
+        rather than its int64 label, logged and kept in ``adapter.output_used_``).
 
     Returns
     -------
@@ -76,6 +83,7 @@ def _by_framework(model: Any, framework: str, options: dict[str, Any]) -> ModelA
         from .callable import CallableAdapter as cls
     else:
         raise InputError(f"framework={framework!r} is unknown; expected one of {FRAMEWORKS}")
+    model = _load_file(model, framework)
     unknown = sorted(set(options) - _adapter_options(cls))
     if unknown:
         raise InputError(
@@ -83,6 +91,45 @@ def _by_framework(model: Any, framework: str, options: dict[str, Any]) -> ModelA
             f"{sorted(_adapter_options(cls))} (detector options such as n_samples or fit_order go to attribute(...) / detect(...))"
         )
     return cls(model, **options)
+
+
+def _load_file(model: Any, framework: str) -> Any:
+    """A TorchScript or Keras file loaded (other models and paths are returned unchanged)."""
+    if not isinstance(model, (str, os.PathLike)):
+        return model
+    path = Path(model)
+    suffix = path.suffix.lower()
+    if framework == "torch" and suffix in TORCHSCRIPT_SUFFIXES:
+        return _load_with(path, "TorchScript", _torchscript, "save it with torch.jit.save(torch.jit.script(module), path) "
+                          "(a torch.save'd module or state dict cannot be loaded without its Python class)")
+    if framework == "tensorflow" and suffix in KERAS_SUFFIXES:
+        return _load_with(path, "Keras", _keras, "save it with model.save(path) (Keras 3: .keras files)")
+    return model
+
+
+def _torchscript(path: Path) -> Any:
+    import torch
+
+    return torch.jit.load(str(path), map_location="cpu")
+
+
+def _keras(path: Path) -> Any:
+    import keras
+
+    return keras.models.load_model(str(path), compile=False)
+
+
+def _load_with(path: Path, kind: str, load: Any, hint: str) -> Any:
+    from ..errors import ModelLoadError
+
+    if not path.is_file():
+        raise ModelLoadError(f"model: no {kind} file at '{path}'")
+    try:
+        return load(path)
+    except ImportError as exc:
+        raise ModelLoadError(f"model: loading the {kind} file '{path}' needs {exc.name or 'its framework'} installed") from exc
+    except Exception as exc:  # each framework raises its own kinds for a bad file
+        raise ModelLoadError(f"model: could not load '{path}' as a {kind} file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {hint}") from exc
 
 
 def _adapter_options(cls: type) -> set[str]:
@@ -124,6 +171,10 @@ def _recognise(model: Any) -> str | None:
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if path.is_dir() and (path / "saved_model.pb").is_file():
+            return "tensorflow"
+        if path.suffix.lower() in TORCHSCRIPT_SUFFIXES:
+            return "torch"
+        if path.suffix.lower() in KERAS_SUFFIXES:
             return "tensorflow"
         if path.suffix.lower() == ".onnx" or path.is_file():
             return "onnx"  # the ONNX adapter says clearly when the file is not ONNX

@@ -2,10 +2,17 @@
 
 ``onnxruntime`` (and ``onnx`` for ``ModelProto`` inputs) are imported only here, when an ONNX model
 is actually used.
+
+Which output is explained: ``output_name`` (a name or a position) when given; otherwise the only
+output, or, for a model with several, the first floating-point tensor (a skl2onnx classifier's
+``probabilities`` rather than its int64 ``label``), else the first sequence of maps (the ZipMap of
+a default skl2onnx export, read as an (N, K) array in class order), else the first output. The
+choice is logged on the ``glider_plugins`` logger and kept in ``adapter.output_used_``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,8 +21,11 @@ import numpy as np
 
 from ..errors import InputError, ModelLoadError
 from .base import Batch, InputSpec, ModelAdapter
+from .outputs import maps_to_array
 
-__all__ = ["OnnxAdapter", "ONNX_TYPES"]
+__all__ = ["OnnxAdapter", "ONNX_TYPES", "choose_output"]
+
+_LOG = logging.getLogger(__name__)
 
 #: onnxruntime type strings -> numpy dtypes.
 ONNX_TYPES = {
@@ -32,6 +42,9 @@ ONNX_TYPES = {
     "tensor(uint64)": np.uint64,
     "tensor(bool)": np.bool_,
 }
+
+#: Output types read as scores before any other when no ``output_name`` is given.
+_FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(bfloat16)")
 
 _OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 
@@ -59,8 +72,20 @@ class OnnxAdapter(ModelAdapter):
     session_options : onnxruntime.SessionOptions, optional
         Full control; the options above are then ignored.
     **options
-        See :class:`~glider_plugins.adapters.base.ModelAdapter` (``output_name`` picks one of
-        several graph outputs by name or position).
+        See :class:`~glider_plugins.adapters.base.ModelAdapter`. ``output_name`` picks one of
+        several graph outputs by name or position; without it the first floating-point output is
+        used (module docstring), e.g. ``probabilities`` of a skl2onnx classifier, whose first
+        output is the int64 ``label``. Pass ``output_name="label"`` to explain the label anyway.
+
+    Attributes
+    ----------
+    output_names : list of str
+        The graph's outputs, in order.
+    output_used_ : str
+        The output explained.
+    output_classes_ : list or None
+        For a sequence-of-maps output (ZipMap): the class labels, in the column order of the
+        scores (``target=k`` is ``output_classes_[k]``), known after the first call; else ``None``.
     """
 
     framework = "onnx"
@@ -87,18 +112,60 @@ class OnnxAdapter(ModelAdapter):
             InputSpec(name=i.name, dtype=_dtype_of(i.type), shape=tuple(d if isinstance(d, int) and d > 0 else None for d in (i.shape or [])) or None)
             for i in self.session.get_inputs()
         )
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        outputs = [(o.name, o.type) for o in self.session.get_outputs()]
+        self.output_names = [name for name, _ in outputs]
+        self.output_used_, kind = choose_output(outputs, self.output_name)
+        self._maps = kind.startswith("seq(map(")
+        self.output_classes_: list | None = None
+        if len(outputs) > 1:
+            _LOG.info(
+                "the ONNX model has outputs %s; explaining %r (%s%s)%s",
+                [f"{name} {t}" for name, t in outputs], self.output_used_, kind,
+                ", a ZipMap read as one column per class" if self._maps else "",
+                "" if self.output_name is not None else "; pass output_name= to choose another",
+            )
 
     def input_specs(self) -> tuple[InputSpec, ...]:
         return self._specs
 
     def _predict(self, batch: Batch) -> Any:
         feeds = batch if isinstance(batch, dict) else dict(zip((s.name for s in self._specs), batch))
-        if isinstance(self.output_name, str):
-            if self.output_name not in self.output_names:
-                raise InputError(f"output_name={self.output_name!r} is not an output of the ONNX model; its outputs are {self.output_names}")
-            return self.session.run([self.output_name], feeds)[0]
-        return self.session.run(None, feeds)  # a list: output_name=None/int picks by position
+        out = self.session.run([self.output_used_], feeds)[0]
+        if not self._maps:
+            return out
+        scores, self.output_classes_ = maps_to_array(out, self.output_used_)
+        return scores
+
+
+def choose_output(outputs: list[tuple[str, str]], output_name: str | int | None) -> tuple[str, str]:
+    """The output to explain, as (name, onnxruntime type string).
+
+    Parameters
+    ----------
+    outputs : list of (name, type)
+        The session's outputs in order, e.g. ``[("label", "tensor(int64)"), ("probabilities",
+        "tensor(float)")]``.
+    output_name : str, int or None
+        A name, a position, or ``None``: the only output; else the first floating-point tensor;
+        else the first sequence of maps (ZipMap); else the first output.
+
+    Raises
+    ------
+    InputError
+        When ``output_name`` is not one of the outputs; the message lists them.
+    """
+    names = [name for name, _ in outputs]
+    if output_name is None:
+        floats = [o for o in outputs if o[1] in _FLOAT_TENSORS]
+        maps = [o for o in outputs if o[1].startswith("seq(map(")]
+        return (floats or maps or outputs)[0]
+    if isinstance(output_name, (int, np.integer)) and not isinstance(output_name, bool):
+        if not -len(outputs) <= output_name < len(outputs):
+            raise InputError(f"output_name={output_name} is out of range: the ONNX model has {len(outputs)} outputs {names}")
+        return outputs[int(output_name)]
+    if isinstance(output_name, str) and output_name in names:
+        return outputs[names.index(output_name)]
+    raise InputError(f"output_name={output_name!r} is not an output of the ONNX model; its outputs are {names} (pass a name or a position)")
 
 
 def _dtype_of(onnx_type: str) -> np.dtype | None:

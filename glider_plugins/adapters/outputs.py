@@ -1,4 +1,8 @@
-"""Turning a model's raw scores into one score per row: logits/probabilities and Captum's target."""
+"""Turning a model's raw scores into one score per row: logits/probabilities and Captum's target.
+
+Also :func:`maps_to_array`, which reads a classifier's "sequence of maps" output (one dict
+class -> probability per row, what a default skl2onnx export's ZipMap gives) as an (N, K) array.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from typing import Union
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 
-__all__ = ["OUTPUT_KINDS", "TargetType", "convert_output", "select_target"]
+__all__ = ["OUTPUT_KINDS", "TargetType", "convert_output", "maps_to_array", "select_target"]
 
 #: Captum's target: None, an output column, an index tuple into the output, or one of those per row.
 TargetType = Union[None, int, tuple[int, ...], Sequence[int], np.ndarray]
@@ -106,6 +110,45 @@ def select_target(scores: np.ndarray, target: TargetType) -> np.ndarray:
     if bad.any():
         raise InputError(f"target: value {idx[bad][0]} is out of range for a model with {out_shape[0]} outputs (0..{out_shape[0] - 1})")
     return scores[np.arange(n), idx]
+
+
+def maps_to_array(rows: Sequence[dict], name: str) -> tuple[np.ndarray, list]:
+    """Stack one ``{class: probability}`` dict per row into an (N, K) array, columns in class order.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        What onnxruntime returns for a ``seq(map(...))`` output (skl2onnx's ZipMap): its keys are
+        the classes, in the order of the classifier's ``classes_`` (sorted).
+    name : str
+        The output's name, for messages.
+
+    Returns
+    -------
+    scores : numpy.ndarray, shape (N, K), float64
+        Column ``k`` holds the probability of ``classes[k]``: ``target=k`` picks it.
+    classes : list
+        The class labels, in column order.
+
+    Raises
+    ------
+    ModelError
+        When the rows are not dicts with the same classes and numeric values.
+    """
+    rows = list(rows)
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float64), []
+    classes = list(rows[0]) if isinstance(rows[0], dict) else None
+    try:
+        if classes is None or any(not isinstance(r, dict) or list(r) != classes for r in rows):
+            raise TypeError("the rows are not dicts with the same classes")
+        scores = np.array([[float(r[c]) for c in classes] for r in rows], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"output '{name}' is a sequence of maps that cannot be read as one probability per class ({exc}); "
+            "export the classifier without ZipMap (skl2onnx: options={'zipmap': False})"
+        ) from exc
+    return scores, classes
 
 
 def _check_index(index: int, size: int, what: str) -> None:

@@ -49,6 +49,7 @@ from ..errors import InputError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
 from .base import Detector, check_experiments
+from .pure_effects import signed_effects
 
 __all__ = ["FLOAT32_RTOL", "FLOAT64_RTOL", "ArchDetectDetector", "archdetect_design", "noise_rtol"]
 
@@ -178,6 +179,8 @@ class ArchDetectDetector(Detector):
                     interactions=_rank(omega_off[k], sets),
                     main_effects=main[k],
                     pairwise_strengths=mass,
+                    signed_values=signed_effects(omega_off[k], sets),
+                    baseline_value=float(outputs[k, n // 2]),
                     metadata={
                         "detector": self.name,
                         "n_queries": n,

@@ -38,7 +38,7 @@ effects (Moebius coefficients) ``m(S)``: ``v(T) = sum_{S subset of T} m(S)`` (se
 ``pairwise_strengths`` is each pair's interaction mass ``sum |m(S)|`` over all fitted terms holding
 it (reported or not): the reference's pair mass, truncated at order ``k``. ``main_effects`` are the
 exact ``m({i})``. With ``baselines=Background(data)``, the design is queried once per background row
-(up to ``background_rows``; :func:`glider_plugins.attribution.query_design`) and averaged, and all of
+(up to ``background_rows``; :func:`glider_plugins.querying.query_design`) and averaged, and all of
 the above holds for the background-averaged game.
 
 With many features and few queries (``benchmarks/many_features.py``: the NID functions on 10 of
@@ -348,7 +348,8 @@ class _Plan(NamedTuple):
 
 def _result(fit: MoebiusFit, sets: list[int], main: np.ndarray, name: str, n: int, rtol: float, plan: _Plan) -> LocalInteractions:
     """The pairs with a non-zero effect and the reported sets, by ``|m(S)|``; main effects (``main``,
-    (p,), for the features without a fitted one); pair masses over every fitted term."""
+    (p,), for the features without a fitted one); pair masses over every fitted term; the signed
+    ``m(S)`` of every non-zero fitted term of two or more features and ``m({})``."""
     p = main.size
     pairs, main = np.zeros((p, p)), main.astype(np.float64).copy()
     for members, value in zip(fit.terms, fit.coef, strict=True):
@@ -357,10 +358,13 @@ def _result(fit: MoebiusFit, sets: list[int], main: np.ndarray, name: str, n: in
         elif len(members) == 2:
             pairs[members] = pairs[members[::-1]] = value
     set_effects = [(fit.terms[c], float(fit.coef[c])) for c in sets]
+    signed = {members: float(value) for members, value in zip(fit.terms, fit.coef, strict=True) if len(members) >= 2 and value != 0}
     return LocalInteractions(
         interactions=_rank(pairs, set_effects),
         main_effects=main,
         pairwise_strengths=pair_mass(p, fit.terms, fit.coef),
+        signed_values=signed,
+        baseline_value=float(fit.coef[fit.terms.index(())]),
         metadata={
             "detector": name, "n_queries": n, "rtol": rtol, "fit_order": plan.order, "n_terms": len(fit.terms),
             "active_features": plan.active.tolist(), "exact_pairs": plan.low is not None and plan.low[2] is not None,

@@ -358,8 +358,9 @@ class NIDDetector(Detector):
             ranked = rank_instance(k, max_order, pairwise[k], w_input[k], z[k], float(scale[k]), passes, self.max_interactions)
             main_effects = fit["linear_weights"][k] * scale[k]
             refit_meta: dict[str, Any] = {}
+            signed, baseline = None, None
             if self.refit:
-                ranked, pairwise[k], main_effects, refit_meta = refit(
+                ranked, pairwise[k], main_effects, refit_meta, signed, baseline = refit(
                     masks[k], outputs[k], sample_w[k], split[k], pairwise[k],
                     None if passes is None else passes.found[k], ranked,
                     max_size=min(max_order, self.max_set_size), min_set_share=self.min_set_share,
@@ -380,6 +381,8 @@ class NIDDetector(Detector):
                     main_effects=main_effects,
                     pairwise_strengths=pairwise[k],
                     metadata=metadata,
+                    signed_values=signed,
+                    baseline_value=baseline,
                 )
             )
         return results

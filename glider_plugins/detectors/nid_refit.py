@@ -11,19 +11,30 @@ candidate set are fitted as AND-crosses of the queried masks, sets confirmed on 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .pure_effects import PureEffectFit, pair_mass
 
-__all__ = ["MAX_SET_CANDIDATES", "SAMPLES_PER_TERM", "complete_refit", "refit", "refit_pairs"]
+__all__ = ["MAX_SET_CANDIDATES", "SAMPLES_PER_TERM", "Refit", "complete_refit", "refit", "refit_pairs"]
 
 #: Every pair is re-estimated while there are this many training samples per fitted term (bias,
 #: main effects, pairs); fewer pairs otherwise.
 SAMPLES_PER_TERM = 4
 #: NID's strongest candidate sets of three or more features tried for confirmation.
 MAX_SET_CANDIDATES = 20
+
+
+class Refit(NamedTuple):
+    """What :func:`refit` and :func:`complete_refit` return for one instance."""
+
+    ranking: list[tuple[tuple[int, ...], float]]  #: terms beyond their noise margin, by ``|m(S)|``
+    mass: np.ndarray  #: (p, p) pair masses
+    main: np.ndarray  #: (p,) fitted ``m({i})``
+    metadata: dict[str, Any]
+    signed_values: dict[tuple[int, ...], float]  #: signed ``m(S)`` of every non-zero fitted set
+    baseline_value: float  #: fitted ``m({})``
 
 
 def refit_pairs(pairwise: np.ndarray, found: np.ndarray | None, n_train: int) -> list[tuple[int, int]]:
@@ -53,7 +64,7 @@ def refit(
     min_set_share: float,
     significance: float,
     max_interactions: int,
-) -> tuple[list[tuple[tuple[int, ...], float]], np.ndarray, np.ndarray, dict[str, Any]]:
+) -> Refit:
     """Re-estimate one instance's pairs and NID's candidate sets as pure effects.
 
     Parameters
@@ -72,13 +83,12 @@ def refit(
 
     Returns
     -------
-    ranking : list of (tuple of int, float)
-        Terms beyond their noise margin, by ``|m(S)|``.
-    mass : numpy.ndarray, shape (p, p)
-        Pair masses; pairs not refitted keep NID's measure, brought to output units by the ratio
-        of fitted mass to NID's measure over the fitted pairs (as it is when none was refitted).
-    main : numpy.ndarray, shape (p,)
-    metadata : dict
+    Refit
+        ``ranking``: terms beyond their noise margin, by ``|m(S)|``; ``mass`` (p, p): pair masses
+        (pairs not refitted keep NID's measure, brought to output units by the ratio of fitted
+        mass to NID's measure over the fitted pairs, as it is when none was refitted); ``main``
+        (p,); ``metadata``; ``signed_values``: the signed ``m(S)`` of every non-zero fitted term;
+        ``baseline_value``: the fitted ``m({})``.
     """
     p = masks.shape[1]
     candidates = [m for m, _ in ranked if 3 <= len(m) <= max_size][:MAX_SET_CANDIDATES]
@@ -109,7 +119,8 @@ def refit(
         "confirmed_sets": [m for m in fitted.terms if len(m) >= 3],
         "rejected_sets": fitted.rejected,
     }
-    return entries[:max_interactions], mass, fitted.main, metadata
+    signed = {m: float(v) for m, v in zip(fitted.terms, fitted.effects, strict=True) if v != 0}
+    return Refit(entries[:max_interactions], mass, fitted.main, metadata, signed, fitted.bias)
 
 
 def complete_refit(
@@ -122,7 +133,7 @@ def complete_refit(
     min_set_share: float,
     significance: float,
     max_interactions: int,
-) -> tuple[list[tuple[tuple[int, ...], float]], np.ndarray, np.ndarray, dict[str, Any]] | None:
+) -> Refit | None:
     """Every pure effect up to the order the masks allow, as the ``"moebius"`` detector fits it on
     its own design (:class:`~.moebius.MoebiusDetector`: exact ``m({})`` and ``m({i})`` where the
     masks hold the all-off and one-on rows, features that act alone or not at all screened by the
@@ -146,4 +157,5 @@ def complete_refit(
     local = fitter.fit_instance(masks, plan, rtol, max(max_size, 2), extra=candidates)
     metadata = {"refit": "complete", "fit_order": plan.order, "active_features": plan.active.tolist(),
                 "confirmed_sets": [m for m, _ in local.metadata["set_effects"]]}
-    return local.interactions[:max_interactions], local.pairwise_strengths, local.main_effects, metadata
+    return Refit(local.interactions[:max_interactions], local.pairwise_strengths, local.main_effects, metadata,
+                 local.signed_values or {}, float(local.baseline_value or 0.0))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONFIRM_GAIN", "SIGNIFICANCE", "PureEffects", "PureEffectFit", "pair_mass"]
+__all__ = ["CONFIRM_GAIN", "SIGNIFICANCE", "PureEffects", "PureEffectFit", "pair_mass", "signed_effects"]
 
 #: A candidate set is kept when adding its cross lowers the held-out weighted MSE by at least this
 #: share.
@@ -55,6 +55,7 @@ def _ordered(candidates: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
 class PureEffects:
     """What :meth:`PureEffectFit.confirm` returns for one instance (output units)."""
 
+    bias: float  #: fitted ``m({})``, the output with every feature off
     main: np.ndarray  #: (p,) fitted ``m({i})``
     terms: list[tuple[int, ...]]  #: the pairs fitted, then the confirmed sets
     effects: np.ndarray  #: (len(terms),) their fitted signed ``m(S)``
@@ -252,6 +253,7 @@ class PureEffectFit:
         total = float(w @ centred**2) / float(w.sum())
         errors = self._standard_errors(coef)
         return PureEffects(
+            bias=float(coef[0]),
             main=coef[1 : 1 + self.p],
             terms=list(self.terms),
             effects=coef[1 + self.p :],
@@ -270,3 +272,13 @@ def pair_mass(p: int, terms: Sequence[tuple[int, ...]], effects: np.ndarray) -> 
             mass[a, b] += value
             mass[b, a] += value
     return mass
+
+
+def signed_effects(pure_pairs: np.ndarray, sets: Sequence[tuple[tuple[int, ...], float]]) -> dict[tuple[int, ...], float]:
+    """The signed ``m(S)`` of the pairs with a non-zero pure effect ((p, p) symmetric) and of the
+    given sets (members, value), as :attr:`LocalInteractions.signed_values
+    <glider_plugins.results.LocalInteractions.signed_values>` holds them."""
+    iu, ju = np.nonzero(np.triu(pure_pairs, 1))
+    signed = {(int(i), int(j)): float(pure_pairs[i, j]) for i, j in zip(iu, ju, strict=True)}
+    signed.update((tuple(int(i) for i in members), float(value)) for members, value in sets)
+    return signed

@@ -83,7 +83,7 @@ class PerturbationScheme(ABC):
         Returns
         -------
         tuple of numpy.ndarray
-            One array per model input, each of shape (M, *input_shape_k), in the layout's order.
+            One array per model input, each of shape ``(M, *input_shape_k)``, in the layout's order.
         """
 
     def kernel_weights(self, masks: np.ndarray, kernel_width: float = 0.25) -> np.ndarray:

@@ -130,7 +130,7 @@ class PipelineResult:
         self.table.to_csv(paths["results.csv"], index=False)
         paths["summary.json"].write_text(json.dumps(self._summary(), indent=1, default=str))
         for key, draw in (("auc.png", lambda: plot_auc_table(self.table)), ("interactions.png", self._interactions_figure)):
-            figure = draw()
+            figure, _ = draw()  # a pyplot figure: closed once written
             figure.savefig(paths[key], dpi=110, bbox_inches="tight")
             plt.close(figure)
         if self.selection is not None:
@@ -145,11 +145,11 @@ class PipelineResult:
 
         if self.selection is None:
             return plot_global_interactions(self.interactions, top_k=max(len(self.crosses), 1))
-        candidates = self.interactions.to_dataframe(k=max(len(self.selection.report), 1))  # what the selection tried
         own = {name: i for i, name in enumerate(self.interactions.feature_names)}  # the source model's ids
         names = self.feature_names or list(self.interactions.feature_names)
         kept = [tuple(own[names[i]] for i in group) for group in self.crosses]
-        return plot_global_interactions(candidates, top_k=max(len(candidates), 1), highlight=kept,
+        # top(k) of what the selection tried: the plot draws exactly those sets
+        return plot_global_interactions(self.interactions, top_k=max(len(self.selection.report), 1), highlight=kept,
                                         title=f"GLIDER's candidates ({self.interactions.n_instances} instances), the kept crosses highlighted")
 
     def _summary(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 import warnings
@@ -31,6 +32,9 @@ from .tabular import add_metadata
 
 __all__ = ["detect_global", "random_groups", "run_pipeline"]
 
+#: One line per step (source model scores, the selection) at INFO; the ``glider`` CLI shows them.
+logger = logging.getLogger(__name__)
+
 TARGETS: tuple[str, ...] = ("widedeep", "deepfm", "dcn", "xdeepfm", "autoint")
 
 
@@ -53,7 +57,7 @@ def run_pipeline(
     num_threads: int | None = 1,
     seed: int = 0,
     out: str | Path | None = None,
-    show_progress: bool = True,
+    show_progress: bool = False,
     synthetic_options: dict[str, Any] | None = None,
     detect_options: dict[str, Any] | None = None,
     select: bool = True,
@@ -123,8 +127,10 @@ def run_pipeline(
         Seeds the split, the source model, the instances and the random crosses.
     out : str or Path, optional
         Also :meth:`PipelineResult.save` there (and keep the ONNX model there).
-    show_progress : bool, default True
-        Progress bars and one line per step on stderr.
+    show_progress : bool, default False
+        tqdm progress bars (off by default, as Captum's ``show_progress``; ``glider demo`` turns
+        them on). One line per step goes to the ``glider_plugins.pipeline.run`` logger at INFO
+        whatever this says: ``logging.basicConfig(level=logging.INFO)`` shows them.
     select : bool, default True
         Check GLIDER's top ``3 k`` candidates on the validation rows and encode only those that
         lower a logistic regression's validation log loss, at most ``k``
@@ -155,7 +161,7 @@ def run_pipeline(
             onnx_path, source_metrics = _source(prepared, source_model, folder, seed, train_options, timings, show_progress)
             user_source = SourceModel(str(onnx_path), "ids", "onnx")
         else:
-            source_metrics = _user_source_metrics(user_source, prepared, show_progress)
+            source_metrics = _user_source_metrics(user_source, prepared)
         clock = time.perf_counter()
         interactions = _detect(user_source, prepared, detect_settings)
         timings["detect"] = time.perf_counter() - clock
@@ -164,7 +170,7 @@ def run_pipeline(
         clock = time.perf_counter()
         chosen, selection = _selected(prepared, interactions, k, min_count, show_progress)
         timings["select"] = time.perf_counter() - clock
-        _log(show_progress, str(selection))
+        logger.info("%s", selection)
     else:
         chosen = [_feature_ids(prepared, interactions.names_of(s)) for s, _ in interactions.top(k)]
     variants, draws = _variants(prepared, chosen, k, controls, seed, len(seeds) if random_draws is None else random_draws)
@@ -195,20 +201,13 @@ def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], rand
         raise InputError("seeds: expected at least one seed")
 
 
-def _log(show: bool, message: str) -> None:
-    if show:
-        import sys
-
-        print(f"[glider pipeline] {message}", file=sys.stderr, flush=True)
-
-
 def _source(prepared: PipelineData, name: str, folder: Path, seed: int, options: dict[str, Any], timings: dict[str, float], show: bool) -> tuple[Path, dict[str, float]]:
     clock = time.perf_counter()
     model = make_model(name, prepared.train.cardinalities, prepared.train.n_dense, seed=seed)
     fit(model, prepared.train, prepared.valid, seed=seed, show_progress=show, **options)
     metrics = evaluate(model, prepared.test)
     timings["source_fit"] = time.perf_counter() - clock
-    _log(show, f"source {name}: test AUC {metrics['auc']:.4f}, log loss {metrics['logloss']:.4f}")
+    logger.info("source %s: test AUC %.4f, log loss %.4f", name, metrics["auc"], metrics["logloss"])
     clock = time.perf_counter()
     path = export_onnx(model, folder / f"source_{model_key(name)}.onnx")
     add_metadata(path, prepared.train.cat_names, prepared.train.dense_names, prepared.train.cardinalities)
@@ -218,7 +217,7 @@ def _source(prepared: PipelineData, name: str, folder: Path, seed: int, options:
 
 def detect_global(
     model: str | Path, data: CTRDataset, *, n_instances: int | None = 500, n_samples: int = 300, top_k: int = 10,
-    detector: str = "auto", seed: int = 0, show_progress: bool = True, **options: Any,
+    detector: str = "auto", seed: int = 0, show_progress: bool = False, **options: Any,
 ) -> GlobalInteractions:
     """Run :class:`~glider_plugins.Glider` on a ``(cat_ids, dense)`` model over the rows of ``data``.
 
@@ -253,9 +252,9 @@ def _glider_detect(model: Any, inputs: tuple[np.ndarray, ...], baselines: Any, m
     )
 
 
-def _user_source_metrics(source: SourceModel, prepared: PipelineData, show: bool) -> dict[str, float]:
+def _user_source_metrics(source: SourceModel, prepared: PipelineData) -> dict[str, float]:
     metrics = source_metrics(source, prepared)
-    _log(show, f"source ({source.kind}, inputs {source.layout}): test AUC {metrics['auc']:.4f}")
+    logger.info("source (%s, inputs %s): test AUC %.4f", source.kind, source.layout, metrics["auc"])
     return metrics
 
 

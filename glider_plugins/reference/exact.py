@@ -140,6 +140,15 @@ class ExactInteractions:
             order = order[:k]
         return [(_members(int(s)), float(strength[s])) for s in order]
 
+    def to_shapiq(self, instance: int) -> Any:
+        """Instance ``instance``'s exact pure effects as ``shapiq.InteractionValues``: index
+        ``"Moebius"``, ``estimated=False``, ``baseline_value`` ``m({})``, every non-zero ``m(S)``
+        (:func:`glider_plugins.shapiq_interop.exact_to_shapiq`); compare with a detector's
+        :meth:`LocalInteractions.to_shapiq <glider_plugins.results.LocalInteractions.to_shapiq>`."""
+        from ..shapiq_interop import exact_to_shapiq
+
+        return exact_to_shapiq(self, instance)
+
     def share_of_order(self, min_order: int) -> np.ndarray:
         """Per instance, the share of the total interaction mass ``sum_{|S|>=2} |m(S)|`` held by
         sets of ``min_order`` or more features, shape (N,)."""

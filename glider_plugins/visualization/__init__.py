@@ -1,16 +1,20 @@
 """Pictures of interaction results: matplotlib figures and HTML, one kind of picture per module.
 
-Results never draw themselves; these functions take them (``res[i]``, a global table) and return
-a :class:`matplotlib.figure.Figure` (or an HTML string). Every function takes ``save=path`` to
-write the picture too, or call :func:`save_figure`. Figures are built without ``pyplot``: no GUI is
-needed, nothing is left open, and no function calls ``plt.show()``.
+Results never draw themselves; these functions take them (``res[i]``, a global result) and
+return ``(fig, ax)``, as Captum's and shapiq's plots do (``plot_interactions``: ``(fig, (ax,
+ax_main_effects))``; the text picture also has an HTML form). Every plotting function takes
+``ax=`` to draw into an existing axes, ``save=path`` to write the picture too (or call
+:func:`save_figure`), and ``show=True`` to call ``plt.show()``. New figures are pyplot figures:
+``plt.show()`` in a script and a notebook's inline backend display them, and whoever makes many in
+a loop closes each (``plt.close(fig)``). A new figure is sized to its labels, so long feature names
+are shown whole.
 
 - :func:`plot_pairwise_heatmap`: heat map of ``res[i].pairwise()`` with feature names;
 - :func:`plot_interactions`: the top interactions as ranked bars, main effects beside;
 - :func:`plot_image_interactions`: the top interacting superpixel sets outlined on the image;
 - :func:`text_interactions_html`: words coloured by main effect, groups underlined (HTML);
 - :func:`plot_text_interactions`: the same as a figure (PNG);
-- :func:`plot_global_interactions`: GLIDER's global interactions by frequency;
+- :func:`plot_global_interactions`: the interactions of ``GlobalInteractions.top(k)`` by frequency;
 - :func:`plot_auc_table`: AUC by model and variant as grouped bars with error bars;
 - :func:`save_figure`: write a figure to a file.
 

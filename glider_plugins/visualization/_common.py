@@ -1,8 +1,9 @@
 """What every picture shares: the colour scheme, argument checks, figure creation and saving.
 
-Figures are made with :class:`matplotlib.figure.Figure` directly, not through ``pyplot``: nothing
-is registered with pyplot's figure manager, so no figure is left open, no GUI backend is needed,
-and Jupyter shows a returned figure once.
+New figures are made through ``pyplot`` (:func:`matplotlib.pyplot.figure`), so ``plt.show()`` in a
+script and a notebook's inline backend display them. Every plotting function returns
+``(fig, ax)`` and takes ``show=True`` to call ``plt.show()``; whoever makes many figures in a loop
+closes each one (``plt.close(fig)``), as with any pyplot figure.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 
 try:
     import matplotlib
+    import matplotlib.pyplot as plt
     from matplotlib.axes import Axes
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import Colormap, Normalize, to_hex
     from matplotlib.figure import Figure
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -68,18 +69,20 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150, **kwarg
     return path
 
 
-def finish(fig: Figure, save: str | os.PathLike | None) -> Figure:
-    """Save ``fig`` when a path is given, and return it."""
+def finish(fig: Figure, axes: Any, save: str | os.PathLike | None, show: bool) -> tuple[Figure, Any]:
+    """Save ``fig`` when a path is given, show it when asked, and return ``(fig, axes)``."""
+    if not isinstance(show, (bool, np.bool_)):
+        raise InputError(f"show: expected True or False, got {show!r}")
     if save is not None:
         save_figure(fig, save)
-    return fig
+    if show:
+        plt.show()
+    return fig, axes
 
 
 def new_figure(figsize: tuple[float, float], layout: str | None = "constrained") -> Figure:
-    """A pyplot-free figure with an Agg canvas (so text can be measured before saving)."""
-    fig = Figure(figsize=figsize, layout=layout)
-    FigureCanvasAgg(fig)
-    return fig
+    """A new pyplot figure (``plt.show()`` and notebooks display it; the caller closes it)."""
+    return plt.figure(figsize=figsize, layout=layout)
 
 
 def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:

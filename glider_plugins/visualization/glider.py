@@ -5,15 +5,25 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from glider_plugins.errors import InputError
+from glider_plugins.global_results import MIN_FREQUENCY
 
 from ._common import STRENGTH_COLOR, check_top_k, figure_and_axes, finish
+from ._layout import fill_text, n_lines, widest, wrap_label
 
+#: Width in inches of the bar area of a new figure (bars, their labels and the legend).
+_BARS_IN = 4.6
+#: Extra width in inches for the legend of highlighted interactions.
+_LEGEND_IN = 1.0
 #: Bars of highlighted (kept) interactions.
 KEPT_COLOR = "#e6550d"
 
@@ -27,23 +37,34 @@ def plot_global_interactions(
     global_or_dataframe: Any,
     top_k: int = 20,
     *,
+    prune: bool = True,
+    min_frequency: float = MIN_FREQUENCY,
     ax: Axes | None = None,
     title: str | None = None,
     save: str | os.PathLike | None = None,
     highlight: Any = None,
-) -> Figure:
-    """The ``top_k`` interactions GLIDER found most often, as a ranked horizontal bar chart.
+    show: bool = False,
+) -> tuple[Figure, Axes]:
+    """The interactions of ``GlobalInteractions.top(top_k)`` as a ranked horizontal bar chart.
+
+    Each bar's length is the interaction's *frequency*: the share of the explained instances in
+    whose local top interactions it appears (the x axis, in %). Each bar is labelled with that
+    frequency and the count behind it, ``"67% (20 of 30)"``.
 
     Parameters
     ----------
     global_or_dataframe : GlobalInteractions or pandas.DataFrame
-        Anything with ``to_dataframe()`` (``GlobalInteractions``), or its table: a column
-        ``frequency`` (share of instances where the interaction was found), a label column
+        A ``GlobalInteractions``: exactly the sets of ``top(top_k, prune, min_frequency)`` are
+        drawn, in its order (subset pruning and the frequency floor included; ``top`` warns when
+        fewer than ``top_k`` are available). A table (e.g. ``to_dataframe(k)``) is drawn as given,
+        most frequent first, at most ``top_k`` rows: a column ``frequency``, a label column
         ``names`` (or ``features``, tuples of ids), optionally ``count``.
     top_k : int, default 20
         Number of interactions to draw (>= 1).
+    prune, min_frequency
+        Passed to :meth:`GlobalInteractions.top` (ignored for a table).
     ax : matplotlib.axes.Axes, optional
-        Draw into this axes; default: a new figure.
+        Draw into this axes; default: a new figure, sized so that every name fits.
     title : str, optional
         Default: "Most frequent interactions (GLIDER, N instances)".
     save : path, optional
@@ -51,42 +72,72 @@ def plot_global_interactions(
     highlight : sequence of tuples of int, optional
         Interactions (feature ids) drawn in a second colour and named in a legend, e.g. the crosses
         a selection kept (``label`` "kept"); needs the table's ``features`` column.
+    show : bool, default False
+        Call :func:`matplotlib.pyplot.show` once drawn.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        ``ax.patches`` are the bars, most frequent on top; each is labelled with its count when
-        the table has one.
+    fig : matplotlib.figure.Figure
+        ``ax``'s figure, or a new pyplot figure (the caller closes it when making many).
+    ax : matplotlib.axes.Axes
+        ``ax.patches`` are the bars, most frequent on top (``ax.containers[0]``: the bars only).
     """
     top_k = check_top_k(top_k)
-    table, n_instances = _global_table(global_or_dataframe)
-    top = table.sort_values("frequency", ascending=False, kind="stable").head(top_k)
-    fig, ax = figure_and_axes(ax, figsize=(7.0, 1.2 + 0.32 * max(len(top), 1)))
-    rows = np.arange(len(top))
-    marked = {tuple(sorted(int(i) for i in h)) for h in (highlight or [])}
-    if marked and "features" not in top.columns:
-        raise InputError("highlight: needs the interactions' feature ids (a GlobalInteractions or a table with 'features')")
-    kept = [tuple(sorted(f)) in marked for f in top["features"]] if marked else [False] * len(top)
-    colours = [KEPT_COLOR if k else STRENGTH_COLOR for k in kept]
-    bars = ax.barh(rows, top["frequency"].to_numpy(dtype=float), color=colours, height=0.7)
-    if any(kept):
-        from matplotlib.patches import Patch
-
-        ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"), Patch(color=STRENGTH_COLOR, label="not kept")],
-                  loc="lower right", fontsize="small", frameon=False)
-    if "count" in top.columns:
-        ax.bar_label(bars, labels=[str(int(c)) for c in top["count"]], padding=3, fontsize="small")
-    ax.set_yticks(rows, [str(n) for n in top["names"]])
+    top, n_instances = _global_table(global_or_dataframe, top_k, prune, min_frequency)
+    labels = [wrap_label(str(n)) for n in top["names"]]
+    colours = _colours(top, highlight)
+    legend = KEPT_COLOR in colours
+    given = ax is not None
+    height = 1.4 + (0.2 * n_lines(labels) + 0.12) * max(len(top), 1)
+    fig, ax = figure_and_axes(ax, figsize=(widest(labels) + 0.4 + _BARS_IN + _LEGEND_IN * legend, height))
+    bars = ax.barh(np.arange(len(top)), top["frequency"].to_numpy(dtype=float), color=colours, height=0.7)
+    ax.bar_label(bars, labels=_bar_labels(top, n_instances), padding=3, fontsize="small")
+    ax.set_yticks(np.arange(len(top)), labels)
     ax.invert_yaxis()
-    ax.margins(x=0.1)
-    ax.set_xlabel("frequency (share of explained instances)")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    _frequency_axis(ax, top["frequency"].to_numpy(dtype=float), n_instances)
+    if legend:  # right of the axes: never on a bar or its label
+        ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"), Patch(color=STRENGTH_COLOR, label="not kept")],
+                  loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
     if not len(top):
         ax.text(0.5, 0.5, "no interactions found", ha="center", va="center", transform=ax.transAxes)
     suffix = f", {n_instances} instances" if n_instances else ""
-    ax.set_title(title if title is not None else f"Most frequent interactions (GLIDER{suffix})")
-    return finish(fig, save)
+    heading = title if title is not None else f"Most frequent interactions (GLIDER{suffix})"
+    room = ax.get_position().width * fig.get_size_inches()[0] if given else _BARS_IN  # the title is centred on the axes
+    ax.set_title(fill_text(heading, room, FontProperties(size=matplotlib.rcParams["axes.titlesize"])))
+    return finish(fig, ax, save, show)
+
+
+def _frequency_axis(ax: Axes, frequency: np.ndarray, n_instances: int | None) -> None:
+    """x in % up to at most 100%, with room right of the longest bar for its label."""
+    right = 1.35 * min(1.0, float(frequency.max())) if len(frequency) else 1.0
+    end = min(1.0, right)  # no share above 100% on the axis
+    ax.set_xlim(0.0, right)
+    ax.set_xticks([t for t in MaxNLocator(nbins=5).tick_values(0.0, end) if -1e-9 <= t <= end + 1e-9])
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.spines["bottom"].set_bounds(0.0, end)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    of = f"the {n_instances} explained instances" if n_instances else "the explained instances"
+    ax.set_xlabel(f"frequency (share of {of})")
+
+
+def _colours(top: pd.DataFrame, highlight: Any) -> list[str]:
+    """KEPT_COLOR for the highlighted interactions, STRENGTH_COLOR for the others."""
+    marked = {tuple(sorted(int(i) for i in h)) for h in (highlight or [])}
+    if not marked:
+        return [STRENGTH_COLOR] * len(top)
+    if "features" not in top.columns:
+        raise InputError("highlight: needs the interactions' feature ids (a GlobalInteractions or a table with 'features')")
+    return [KEPT_COLOR if tuple(sorted(f)) in marked else STRENGTH_COLOR for f in top["features"]]
+
+
+def _bar_labels(top: pd.DataFrame, n_instances: int | None) -> list[str]:
+    """``"67% (20 of 30)"``: the drawn frequency, then the count it comes from (when known)."""
+    shares = [f"{f:.0%}" for f in top["frequency"]]
+    if "count" not in top.columns:
+        return shares
+    of = f" of {n_instances}" if n_instances else ""
+    return [f"{share} ({int(c)}{of})" for share, c in zip(shares, top["count"])]
 
 
 def plot_auc_table(
@@ -99,7 +150,8 @@ def plot_auc_table(
     ax: Axes | None = None,
     title: str | None = "Test AUC by model and feature set",
     save: str | os.PathLike | None = None,
-) -> Figure:
+    show: bool = False,
+) -> tuple[Figure, Axes]:
     """The AUC results table as a grouped bar chart with error bars.
 
     One group of bars per ``group`` value (model), one bar per ``hue`` value (variant:
@@ -123,10 +175,14 @@ def plot_auc_table(
         Axes title.
     save : path, optional
         Also write the figure there (see :func:`save_figure`).
+    show : bool, default False
+        Call :func:`matplotlib.pyplot.show` once drawn.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    fig : matplotlib.figure.Figure
+        ``ax``'s figure, or a new pyplot figure (the caller closes it when making many).
+    ax : matplotlib.axes.Axes
         One bar container per variant in ``ax.containers`` (plus their error bars).
     """
     means, errors = _auc_matrix(table, value, error, group, hue)
@@ -149,23 +205,34 @@ def plot_auc_table(
         ax.spines[side].set_visible(False)
     if title:
         ax.set_title(title)
-    return finish(fig, save)
+    return finish(fig, ax, save, show)
 
 
-def _global_table(obj: Any) -> tuple[pd.DataFrame, int | None]:
-    """The global interactions as a table with ``names`` and ``frequency``, and N if known."""
-    table = obj.to_dataframe() if hasattr(obj, "to_dataframe") else obj
+def _global_table(obj: Any, top_k: int, prune: bool, min_frequency: float) -> tuple[pd.DataFrame, int | None]:
+    """The rows to draw (``names``, ``frequency``, ...), most frequent first, and N if known."""
+    if hasattr(obj, "top") and hasattr(obj, "to_dataframe"):  # GlobalInteractions: what top() returns
+        table = obj.to_dataframe(k=top_k, prune=prune, min_frequency=min_frequency)
+    else:
+        table = obj.to_dataframe() if hasattr(obj, "to_dataframe") else obj
     if not isinstance(table, pd.DataFrame):
         raise InputError("global_or_dataframe: expected GlobalInteractions or a pandas DataFrame, "
                          f"got {type(obj).__name__}")
     if "frequency" not in table.columns or not {"names", "features"} & set(table.columns):
         raise InputError("global_or_dataframe: the table needs a 'frequency' column and a 'names' or "
                          f"'features' column; it has {list(table.columns)}")
-    table = table.copy()
+    table = table.sort_values("frequency", ascending=False, kind="stable").head(top_k).copy()
     if "names" not in table.columns:
         table["names"] = [" x ".join(str(f) for f in feats) for feats in table["features"]]
     n = getattr(obj, "n_instances", None)
-    return table, int(n) if n is not None else None
+    return table, int(n) if n is not None else _instances_of(table)
+
+
+def _instances_of(table: pd.DataFrame) -> int | None:
+    """N of a table whose rows agree on it (``count / frequency``), else None."""
+    if "count" not in table.columns or table.empty or (table["frequency"] <= 0).any():
+        return None
+    n = np.unique(np.round(table["count"].to_numpy(dtype=float) / table["frequency"].to_numpy(dtype=float)))
+    return int(n[0]) if len(n) == 1 else None
 
 
 def _auc_matrix(

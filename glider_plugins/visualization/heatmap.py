@@ -20,6 +20,7 @@ from ._common import (
     finish,
     signed_norm,
 )
+from ._layout import tick_font, widest
 
 __all__ = ["plot_pairwise_heatmap"]
 
@@ -37,7 +38,8 @@ def plot_pairwise_heatmap(
     annotate: bool | None = None,
     title: str | None = "Pairwise interaction strength",
     save: str | os.PathLike | None = None,
-) -> Figure:
+    show: bool = False,
+) -> tuple[Figure, Axes]:
     """Heat map of the symmetric (p, p) pairwise interaction strengths, with feature names.
 
     Parameters
@@ -54,12 +56,17 @@ def plot_pairwise_heatmap(
         Axes title.
     save : path, optional
         Also write the figure there (see :func:`save_figure`).
+    show : bool, default False
+        Call :func:`matplotlib.pyplot.show` once drawn.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The image (``ax.images[0]``) holds the matrix itself; colours use the signed colour map
-        centred at zero, so only red appears for non-negative strengths.
+    fig : matplotlib.figure.Figure
+        ``ax``'s figure, or a new pyplot figure sized so that every name fits (the caller closes
+        it, ``plt.close(fig)``, when making many); it also holds the colour bar's axes.
+    ax : matplotlib.axes.Axes
+        The heat map: its image (``ax.images[0]``) holds the matrix itself; colours use the signed
+        colour map centred at zero, so only red appears for non-negative strengths.
 
     Raises
     ------
@@ -67,11 +74,10 @@ def plot_pairwise_heatmap(
         When the matrix is not square and symmetric, or the names do not match p.
     """
     matrix, names = _matrix_and_names(local_or_matrix, feature_names)
-    p = matrix.shape[0]
-    fig, ax = figure_and_axes(ax, figsize=(1.6 + 0.45 * min(p, 30), 1.0 + 0.42 * min(p, 30)))
+    fig, ax = figure_and_axes(ax, figsize=_figsize(names))
     image = ax.imshow(matrix, cmap=SIGNED_CMAP, norm=signed_norm(matrix), interpolation="nearest")
     _label_axes(ax, names)
-    if annotate if annotate is not None else p <= _ANNOTATE_MAX:
+    if annotate if annotate is not None else len(names) <= _ANNOTATE_MAX:
         _annotate(ax, matrix, image.norm)
     cbar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
     cbar.set_label("interaction strength")
@@ -79,7 +85,19 @@ def plot_pairwise_heatmap(
         cbar.ax.set_ylim(0.0, image.norm.vmax)
     if title:
         ax.set_title(title)
-    return finish(fig, save)
+    return finish(fig, ax, save, show)
+
+
+def _figsize(names: list[str]) -> tuple[float, float]:
+    """Room for the cells, the names (x labels at 45 degrees) and the colour bar with its label."""
+    p = len(names)
+    cells = 0.45 * min(p, 30)
+    label = widest(names, tick_font(_font_size(p))) if p <= _LABEL_MAX else 0.0
+    return label + cells + 1.5, 0.75 * label + cells + 0.9
+
+
+def _font_size(p: int) -> str:
+    return "medium" if p <= 15 else "small" if p <= 30 else "x-small"
 
 
 def _matrix_and_names(
@@ -105,7 +123,7 @@ def _label_axes(ax: Axes, names: list[str]) -> None:
     p = len(names)
     if p <= _LABEL_MAX:
         ticks = np.arange(p)
-        size = "medium" if p <= 15 else "small" if p <= 30 else "x-small"
+        size = _font_size(p)
         ax.set_xticks(ticks, names, rotation=45, ha="right", rotation_mode="anchor", fontsize=size)
         ax.set_yticks(ticks, names, fontsize=size)
     ax.set_xticks(np.arange(p + 1) - 0.5, minor=True)

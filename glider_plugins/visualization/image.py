@@ -42,7 +42,8 @@ def plot_image_interactions(
     thickness: int | None = None,
     title: str | None = "Top interacting superpixels",
     save: str | os.PathLike | None = None,
-) -> Figure:
+    show: bool = False,
+) -> tuple[Figure, Axes]:
     """Outline each of the ``top_k`` interacting superpixel sets on the image, one colour each.
 
     Parameters
@@ -70,12 +71,16 @@ def plot_image_interactions(
         Axes title.
     save : path, optional
         Also write the figure there (see :func:`save_figure`).
+    show : bool, default False
+        Call :func:`matplotlib.pyplot.show` once drawn.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    fig : matplotlib.figure.Figure
+        ``ax``'s figure, or a new pyplot figure (the caller closes it when making many).
+    ax : matplotlib.axes.Axes
         ``ax.images[0]`` holds the overlaid RGB image (see :func:`overlay_interactions`); the
-        legend names each set with its strength.
+        legend names each set with its strength, and each set's number is written on it.
     """
     local = as_local(local)
     top_k = check_top_k(top_k)
@@ -96,7 +101,7 @@ def plot_image_interactions(
                   ncol=1, frameon=False)
     if title:
         ax.set_title(title)
-    return finish(fig, save)
+    return finish(fig, ax, save, show)
 
 
 def overlay_interactions(
@@ -208,9 +213,15 @@ def _set_label(features: tuple[int, ...], local: LocalInteractions) -> str:
 
 
 def _number_regions(ax: Axes, mask: np.ndarray, top: list, colors: list[str]) -> None:
-    """Write each set's rank on its pixel nearest the set's centre."""
+    """Write each set's rank on its pixel nearest the centre of the superpixels only it has.
+
+    Sets that share a superpixel (``8 x 14``, ``12 x 14``) would otherwise put their numbers
+    on top of each other; a set whose superpixels all appear in other sets uses all of them.
+    """
     for rank, ((group, _), color) in enumerate(zip(top, colors)):
-        rows, cols = np.nonzero(np.isin(mask, list(group)))
+        others = {f for k, (g, _) in enumerate(top) if k != rank for f in g}
+        own = [f for f in group if f not in others] or list(group)
+        rows, cols = np.nonzero(np.isin(mask, own))
         if rows.size == 0:
             continue
         nearest = np.argmin((rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2)

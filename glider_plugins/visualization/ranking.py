@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
@@ -22,11 +23,16 @@ from ._common import (
     interaction_label,
     new_figure,
     root_figure,
+    signed_cmap,
     signed_hex,
     signed_norm,
 )
+from ._layout import compact_ticks, n_lines, widest, wrap_label
 
 __all__ = ["plot_interactions"]
+
+#: Widths in inches of the bar areas of a new figure (interactions, main effects).
+_BARS_IN, _EFFECTS_IN = 3.6, 2.4
 
 
 def plot_interactions(
@@ -37,14 +43,17 @@ def plot_interactions(
     ax: Axes | Sequence[Axes] | None = None,
     main_effects: bool = True,
     save: str | os.PathLike | None = None,
-) -> Figure:
+    show: bool = False,
+) -> tuple[Figure, tuple[Axes, Axes | None]]:
     """The ``top_k`` strongest interactions as a ranked horizontal bar chart, main effects beside.
 
     The left panel has one bar per interaction, strongest on top, labelled with the features'
-    names joined by ``" x "`` (``"age x gender"``). The right panel shows the main effect of every
-    feature that takes part in those interactions (in order of first appearance), coloured on the
-    signed colour map (red raises the score, blue lowers it). Without interactions the right
-    panel shows the ``top_k`` largest main effects.
+    names joined by ``" x "`` (``"age x gender"``; long labels wrap at the ``" x "``, every name
+    is shown whole). The right panel shows the main effect of every feature that takes part in
+    those interactions (in order of first appearance), one horizontal bar per feature with its
+    name, coloured on the signed colour map (red raises the score, blue lowers it) with a colour
+    bar for that scale. Without interactions the right panel shows the ``top_k`` largest main
+    effects. A new figure is sized so that every label fits.
 
     Parameters
     ----------
@@ -61,35 +70,36 @@ def plot_interactions(
         Draw the main-effects panel (when ``ax`` is not a single Axes).
     save : path, optional
         Also write the figure there (see :func:`save_figure`).
+    show : bool, default False
+        Call :func:`matplotlib.pyplot.show` once drawn.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        ``fig.axes[0].patches`` are the interaction bars, top to bottom in rank order.
+    fig : matplotlib.figure.Figure
+        The figure drawn into (``ax``'s own when given); a new one is a pyplot figure, which the
+        caller closes (``plt.close(fig)``) when making many.
+    axes : tuple (Axes, Axes or None)
+        ``(interactions, main_effects)``; ``main_effects`` is None when that panel is not drawn.
+        ``interactions.patches`` are the interaction bars, top to bottom in rank order.
     """
     local = as_local(local)
     top_k = check_top_k(top_k)
     names = feature_names_for(local, feature_names)
     top = local.top(top_k)
-    fig, ax_int, ax_main = _axes(ax, main_effects, n_rows=max(len(top), 1))
-    _draw_interactions(ax_int, top, names)
+    labels = [wrap_label(interaction_label(feats, names)) for feats, _ in top]
+    features = _features_of(top) or _largest_effects(local.main_effects, top_k)
+    fig, ax_int, ax_main = _axes(ax, main_effects, labels, [names[f] for f in features])
+    _draw_interactions(ax_int, top, labels)
     if ax_main is not None:
-        features = _features_of(top) or _largest_effects(local.main_effects, top_k)
         _draw_main_effects(ax_main, features, local.main_effects, names)
-    return finish(fig, save)
+    return finish(fig, (ax_int, ax_main), save, show)
 
 
 def _axes(
-    ax: Axes | Sequence[Axes] | None, main_effects: bool, n_rows: int
+    ax: Axes | Sequence[Axes] | None, main_effects: bool, labels: list[str], effect_names: list[str]
 ) -> tuple[Figure, Axes, Axes | None]:
     if ax is None:
-        height = 1.2 + 0.38 * n_rows
-        if not main_effects:
-            fig = new_figure((6.0, height))
-            return fig, fig.add_subplot(), None
-        fig = new_figure((10.0, height))
-        left, right = fig.subplots(1, 2, width_ratios=[3, 2])
-        return fig, left, right
+        return _new_axes(main_effects, labels, effect_names)
     if isinstance(ax, Axes):
         return root_figure(ax), ax, None
     axes = list(ax)
@@ -98,19 +108,34 @@ def _axes(
     return root_figure(axes[0]), axes[0], axes[1] if main_effects else None
 
 
-def _draw_interactions(ax: Axes, top: list[tuple[tuple[int, ...], float]], names: list[str]) -> None:
+def _new_axes(main_effects: bool, labels: list[str], effect_names: list[str]) -> tuple[Figure, Axes, Axes | None]:
+    """A figure whose width holds the widest labels and whose rows are tall enough for them."""
+    row = max(0.38, 0.2 * n_lines(labels) + 0.12)
+    height_int = row * max(len(labels), 1)
+    label_int = widest(labels) + 0.3
+    if not main_effects:
+        fig = new_figure((label_int + _BARS_IN, 1.3 + height_int))
+        return fig, fig.add_subplot(), None
+    height_main = 0.34 * max(len(effect_names), 1) + 0.7  # + the colour bar
+    label_main = widest(effect_names) + 0.3
+    fig = new_figure((label_int + _BARS_IN + label_main + _EFFECTS_IN, 1.3 + max(height_int, height_main)))
+    left, right = fig.subplots(1, 2, width_ratios=[_BARS_IN, _EFFECTS_IN])
+    return fig, left, right
+
+
+def _draw_interactions(ax: Axes, top: list[tuple[tuple[int, ...], float]], labels: list[str]) -> None:
     ax.set_title("Strongest interactions")
     ax.set_xlabel("interaction strength")
     if not top:
         ax.text(0.5, 0.5, "no interactions found", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
         return
-    labels = [interaction_label(feats, names) for feats, _ in top]
     strengths = np.array([s for _, s in top])
     rows = np.arange(len(top))
     bars = ax.barh(rows, strengths, color=STRENGTH_COLOR, height=0.7)
     ax.bar_label(bars, fmt="%.3g", padding=3, fontsize="small")
     ax.set_yticks(rows, labels)
+    compact_ticks(ax.xaxis, nbins=5)
     ax.invert_yaxis()  # strongest on top
     ax.margins(x=0.15)
     ax.axvline(0, color="black", linewidth=0.8)
@@ -130,9 +155,17 @@ def _draw_main_effects(ax: Axes, features: list[int], effects: np.ndarray, names
     ax.axvline(0, color="black", linewidth=0.8)
     reach = float(np.abs(values).max()) if len(values) else 0.0
     ax.set_xlim(-1.1 * reach or -1.0, 1.1 * reach or 1.0)  # symmetric: zero in the middle
+    compact_ticks(ax.xaxis, nbins=2, symmetric=True)  # -a, 0, a: never crowded
     ax.set_title("Main effects")
     ax.set_xlabel("main effect")
     _clean(ax)
+    fig = root_figure(ax)
+    height = float(fig.get_size_inches()[1])  # fraction and pad are shares of it: keep them fixed in inches
+    cbar = fig.colorbar(ScalarMappable(signed_norm(effects), signed_cmap()), ax=ax, location="bottom",
+                        fraction=0.13 / height, shrink=0.9, pad=0.12 / height)
+    cbar.set_label("colour scale: main effects of all features", fontsize="small")
+    compact_ticks(cbar.ax.xaxis, nbins=2, symmetric=True, common_power=False)
+    cbar.ax.tick_params(labelsize="small")
 
 
 def _features_of(top: list[tuple[tuple[int, ...], float]]) -> list[int]:

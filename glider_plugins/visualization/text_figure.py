@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import lru_cache
 
+import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 from glider_plugins.results import AttributionResult, LocalInteractions
 
-from ._common import finish, new_figure
+from ._common import finish, new_figure, signed_cmap, signed_norm
+from ._layout import compact_ticks, text_widths
 from .text import Group, WordStyle, word_styles
 
 __all__ = ["plot_text_interactions"]
 
 _PT = 1.0 / 72.0  # inches per point: the figure is laid out in inches, y downwards
 _MARK_GAP = 0.025  # inches before each group number
+_COLORBAR_H = 0.85  # inches at the bottom for the colour bar, its ticks and its label
 
 
 def plot_text_interactions(
@@ -30,12 +33,14 @@ def plot_text_interactions(
     width: float = 8.0,
     fontsize: float = 14.0,
     save: str | os.PathLike | None = None,
-) -> Figure:
+    show: bool = False,
+) -> tuple[Figure, Axes]:
     """The picture of :func:`text_interactions_html` as a matplotlib figure (for PNG/PDF).
 
-    Words wrap into lines ``width`` inches wide; the figure is as tall as the text and legend.
-    Word texts have ``gid="glider-word"`` and a background box in the signed colour map;
-    group underlines are lines with ``gid="glider-group-<n>"`` (n = 1 for the strongest).
+    Words wrap into lines ``width`` inches wide; the figure is as tall as the text, the legend
+    and the colour bar of the main effects below them. Word texts have ``gid="glider-word"`` and
+    a background box in the signed colour map; group underlines are lines with
+    ``gid="glider-group-<n>"`` (n = 1 for the strongest).
 
     Parameters
     ----------
@@ -47,23 +52,29 @@ def plot_text_interactions(
         Size of the words in points.
     save : path, optional
         Also write the figure there (see :func:`save_figure`).
+    show : bool, default False
+        Call :func:`matplotlib.pyplot.show` once drawn.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    fig : matplotlib.figure.Figure
+        A new pyplot figure (the caller closes it when making many); its second axes is the
+        colour bar (the words' background colour scale).
+    ax : matplotlib.axes.Axes
+        The text, laid out in inches (y downwards).
     """
     styles, groups = word_styles(words, local, top_k, order)
     prop = FontProperties(size=fontsize)
-    widths = _measure([s.word for s in styles], prop)
+    widths = text_widths([s.word for s in styles], prop)
     mark_prop = FontProperties(size=0.6 * fontsize, weight="bold")
-    marks = [sum(_measure([str(g + 1) for g in s.groups], mark_prop)) + _MARK_GAP * len(s.groups)
+    marks = [sum(text_widths([str(g + 1) for g in s.groups], mark_prop)) + _MARK_GAP * len(s.groups)
              for s in styles]
-    gap = _measure([" "], prop)[0] + 0.08
+    gap = text_widths([" "], prop)[0] + 0.08
     margin, line_h = 0.15, 2.4 * fontsize * _PT
     lines = _wrap([w + m for w, m in zip(widths, marks)], width - 2 * margin, gap)
     n_lines = max((line for _, line in lines), default=0) + 1
-    legend_h = (len(groups) + 1) * 1.6 * 0.75 * fontsize * _PT
-    height = 2 * margin + n_lines * line_h + legend_h
+    legend_h = (len(groups) + 0.3) * 1.6 * 0.75 * fontsize * _PT
+    height = 2 * margin + n_lines * line_h + legend_h + _COLORBAR_H
     fig = new_figure((width, height), layout=None)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0.0, width)
@@ -72,20 +83,23 @@ def plot_text_interactions(
     for style, (x, line), w in zip(styles, lines, widths):
         _draw_word(ax, style, groups, (margin + x, margin + (line + 0.6) * line_h), w, prop, mark_prop)
     _draw_legend(ax, groups, margin, margin + n_lines * line_h, 0.75 * fontsize)
-    return finish(fig, save)
+    _draw_colorbar(fig, [s.effect for s in styles], margin, 0.75 * fontsize)
+    return finish(fig, ax, save, show)
 
 
-@lru_cache(maxsize=1)
-def _renderer():
-    """One Agg renderer to measure text with (sizes in pixels at its dpi)."""
-    return new_figure((1.0, 1.0), layout=None).canvas.get_renderer()
+def _draw_colorbar(fig: Figure, effects: list[float], margin: float, size: float) -> None:
+    """A horizontal colour bar of the words' background scale along the bottom of the figure."""
+    width, height = fig.get_size_inches()
+    bar_w = min(4.0, width - 2 * margin)
+    cax = fig.add_axes((margin / width, 0.62 / height, bar_w / width, 0.14 / height))
+    cbar = fig.colorbar(ScalarMappable(signed_norm(np.array(effects)), signed_cmap()), cax=cax,
+                        orientation="horizontal")
+    cbar.set_label("background: main effect (red raises the score, blue lowers it)",
+                   fontsize=0.9 * size, color="#555555")
+    compact_ticks(cbar.ax.xaxis, nbins=4, symmetric=True, common_power=False)
+    cbar.ax.tick_params(labelsize=0.85 * size)
 
 
-def _measure(texts: list[str], prop: FontProperties) -> list[float]:
-    """Widths in inches of ``texts`` drawn in ``prop``."""
-    renderer = _renderer()
-    return [renderer.get_text_width_height_descent(t, prop, ismath=False)[0] / renderer.dpi
-            if t else 0.0 for t in texts]
 
 
 def _wrap(widths: list[float], line_width: float, gap: float) -> list[tuple[float, int]]:
@@ -115,7 +129,7 @@ def _draw_word(ax: Axes, style: WordStyle, groups: list[Group], xy: tuple[float,
     for g in style.groups:
         ax.text(mark_x, y - 0.45 * size * _PT, str(g + 1), color=groups[g].color,
                 fontproperties=mark_prop, va="baseline")
-        mark_x += _measure([str(g + 1)], mark_prop)[0] + _MARK_GAP
+        mark_x += text_widths([str(g + 1)], mark_prop)[0] + _MARK_GAP
 
 
 def _draw_legend(ax: Axes, groups: list[Group], x: float, y: float, size: float) -> None:
@@ -125,7 +139,6 @@ def _draw_legend(ax: Axes, groups: list[Group], x: float, y: float, size: float)
         ax.plot([x, x + 0.3], [row - 0.3 * size * _PT] * 2, color=group.color, linewidth=3)
         ax.text(x + 0.4, row, f"{group.rank + 1}   {group.label}   ({group.strength:.3g})",
                 fontsize=size, va="baseline", parse_math=False)
-    note = "no interactions found; " if not groups else ""
-    ax.text(x, y + (len(groups) + 0.8) * step, note + "background: main effect "
-            "(red raises the score, blue lowers it)", fontsize=0.9 * size, color="#555555",
-            va="baseline")
+    if not groups:
+        ax.text(x, y + 0.8 * step, "no interactions found", fontsize=0.9 * size, color="#555555",
+                va="baseline")

@@ -1,0 +1,174 @@
+"""Results as shapiq ``InteractionValues``: signed pure effects (Moebius coefficients) in output units.
+
+Around an instance the model is a set function ``v(T)`` with pure effects ``m(S)``,
+``v(T) = sum_{S subset of T} m(S)`` (:mod:`glider_plugins.reference`). shapiq calls these the
+Moebius interactions (index ``"Moebius"``): the conversions here give an
+``shapiq.InteractionValues`` with ``index="Moebius"``, ``min_order=0``, the empty set's value
+``m({})`` (the model's output with every feature off) as ``baseline_value``, every feature's
+``m({i})`` and each estimated set's signed ``m(S)``. shapiq's ``MoebiusConverter`` turns them into
+Shapley values and interactions (``"SV"``, ``"k-SII"``, ``"STII"``, ``"FSII"``, ...).
+
+shapiq is imported only here, when a conversion is asked for.
+
+>>> iv = result[0].to_shapiq()                       # doctest: +SKIP
+>>> iv[(0, 1)]                                       # the signed pure effect of the pair
+>>> shapiq.game_theory.moebius_converter.MoebiusConverter(iv)("k-SII", order=2)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from shapiq import InteractionValues
+
+    from .reference.exact import ExactInteractions
+    from .results import LocalInteractions
+
+__all__ = ["exact_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths"]
+
+#: The detectors whose results carry signed pure effects (``"nid"`` only with ``refit=True``).
+SIGNED_DETECTORS = ("moebius", "archdetect", "auto", "nid (refit=True)")
+
+
+def _shapiq() -> Any:
+    try:
+        import shapiq
+    except ImportError as exc:
+        raise ImportError("to_shapiq() needs shapiq: pip install shapiq (or glider-plugins[dev])") from exc
+    return shapiq
+
+
+def moebius_values(
+    effects: Iterable[tuple[tuple[int, ...], float]],
+    *,
+    n_players: int,
+    baseline_value: float,
+    estimated: bool = True,
+    estimation_budget: int | None = None,
+) -> InteractionValues:
+    """Pure effects as a shapiq ``InteractionValues`` of index ``"Moebius"``.
+
+    Parameters
+    ----------
+    effects : iterable of (tuple of int, float)
+        Signed ``m(S)`` of non-empty sets of players 0..n_players-1 (sets not given are 0).
+    n_players : int
+    baseline_value : float
+        ``m({})``: the value of the empty coalition.
+    estimated : bool, default True
+        Whether the values are estimates (a detector) or exact (the enumeration).
+    estimation_budget : int, optional
+        Coalitions evaluated.
+
+    Returns
+    -------
+    shapiq.InteractionValues
+    """
+    shapiq = _shapiq()
+    values: dict[tuple[int, ...], float] = {(): float(baseline_value)}
+    for members, value in effects:
+        values[tuple(sorted(int(i) for i in members))] = float(value)
+    return shapiq.InteractionValues(
+        values,
+        index="Moebius",
+        max_order=max(1, max(len(s) for s in values)),
+        min_order=0,
+        n_players=int(n_players),
+        estimated=bool(estimated),
+        estimation_budget=None if estimation_budget is None else int(estimation_budget),
+        baseline_value=float(baseline_value),
+    )
+
+
+def local_to_shapiq(local: LocalInteractions, reported_only: bool = False) -> InteractionValues:
+    """One instance's pure effects (:meth:`LocalInteractions.to_shapiq <glider_plugins.results.LocalInteractions.to_shapiq>`).
+
+    Parameters
+    ----------
+    local : LocalInteractions
+    reported_only : bool, default False
+        ``False``: every set the detector estimated (``local.signed_values``); ``True``: only the
+        sets in ``local.interactions`` (the reported ranking, after ``top_k``).
+
+    Raises
+    ------
+    InputError
+        When the result holds no signed pure effects (NID with ``refit=False`` ranks by network
+        weights; an instance whose output did not change was not detected at all).
+    """
+    detector = local.metadata.get("detector")
+    if local.signed_values is None or local.baseline_value is None:
+        if local.metadata.get("constant_output"):
+            raise InputError("to_shapiq(): the model's output did not change for this instance, so no detector ran and there are no values to convert")
+        raise InputError(
+            f"to_shapiq(): the strengths of detector {detector!r} are not signed pure effects (NID with refit=False "
+            f"ranks by network weights), so they have no shapiq index; use one of {list(SIGNED_DETECTORS)}, e.g. "
+            "detector='moebius'"
+        )
+    if reported_only:
+        effects = [(s, local.signed_values[s]) for s, _ in local.interactions]
+    else:
+        effects = list(local.signed_values.items())
+    singles = [((i,), float(v)) for i, v in enumerate(local.main_effects)]
+    n_queries = local.metadata.get("n_queries")
+    return moebius_values(
+        singles + effects,
+        n_players=local.n_features,
+        baseline_value=local.baseline_value,
+        estimated=True,
+        estimation_budget=None if n_queries is None else int(n_queries),
+    )
+
+
+def exact_to_shapiq(exact: ExactInteractions, instance: int) -> InteractionValues:
+    """The exact pure effects of one instance (every non-zero ``m(S)``), ``estimated=False``.
+
+    Raises
+    ------
+    InputError
+        When ``instance`` is not one of the ``len(exact)`` instances.
+    """
+    from .reference.exact import all_masks
+
+    if not isinstance(instance, (int, np.integer)) or not -len(exact) <= instance < len(exact):
+        raise InputError(f"instance: expected an integer in 0..{len(exact) - 1}, got {instance!r}")
+    row = exact.moebius[int(instance)]
+    members = all_masks(exact.n_features)
+    effects = [(tuple(np.flatnonzero(members[s]).tolist()), float(row[s])) for s in np.flatnonzero(row) if s != 0]
+    return moebius_values(
+        effects,
+        n_players=exact.n_features,
+        baseline_value=float(row[0]),
+        estimated=False,
+        estimation_budget=2**exact.n_features,
+    )
+
+
+def pair_strengths(values: InteractionValues | Mapping[tuple[int, ...], float], n_players: int | None = None) -> np.ndarray:
+    """Each pair's interaction mass ``sum |value(S)|`` over the sets of two or more players holding
+    it, (n, n) symmetric with a zero diagonal: the detectors' ``pairwise()`` for Moebius values,
+    ``|value({i, j})|`` for pair-only indices (k-SII, FBII of order 2).
+
+    Parameters
+    ----------
+    values : shapiq.InteractionValues or mapping set -> value
+    n_players : int, optional
+        Needed for a plain mapping.
+    """
+    if n_players is None:
+        n_players = int(values.n_players)  # type: ignore[union-attr]
+    items = values.dict_values if hasattr(values, "dict_values") else values
+    mass = np.zeros((n_players, n_players))
+    for members, value in items.items():
+        if len(members) >= 2:
+            for a, b in itertools.combinations(members, 2):
+                mass[a, b] += abs(value)
+                mass[b, a] += abs(value)
+    return mass
