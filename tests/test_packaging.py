@@ -25,6 +25,17 @@ def test_the_version_is_written_once():
     assert importlib.metadata.version("glider-plugins") == glider_plugins.__version__
 
 
+def test_the_citation_and_the_changelog_name_the_version():
+    """CITATION.cff (read by GitHub, not by Python) carries a copy of the version: it must match,
+    and the changelog has a section for it."""
+    yaml = pytest.importorskip("yaml")
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert str(citation["version"]) == glider_plugins.__version__
+    assert citation["preferred-citation"]["authors"][0]["family-names"] == "Tsang"
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## [{glider_plugins.__version__}]" in changelog
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("wheel")

@@ -122,14 +122,18 @@ def test_user_sources_are_checked_before_any_work(prepared, tmp_path):
         run_pipeline(data=strings, source_model=lambda x: x[:, 1], source_inputs="table", **RUN)
 
 
-def test_an_onnx_model_with_several_outputs_needs_output_name(prepared, tmp_path):
+def test_an_onnx_model_with_several_outputs_is_explained_on_its_float_output(prepared, tmp_path):
     pytest.importorskip("skl2onnx")
+    from glider_plugins.pipeline.source import source_metrics
     from glider_plugins.pipeline.tree_source import train_tree_source
 
     path = train_tree_source(prepared, tmp_path / "trees.onnx", n_estimators=5, max_depth=2)
-    with pytest.raises(InputError, match=r"source_options: the ONNX model has outputs \['label', 'probabilities'\]"):
-        resolve_source(path)
-    assert resolve_source(path, source_options={"output_name": "probabilities"}).layout == "table"
+    chosen, named = resolve_source(path), resolve_source(path, source_options={"output_name": "probabilities"})
+    assert chosen.layout == named.layout == "table"
+    # the int64 label is not taken: the same test AUC as with the probabilities named
+    assert source_metrics(chosen, prepared) == source_metrics(named, prepared)
+    label = resolve_source(path, source_options={"output_name": "label"})
+    assert source_metrics(label, prepared)["auc"] < source_metrics(chosen, prepared)["auc"]
 
 
 def test_typical_row_is_the_median_of_floats_and_the_mode_of_the_rest():

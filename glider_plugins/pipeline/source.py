@@ -73,8 +73,8 @@ def resolve_source(source_model: Any, source_inputs: str = "auto", source_option
     ------
     InputError
         Naming ``source_model`` (not a registered name, ONNX file, module or callable),
-        ``source_inputs`` (unknown, or not readable off the model) or ``source_options`` (an ONNX
-        model with several outputs and no ``output_name``).
+        ``source_inputs`` (unknown, or not readable off the model). (An ONNX model with several
+        outputs is explained on its first float output unless ``source_options`` has ``output_name``.)
     """
     options = dict(source_options or {})
     if source_inputs not in LAYOUTS:
@@ -84,10 +84,9 @@ def resolve_source(source_model: Any, source_inputs: str = "auto", source_option
         if not path.is_file():
             raise InputError(
                 f"source_model: {str(source_model)!r} is neither a model name of {sorted(MODELS)} nor an ONNX file")
-        kind, model, (n_inputs, outputs) = "onnx", str(path), _onnx_signature(path)
-        if len(outputs) > 1 and "output_name" not in options:
-            raise InputError(f"source_options: the ONNX model has outputs {outputs}; say which to explain, "
-                             "e.g. source_options={'output_name': " + repr(outputs[-1]) + "}")
+        # several outputs: the adapter explains the first float one (a classifier's probabilities,
+        # not its int64 label) and logs which, unless source_options names one (output_name)
+        kind, model, n_inputs = "onnx", str(path), _onnx_inputs(path)
     elif _is_torch_module(source_model):
         kind, model, n_inputs = "torch", source_model, _required_parameters(source_model.forward)
     elif callable(source_model):
@@ -106,9 +105,8 @@ def resolve_source(source_model: Any, source_inputs: str = "auto", source_option
     return SourceModel(model, layout, kind, options)
 
 
-def _onnx_signature(path: Path) -> tuple[int, list[str]]:
-    session = onnx_session(path, "source_model")
-    return len(session.get_inputs()), [o.name for o in session.get_outputs()]
+def _onnx_inputs(path: Path) -> int:
+    return len(onnx_session(path, "source_model").get_inputs())
 
 
 def _is_torch_module(model: Any) -> bool:
