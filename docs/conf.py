@@ -88,7 +88,7 @@ class CliHelp(SphinxDirective):
 
 
 def setup(app):  # noqa: D103 - Sphinx's hook
-    os.environ.setdefault("COLUMNS", "100")  # argparse wraps --help to this width
+    os.environ["COLUMNS"] = "100"  # argparse wraps --help to this width, whatever the terminal
     app.add_directive("glider-cli-help", CliHelp)
     app.connect("autodoc-process-docstring", escape_unpacking_stars)
     return {"parallel_read_safe": True}

@@ -4,11 +4,14 @@ what to do instead (rather than a TypeError from deep inside)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_captum_arguments"]
+__all__ = ["check_captum_arguments", "repeat_per_instance"]
 
 #: Arguments of other Captum methods that ``attribute`` does not take, and what to do instead.
 _CAPTUM_ONLY = {
@@ -50,3 +53,34 @@ def check_captum_arguments(return_input_shape: Any, return_convergence_delta: An
     for name in options:
         if name in _CAPTUM_ONLY:
             raise InputError(f"{name}: a Captum argument InteractionAttribution.attribute does not take; {_CAPTUM_ONLY[name]}")
+
+
+def repeat_per_instance(value: Any, inputs: Any) -> Any:
+    """A ``feature_mask`` or baseline with one row per instance, for inputs Captum repeated.
+
+    ``NoiseTunnel`` and ``captum.metrics.sensitivity_max`` repeat each instance ``k`` times next to
+    each other (``repeat_interleave``) before they call ``attribute``, but not always the
+    arguments that go with it: a value of ``rows`` rows, ``1 < rows < N`` with ``N = k * rows``
+    and as many dimensions as its input, is repeated the same way. Anything else is returned as it
+    is (and checked by the formatting, which never repeats).
+    """
+    if value is None or isinstance(value, Mapping):
+        return value
+    arrays = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if isinstance(value, (tuple, list)):
+        if len(value) != len(arrays):
+            return value
+        return type(value)(_repeated(v, x) for v, x in zip(value, arrays))
+    return _repeated(value, arrays[0]) if len(arrays) == 1 else value
+
+
+def _repeated(value: Any, array: Any) -> Any:
+    shape, batch = getattr(value, "shape", None), getattr(array, "shape", None)
+    if shape is None or batch is None or len(shape) == 0 or len(shape) != len(batch):
+        return value
+    rows, n = int(shape[0]), int(batch[0])
+    if not (1 < rows < n and n % rows == 0):
+        return value
+    if hasattr(value, "repeat_interleave"):  # a torch tensor
+        return value.repeat_interleave(n // rows, dim=0)
+    return np.repeat(np.asarray(value), n // rows, axis=0)

@@ -16,7 +16,7 @@ import numpy as np
 from captum.attr import Attribution
 from captum.log import log_usage
 
-from ._captum_args import check_captum_arguments
+from ._captum_args import check_captum_arguments, repeat_per_instance
 from ._checks import check_int, check_number
 from .adapters.base import TargetType
 from .adapters.dispatch import adapt
@@ -148,6 +148,7 @@ class InteractionAttribution(Attribution):
             :meth:`attribute_interactions`.
         """
         check_captum_arguments(return_input_shape, return_convergence_delta, options)
+        baselines, feature_mask = repeat_per_instance(baselines, inputs), repeat_per_instance(feature_mask, inputs)
         result = self.attribute_interactions(
             inputs, baselines, target, additional_forward_args, feature_mask, n_samples, perturbations_per_eval,
             show_progress=show_progress, seed=seed, **options,

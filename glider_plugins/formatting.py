@@ -181,19 +181,10 @@ def _one_feature_mask(mask: Any, array: np.ndarray, label: str) -> np.ndarray:
 
 
 def _broadcast_to_input(value: np.ndarray, array: np.ndarray, label: str) -> np.ndarray:
-    """Broadcast ``value`` against ``array`` (N, *S) and keep a leading dimension of 1 or N.
-
-    A value with one row per instance of a batch that was then repeated ``k`` times, each
-    instance's copies next to each other (``N = k * rows``, as ``NoiseTunnel`` and
-    ``captum.metrics.sensitivity_max`` repeat the inputs with ``repeat_interleave``), is repeated
-    the same way.
-    """
+    """Broadcast ``value`` against ``array`` (N, *S) and keep a leading dimension of 1 or N."""
     if value.ndim > array.ndim:
         raise InputError(f"{label}: has shape {tuple(value.shape)} with more dimensions than the input's {tuple(array.shape)}")
     padded = value.reshape((1,) * (array.ndim - value.ndim) + value.shape)
-    rows = padded.shape[0]
-    if 1 < rows < array.shape[0] and array.shape[0] % rows == 0:
-        padded = np.repeat(padded, array.shape[0] // rows, axis=0)
     try:
         np.broadcast_shapes(padded.shape, array.shape)
         if np.broadcast_shapes(padded.shape, array.shape) != array.shape:

@@ -319,10 +319,9 @@ class AttributionResult(Sequence[LocalInteractions]):
         """
         if instance is None:
             return [item.to_shapiq(reported_only) for item in self.instances]
-        if not isinstance(instance, (int, np.integer)) or not -len(self) <= instance < len(self):
-            from .errors import InputError
+        from .shapiq_interop import check_instance
 
-            raise InputError(f"instance: expected an integer in 0..{len(self) - 1}, got {instance!r}")
+        check_instance(instance, len(self))
         return self.instances[int(instance)].to_shapiq(reported_only)
 
     def __repr__(self) -> str:

@@ -17,12 +17,12 @@ shapiq is imported only here, when a conversion is asked for.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import is_int
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .reference.exact import ExactInteractions
     from .results import LocalInteractions
 
-__all__ = ["exact_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths"]
+__all__ = ["check_instance", "exact_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths"]
 
 #: The detectors whose results carry signed pure effects (``"nid"`` only with ``refit=True``).
 SIGNED_DETECTORS = ("moebius", "archdetect", "auto", "nid (refit=True)")
@@ -101,12 +101,11 @@ def local_to_shapiq(local: LocalInteractions, reported_only: bool = False) -> In
     ------
     InputError
         When the result holds no signed pure effects (NID with ``refit=False`` ranks by network
-        weights; an instance whose output did not change was not detected at all).
+        weights). An instance whose output did not change under any perturbation converts as the
+        constant game it is: ``m({})`` the output, every other value 0.
     """
     detector = local.metadata.get("detector")
     if local.signed_values is None or local.baseline_value is None:
-        if local.metadata.get("constant_output"):
-            raise InputError("to_shapiq(): the model's output did not change for this instance, so no detector ran and there are no values to convert")
         raise InputError(
             f"to_shapiq(): the strengths of detector {detector!r} are not signed pure effects (NID with refit=False "
             f"ranks by network weights), so they have no shapiq index; use one of {list(SIGNED_DETECTORS)}, e.g. "
@@ -137,8 +136,7 @@ def exact_to_shapiq(exact: ExactInteractions, instance: int) -> InteractionValue
     """
     from .reference.exact import all_masks
 
-    if not isinstance(instance, (int, np.integer)) or not -len(exact) <= instance < len(exact):
-        raise InputError(f"instance: expected an integer in 0..{len(exact) - 1}, got {instance!r}")
+    check_instance(instance, len(exact))
     row = exact.moebius[int(instance)]
     members = all_masks(exact.n_features)
     effects = [(tuple(np.flatnonzero(members[s]).tolist()), float(row[s])) for s in np.flatnonzero(row) if s != 0]
@@ -149,6 +147,12 @@ def exact_to_shapiq(exact: ExactInteractions, instance: int) -> InteractionValue
         estimated=False,
         estimation_budget=2**exact.n_features,
     )
+
+
+def check_instance(instance: Any, n_instances: int) -> None:
+    """Raise :class:`InputError` unless ``instance`` is an integer index into ``n_instances`` (not a bool)."""
+    if not is_int(instance) or not -n_instances <= instance < n_instances:
+        raise InputError(f"instance: expected an integer in 0..{n_instances - 1}, got {instance!r}")
 
 
 def pair_strengths(values: InteractionValues | Mapping[tuple[int, ...], float], n_players: int | None = None) -> np.ndarray:
@@ -162,13 +166,10 @@ def pair_strengths(values: InteractionValues | Mapping[tuple[int, ...], float], 
     n_players : int, optional
         Needed for a plain mapping.
     """
+    from .detectors.pure_effects import pair_mass
+
     if n_players is None:
         n_players = int(values.n_players)  # type: ignore[union-attr]
     items = values.dict_values if hasattr(values, "dict_values") else values
-    mass = np.zeros((n_players, n_players))
-    for members, value in items.items():
-        if len(members) >= 2:
-            for a, b in itertools.combinations(members, 2):
-                mass[a, b] += abs(value)
-                mass[b, a] += abs(value)
-    return mass
+    sets = [(members, value) for members, value in items.items() if len(members) >= 2]
+    return pair_mass(n_players, [m for m, _ in sets], np.array([v for _, v in sets], dtype=np.float64))

@@ -294,3 +294,24 @@ def test_bad_columns_and_baseline_files_are_named(multi, capsys, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     status, _, err = run(["explain", tmp_path / "junk.pt", "--data", multi["csv"]], capsys)
     assert status == 2 and "could not load" in err and "as a TorchScript file" in err and len(err.splitlines()) == 1
+
+
+def test_review_cases_a_bad_baseline_id_a_foreign_flag_a_late_out_and_a_group_named_like_a_column(ctr, multi, capsys, tmp_path):
+    # a baseline file holding an id the model rejects: one line naming --baseline
+    ctr["frame"].iloc[:1].assign(f3=99).to_csv(tmp_path / "bad.csv", index=False)
+    status, _, err = run(["explain", ctr["model"], "--data", ctr["csv"], "--baseline", tmp_path / "bad.csv"], capsys)
+    assert status == 2 and err.startswith("glider explain: error: --baseline: the model rejects the baseline row") and len(err.splitlines()) == 1, err
+    # --categorical is for (cat_ids, dense) ONNX recommenders only
+    status, _, err = run(["explain", ctr["pt"], "--data", ctr["csv"], "--categorical", "f0"], capsys)
+    assert status == 2 and "--categorical/--dense: only for (cat_ids, dense) ONNX recommenders" in err and len(err.splitlines()) == 1, err
+    # an --out that is no table file is refused before any work
+    status, text, err = run(["explain", ctr["model"], "--data", ctr["csv"], "--out", tmp_path / "x.txt"], capsys)
+    assert status == 2 and "--out:" in err and "neither CSV" in err and text == "", err
+    # a group and a column named like a group stay apart (one feature each)
+    from glider_plugins.adapters.base import InputSpec
+    from glider_plugins.pipeline.model_inputs import map_table
+
+    frame = pd.DataFrame({"group 0": [1.0, 2.0], "a": [1.0, 2.0], "b": [3.0, 4.0]})
+    mapped = map_table(frame, (InputSpec(name="x", dtype=np.dtype("float32"), shape=(None, 3)),), None, "label")
+    mask, names = mapped.feature_layout([["a", "b"]])
+    assert mask[0].tolist() == [[0, 1, 1]] and names == ("group 0", "a+b")

@@ -129,3 +129,24 @@ def test_maps_that_are_not_one_probability_per_class_are_refused_with_the_zipmap
     np.testing.assert_array_equal(maps_to_array([{0: 0.25, 1: 0.75}], "p")[0], [[0.25, 0.75]])
     with pytest.raises(ModelError, match=r"'p' is a sequence of maps.*zipmap': False"):
         maps_to_array([{0: 0.25, 1: 0.75}, {0: 1.0}], "p")
+
+
+def test_output_name_is_refused_where_there_is_no_output_to_choose():
+    """A torch model with one output (or unnamed tuple outputs) cannot honour a name: refused, not ignored."""
+    import torch
+
+    from glider_plugins.adapters import adapt
+
+    single = torch.nn.Linear(3, 1)
+    x = np.ones((2, 3), dtype=np.float32)
+    with pytest.raises(InputError, match="returns a single output, so there is none to choose"):
+        adapt(single, output_name="probabilities")(x)
+    assert adapt(single, output_name=0)(x).shape == (2,)  # position 0 of one output is that output
+
+    class Pair(torch.nn.Module):
+        def forward(self, x):
+            return x.sum(1), x.sum(1) * 2
+
+    with pytest.raises(InputError, match=r"returns 2 unnamed outputs \(a tuple\), so pass a position 0..1"):
+        adapt(Pair(), output_name="second")(x)
+    np.testing.assert_allclose(adapt(Pair(), output_name=1)(x), [6.0, 6.0])

@@ -129,3 +129,10 @@ def test_pair_strengths_of_the_values_are_the_detectors_pair_masses(moebius_resu
 def test_signed_values_must_cover_the_reported_sets():
     with pytest.raises(ValueError, match=r"missing \[\(0, 1\)\]"):
         LocalInteractions([((0, 1), 1.0)], np.zeros(2), np.zeros((2, 2)), signed_values={}, baseline_value=0.0)
+
+
+def test_an_instance_must_be_an_integer_not_a_bool():
+    res = InteractionAttribution(lambda x: x[:, 0] * x[:, 1] + x[:, 2]).attribute_interactions(np.ones((2, 3)), baselines=0.0, n_samples=100, seed=0)
+    with pytest.raises(InputError, match="instance: expected an integer in 0..1, got True"):
+        res.to_shapiq(True)
+    assert res.to_shapiq(1)[(0, 1)] == pytest.approx(1.0)

@@ -87,9 +87,12 @@ def test_every_picture_draws_into_a_given_axes(kind):
     assert given.has_data() and plt.get_fignums() == [fig.number]  # no other figure made
 
 
-def test_show_must_be_a_bool():
-    with pytest.raises(InputError, match="show"):
-        vis.plot_interactions(make_local(), show="yes")
+def test_show_must_be_a_bool_and_a_bad_one_leaves_no_figure_open():
+    plt.close("all")
+    for plot in (vis.plot_interactions, vis.plot_pairwise_heatmap):
+        with pytest.raises(InputError, match="show"):
+            plot(make_local(), show="yes")
+    assert plt.get_fignums() == []  # checked before anything was drawn
 
 
 def test_show_and_plt_show_display_the_picture_in_a_script(tmp_path):

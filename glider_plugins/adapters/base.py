@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_int, is_int
 from ..errors import InputError, InputTypeError, ModelError, NonFiniteOutputError
 from .batch import (
     Batch,
@@ -83,6 +83,8 @@ class ModelAdapter(ABC):
 
     #: Short name of the framework, used in messages and by :func:`~glider_plugins.adapters.adapt`.
     framework: ClassVar[str] = "model"
+    #: True where ``_predict`` already answers with the output ``output_name`` chose (ONNX).
+    selects_output: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -254,7 +256,7 @@ class ModelAdapter(ABC):
                 if len(keys) != 1:
                     raise InputError(f"output_name: the model has outputs {keys}; pass output_name= to choose one")
                 self.output_used_ = keys[0]
-            elif isinstance(self.output_name, int):
+            elif is_int(self.output_name):
                 if not -len(keys) <= self.output_name < len(keys):
                     raise InputError(f"output_name={self.output_name} is out of range: the model has {len(keys)} outputs {keys}")
                 self.output_used_ = keys[self.output_name]
@@ -264,10 +266,16 @@ class ModelAdapter(ABC):
                 raise InputError(f"output_name={self.output_name!r} is not an output of the model; its outputs are {keys}")
             raw = raw[self.output_used_]
         elif isinstance(raw, (tuple, list)):
-            index = self.output_name if isinstance(self.output_name, int) else 0
+            if self.output_name is not None and not is_int(self.output_name):
+                raise InputError(f"output_name={self.output_name!r}: the {self.framework} model returns {len(raw)} unnamed "
+                                 f"outputs (a tuple), so pass a position 0..{len(raw) - 1}")
+            index = 0 if self.output_name is None else int(self.output_name)
             if not -len(raw) <= index < len(raw):
                 raise InputError(f"output_name={index} is out of range: the model has {len(raw)} outputs")
             self.output_used_, raw = index, raw[index]
+        elif self.output_name is not None and not self.selects_output and not (is_int(self.output_name) and self.output_name == 0):
+            raise InputError(f"output_name={self.output_name!r}: the {self.framework} model returns a single output, so "
+                             "there is none to choose; leave output_name out")
         return to_numpy(raw, name="model output")
 
     def _checked(self, scores: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import is_int
 from ..errors import InputError, ModelLoadError
 from .base import Batch, InputSpec, ModelAdapter
 from .outputs import maps_to_array
@@ -43,8 +44,9 @@ ONNX_TYPES = {
     "tensor(bool)": np.bool_,
 }
 
-#: Output types read as scores before any other when no ``output_name`` is given.
-_FLOAT_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)", "tensor(bfloat16)")
+#: Output types read as scores before any other when no ``output_name`` is given (the floating
+#: types of :data:`ONNX_TYPES`, which numpy holds).
+_FLOAT_TENSORS = tuple(t for t, dtype in ONNX_TYPES.items() if np.issubdtype(dtype, np.floating))
 
 _OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
 
@@ -89,6 +91,7 @@ class OnnxAdapter(ModelAdapter):
     """
 
     framework = "onnx"
+    selects_output = True
 
     def __init__(
         self,
@@ -115,7 +118,7 @@ class OnnxAdapter(ModelAdapter):
         outputs = [(o.name, o.type) for o in self.session.get_outputs()]
         self.output_names = [name for name, _ in outputs]
         self.output_used_, kind = choose_output(outputs, self.output_name)
-        self._maps = kind.startswith("seq(map(")
+        self._maps = _is_maps(kind)
         self.output_classes_: list | None = None
         if len(outputs) > 1:
             _LOG.info(
@@ -133,7 +136,7 @@ class OnnxAdapter(ModelAdapter):
         out = self.session.run([self.output_used_], feeds)[0]
         if not self._maps:
             return out
-        scores, self.output_classes_ = maps_to_array(out, self.output_used_)
+        scores, self.output_classes_ = maps_to_array(out, self.output_used_, self.output_classes_)
         return scores
 
 
@@ -157,15 +160,20 @@ def choose_output(outputs: list[tuple[str, str]], output_name: str | int | None)
     names = [name for name, _ in outputs]
     if output_name is None:
         floats = [o for o in outputs if o[1] in _FLOAT_TENSORS]
-        maps = [o for o in outputs if o[1].startswith("seq(map(")]
+        maps = [o for o in outputs if _is_maps(o[1])]
         return (floats or maps or outputs)[0]
-    if isinstance(output_name, (int, np.integer)) and not isinstance(output_name, bool):
+    if is_int(output_name):
         if not -len(outputs) <= output_name < len(outputs):
             raise InputError(f"output_name={output_name} is out of range: the ONNX model has {len(outputs)} outputs {names}")
         return outputs[int(output_name)]
     if isinstance(output_name, str) and output_name in names:
         return outputs[names.index(output_name)]
     raise InputError(f"output_name={output_name!r} is not an output of the ONNX model; its outputs are {names} (pass a name or a position)")
+
+
+def _is_maps(onnx_type: str) -> bool:
+    """A sequence of maps, one per row: skl2onnx's ZipMap of class probabilities."""
+    return onnx_type.startswith("seq(map(")
 
 
 def _dtype_of(onnx_type: str) -> np.dtype | None:

@@ -112,7 +112,7 @@ def select_target(scores: np.ndarray, target: TargetType) -> np.ndarray:
     return scores[np.arange(n), idx]
 
 
-def maps_to_array(rows: Sequence[dict], name: str) -> tuple[np.ndarray, list]:
+def maps_to_array(rows: Sequence[dict], name: str, classes: list | None = None) -> tuple[np.ndarray, list]:
     """Stack one ``{class: probability}`` dict per row into an (N, K) array, columns in class order.
 
     Parameters
@@ -122,6 +122,9 @@ def maps_to_array(rows: Sequence[dict], name: str) -> tuple[np.ndarray, list]:
         the classes, in the order of the classifier's ``classes_`` (sorted).
     name : str
         The output's name, for messages.
+    classes : list, optional
+        The classes an earlier call read (the columns must not change between calls); default:
+        the keys of the first row.
 
     Returns
     -------
@@ -138,10 +141,11 @@ def maps_to_array(rows: Sequence[dict], name: str) -> tuple[np.ndarray, list]:
     rows = list(rows)
     if not rows:
         return np.zeros((0, 0), dtype=np.float64), []
-    classes = list(rows[0]) if isinstance(rows[0], dict) else None
+    if classes is None:
+        classes = list(rows[0]) if isinstance(rows[0], dict) else None
     try:
         if classes is None or any(not isinstance(r, dict) or list(r) != classes for r in rows):
-            raise TypeError("the rows are not dicts with the same classes")
+            raise TypeError("the rows are not dicts with the same classes, in the same order, in every call")
         scores = np.array([[float(r[c]) for c in classes] for r in rows], dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ModelError(

@@ -114,10 +114,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 def _library_log(args: argparse.Namespace) -> Iterator[None]:
     """The library's log lines (the pipeline's steps) on stderr while a command runs, one line
     each (``--quiet``: warnings only); the logger is left as it was. The adapters' INFO lines
-    (which ONNX output is explained) are left out: explain and global print that in their header."""
+    (which ONNX output is explained) are left out of explain and global, whose header says it."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"glider {args.command}: %(message)s"))
-    handler.addFilter(lambda record: record.levelno >= logging.WARNING or not record.name.startswith("glider_plugins.adapters"))
+    if args.command in ("explain", "global"):  # their header names the output explained
+        handler.addFilter(lambda record: record.levelno >= logging.WARNING or not record.name.startswith("glider_plugins.adapters"))
     package = logging.getLogger("glider_plugins")
     level = package.level
     package.addHandler(handler)

@@ -25,7 +25,7 @@ def explain_run(args: argparse.Namespace, out: TextIO) -> int:
     from ..attribution import InteractionAttribution
     from ..pipeline import write_table
 
-    check_out(args.out)
+    check_out(args.out, table=True)
     table = load_model_table(args)
     rows = _rows(args.rows, table.mapped.n_rows)
     _header(table, out)
@@ -43,7 +43,7 @@ def explain_run(args: argparse.Namespace, out: TextIO) -> int:
         for item in groups[row].itertuples() if row in groups else ():
             print(f"  {item.rank + 1:>2}. {item.names:<40} {item.strength:.4g}", file=out)
     if args.out:
-        write_table(frame.assign(features=frame["features"].map(str)), args.out)
+        write_table(frame.assign(features=frame["features"].map(str)), args.out, "--out")
     return 0
 
 

@@ -115,8 +115,18 @@ def load_model_table(args: argparse.Namespace) -> ModelTable:
     baselines = table_baselines(mapped, args.baseline, recommender)
     scores = _probe(adapter, mapped, baselines, all_rows=not checked)
     _check_target(scores, args.target)
+    _check_baseline_scores(adapter, baselines, args.baseline)
     described = _describe_baseline(args.baseline, mapped, recommender)
     return ModelTable(str(args.model), options, mapped, baselines, mask, names, args.target, described, adapter)
+
+
+def _check_baseline_scores(adapter: Any, baselines: tuple[np.ndarray, ...], how: str) -> None:
+    """The model scores the baseline row (a ``--baseline`` file may hold ids it rejects)."""
+    try:
+        adapter.predict(baselines)
+    except ModelError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"--baseline: the model rejects the baseline row of {how!r} ({reason})") from exc
 
 
 def _describe_baseline(how: str, mapped: MappedInputs, recommender: bool) -> str:
@@ -157,6 +167,9 @@ def _is_recommender(adapter: Any, args: argparse.Namespace) -> bool:
     legacy = args.categorical is not None or args.dense is not None
     if legacy and args.inputs:
         raise InputError("--inputs: give either --inputs or --categorical/--dense (for (cat_ids, dense) recommenders), not both")
+    if legacy and adapter.framework != "onnx":
+        raise InputError(f"--categorical/--dense: only for (cat_ids, dense) ONNX recommenders; this is a {adapter.framework} "
+                         "model: name its inputs' columns with --inputs")
     if legacy:
         return True
     specs = adapter.input_specs() if adapter.framework == "onnx" else None

@@ -158,4 +158,4 @@ def complete_refit(
     metadata = {"refit": "complete", "fit_order": plan.order, "active_features": plan.active.tolist(),
                 "confirmed_sets": [m for m, _ in local.metadata["set_effects"]]}
     return Refit(local.interactions[:max_interactions], local.pairwise_strengths, local.main_effects, metadata,
-                 local.signed_values or {}, float(local.baseline_value or 0.0))
+                 local.signed_values, local.baseline_value)

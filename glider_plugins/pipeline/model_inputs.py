@@ -110,17 +110,18 @@ class MappedInputs:
                 if column in owner:
                     raise InputError(f"--feature-groups: column {column!r} is in two groups")
                 owner[column] = g
-        ids: dict[str, int] = {}
+        def key(column: str) -> tuple[str, str | int]:  # a group and a column of any name never collide
+            return ("group", owner[column]) if column in owner else ("column", column)
+
+        ids: dict[tuple[str, str | int], int] = {}
         names: list[str] = []
         for column in columns:
-            key = f"group {owner[column]}" if column in owner else column
-            if key not in ids:
-                ids[key] = len(names)
+            if key(column) not in ids:
+                ids[key(column)] = len(names)
                 names.append("+".join(groups[owner[column]]) if column in owner else column)
-            ids[column] = ids[key]
         masks = []
         for spec in self.inputs:
-            mask = np.array([ids[c] for c in spec.columns], dtype=np.int64)
+            mask = np.array([ids[key(c)] for c in spec.columns], dtype=np.int64)
             masks.append(mask if spec.rank == 1 else mask[None])
         return tuple(masks), tuple(names)
 

@@ -116,11 +116,9 @@ class PipelineResult:
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``interactions.json``, ``results.csv``, ``summary.json``, ``auc.png``, ``interactions.png``
         and ``report.html`` (embedding both pictures) into the folder ``out``; returns the paths."""
-        import matplotlib
+        import matplotlib.pyplot as plt  # the backend is the application's (CLI, notebook, MPLBACKEND)
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
+        from ..visualization._common import save_figure
         from ..visualization.glider import plot_auc_table
 
         folder = Path(out)
@@ -130,9 +128,11 @@ class PipelineResult:
         self.table.to_csv(paths["results.csv"], index=False)
         paths["summary.json"].write_text(json.dumps(self._summary(), indent=1, default=str))
         for key, draw in (("auc.png", lambda: plot_auc_table(self.table)), ("interactions.png", self._interactions_figure)):
-            figure, _ = draw()  # a pyplot figure: closed once written
-            figure.savefig(paths[key], dpi=110, bbox_inches="tight")
-            plt.close(figure)
+            figure, _ = draw()  # a pyplot figure: closed once written (or when writing fails)
+            try:
+                save_figure(figure, paths[key], dpi=110, bbox_inches="tight")
+            finally:
+                plt.close(figure)
         if self.selection is not None:
             paths["selection.csv"] = folder / "selection.csv"
             self.selection.report.to_csv(paths["selection.csv"], index=False)

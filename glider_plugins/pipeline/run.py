@@ -95,7 +95,7 @@ def run_pipeline(
         inputs, ``"table"`` for one (:func:`~glider_plugins.pipeline.source.resolve_source`).
     source_options : dict, optional
         Adapter options for the user's model (:func:`~glider_plugins.adapters.adapt`):
-        ``output_name`` (required for an ONNX model with several outputs, e.g. a scikit-learn
+        ``output_name`` (for an ONNX model with several outputs; default: its first float output, e.g. a scikit-learn
         classifier's ``"probabilities"``), ``output="logits"`` with ``model_output="probabilities"``
         to explain log-odds, ``batch_size``, ...
     target_models : sequence of str, default all five

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["ModelFields", "TableInputs", "model_fields", "read_table", "table_inputs", "write_table"]
+__all__ = ["ModelFields", "TableInputs", "model_fields", "read_table", "table_inputs", "table_kind", "write_table"]
 
 META_CAT, META_DENSE, META_CARDS = "glider.cat_names", "glider.dense_names", "glider.cardinalities"
 
@@ -95,7 +95,7 @@ def read_table(path: str | os.PathLike, arg: str = "data") -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{arg}: no such file {str(path)!r}")
-    kind = _kind(path, arg)
+    kind = table_kind(path, arg)
     try:
         frame = pd.read_parquet(path) if kind == "parquet" else pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
     except Exception as exc:  # pandas/pyarrow raise many kinds
@@ -108,7 +108,7 @@ def read_table(path: str | os.PathLike, arg: str = "data") -> pd.DataFrame:
 def write_table(frame: pd.DataFrame, path: str | os.PathLike, arg: str = "out") -> Path:
     """Write ``frame`` as CSV or Parquet, chosen by the suffix of ``path``; returns the path."""
     path = Path(path)
-    kind = _kind(path, arg)
+    kind = table_kind(path, arg)
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "parquet":
         frame.to_parquet(path, index=False)
@@ -117,7 +117,9 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, arg: str = "out") 
     return path
 
 
-def _kind(path: Path, arg: str) -> str:
+def table_kind(path: Path, arg: str) -> str:
+    """The kind of table file ``path`` names ("csv", "tsv" or "parquet"), by its suffix; an
+    :class:`InputError` naming ``arg`` for any other."""
     name = path.name.lower()
     for suffixes, kind in (((".parquet", ".pq"), "parquet"), ((".tsv", ".tsv.gz"), "tsv"), ((".csv", ".csv.gz"), "csv")):
         if name.endswith(suffixes):

@@ -8,8 +8,10 @@ closes each one (``plt.close(fig)``), as with any pyplot figure.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +71,24 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150, **kwarg
     return path
 
 
+def checks_show(plot: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a plotting function so that its ``show`` argument is checked before anything is
+    drawn (a bad value must not leave a half-made pyplot figure open)."""
+    signature = inspect.signature(plot)
+
+    @functools.wraps(plot)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        show = signature.bind(*args, **kwargs).arguments.get("show", False)
+        if not isinstance(show, (bool, np.bool_)):
+            raise InputError(f"show: expected True or False, got {show!r}")
+        return plot(*args, **kwargs)
+
+    return checked
+
+
 def finish(fig: Figure, axes: Any, save: str | os.PathLike | None, show: bool) -> tuple[Figure, Any]:
-    """Save ``fig`` when a path is given, show it when asked, and return ``(fig, axes)``."""
-    if not isinstance(show, (bool, np.bool_)):
-        raise InputError(f"show: expected True or False, got {show!r}")
+    """Save ``fig`` when a path is given, show it when asked, and return ``(fig, axes)``
+    (``show`` was checked by :func:`checks_show`)."""
     if save is not None:
         save_figure(fig, save)
     if show:

@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from glider_plugins.errors import InputError
 from glider_plugins.global_results import MIN_FREQUENCY
 
-from ._common import STRENGTH_COLOR, check_top_k, figure_and_axes, finish
+from ._common import STRENGTH_COLOR, check_top_k, checks_show, figure_and_axes, finish
 from ._layout import fill_text, n_lines, widest, wrap_label
 
 #: Width in inches of the bar area of a new figure (bars, their labels and the legend).
@@ -33,6 +33,7 @@ _BASELINE_COLOR = "#9e9e9e"
 _VARIANT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
+@checks_show
 def plot_global_interactions(
     global_or_dataframe: Any,
     top_k: int = 20,
@@ -140,6 +141,7 @@ def _bar_labels(top: pd.DataFrame, n_instances: int | None) -> list[str]:
     return [f"{share} ({int(c)}{of})" for share, c in zip(shares, top["count"])]
 
 
+@checks_show
 def plot_auc_table(
     table: pd.DataFrame,
     *,

@@ -15,6 +15,7 @@ from glider_plugins.results import AttributionResult, LocalInteractions
 from ._common import (
     SIGNED_CMAP,
     as_local,
+    checks_show,
     feature_names_for,
     figure_and_axes,
     finish,
@@ -30,6 +31,7 @@ _ANNOTATE_MAX = 12
 _LABEL_MAX = 60
 
 
+@checks_show
 def plot_pairwise_heatmap(
     local_or_matrix: LocalInteractions | AttributionResult | np.ndarray,
     feature_names: Sequence[str] | None = None,

@@ -20,6 +20,7 @@ from glider_plugins.results import AttributionResult, LocalInteractions
 from ._common import (
     as_local,
     check_top_k,
+    checks_show,
     feature_names_for,
     figure_and_axes,
     finish,
@@ -30,6 +31,7 @@ from ._common import (
 __all__ = ["plot_image_interactions", "image_to_rgb", "overlay_interactions"]
 
 
+@checks_show
 def plot_image_interactions(
     image: Any,
     feature_mask: Any,

@@ -18,6 +18,7 @@ from ._common import (
     STRENGTH_COLOR,
     as_local,
     check_top_k,
+    checks_show,
     feature_names_for,
     finish,
     interaction_label,
@@ -35,6 +36,7 @@ __all__ = ["plot_interactions"]
 _BARS_IN, _EFFECTS_IN = 3.6, 2.4
 
 
+@checks_show
 def plot_interactions(
     local: LocalInteractions | AttributionResult,
     top_k: int = 10,

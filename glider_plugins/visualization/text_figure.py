@@ -13,7 +13,7 @@ from matplotlib.font_manager import FontProperties
 
 from glider_plugins.results import AttributionResult, LocalInteractions
 
-from ._common import finish, new_figure, signed_cmap, signed_norm
+from ._common import checks_show, finish, new_figure, signed_cmap, signed_norm
 from ._layout import compact_ticks, text_widths
 from .text import Group, WordStyle, word_styles
 
@@ -24,6 +24,7 @@ _MARK_GAP = 0.025  # inches before each group number
 _COLORBAR_H = 0.85  # inches at the bottom for the colour bar, its ticks and its label
 
 
+@checks_show
 def plot_text_interactions(
     words: Sequence[str],
     local: LocalInteractions | AttributionResult,
