@@ -218,3 +218,22 @@ def test_unsupported_captum_arguments_are_input_errors():
         NoiseTunnel(ia).attribute(x, nt_samples=2, stdevs=0.1, return_convergence_delta=True, **SETTINGS)
     with pytest.raises(InputError, match="internal_batch_size: a Captum argument .* perturbations_per_eval"):
         ia.attribute(x, internal_batch_size=4, **SETTINGS)
+
+
+def test_only_the_captum_entry_point_repeats_a_per_instance_mask():
+    """attribute (Captum's contract) repeats a mask of N rows for N * k repeated inputs; the
+    interactions call, Glider and the exact reference share a formatting that refuses it."""
+    from glider_plugins.errors import InputError
+
+    def f(x):
+        return x[:, 0] * x[:, 1] + x[:, 2]
+
+    x = np.ones((4, 3))
+    mask = np.array([[0, 1, 2], [0, 0, 1]])  # one row per original instance, 2 instances repeated twice
+    ia = InteractionAttribution(f)
+    with pytest.raises(InputError, match="feature_mask"):
+        ia.attribute_interactions(x, baselines=0.0, feature_mask=mask, n_samples=50, seed=0)
+    attr = ia.attribute(x, baselines=0.0, feature_mask=mask, n_samples=50, seed=0)
+    assert attr.shape == (4, 3)
+    np.testing.assert_allclose(attr[0], attr[1])  # instance 0 and its copy share its mask
+    np.testing.assert_allclose(attr[2, :2], attr[2, 0])  # instance 1: features 0, 1 are one feature
