@@ -29,7 +29,7 @@ def explain_run(args: argparse.Namespace, out: TextIO) -> int:
     table = load_model_table(args)
     rows = _rows(args.rows, table.mapped.n_rows)
     _header(table, out)
-    explainer = InteractionAttribution(table.model, detector=args.detector, **table.options)
+    explainer = InteractionAttribution(table.adapter, detector=args.detector)  # the model loaded once, options applied
     result = explainer.attribute_interactions(
         table.mapped.take(rows), baselines=table.baselines, target=table.target, feature_mask=table.feature_mask,
         top_k=args.top_k, seed=args.seed, feature_names=table.feature_names, show_progress=not args.quiet, **detector_options(args),

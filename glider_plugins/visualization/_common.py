@@ -86,6 +86,12 @@ def checks_show(plot: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
+def hide_top_right(ax: Axes) -> None:
+    """Only the left and bottom spines: bar charts read without a box."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
 def finish(fig: Figure, axes: Any, save: str | os.PathLike | None, show: bool) -> tuple[Figure, Any]:
     """Save ``fig`` when a path is given, show it when asked, and return ``(fig, axes)``
     (``show`` was checked by :func:`checks_show`)."""

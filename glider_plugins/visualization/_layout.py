@@ -50,11 +50,6 @@ def tick_font(size: str | float | None = None) -> FontProperties:
     return FontProperties(size=size if size is not None else matplotlib.rcParams["ytick.labelsize"])
 
 
-def points(size: str | float) -> float:
-    """A font size ("small", 10.0) in points."""
-    return FontProperties(size=size).get_size_in_points()
-
-
 def wrap_label(label: str, width: int = WRAP_CHARS, joint: str = " x ") -> str:
     """``label`` broken into lines at its ``joint``s when longer than ``width`` characters.
 

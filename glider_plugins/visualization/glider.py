@@ -17,7 +17,14 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from glider_plugins.errors import InputError
 from glider_plugins.global_results import MIN_FREQUENCY
 
-from ._common import STRENGTH_COLOR, check_top_k, checks_show, figure_and_axes, finish
+from ._common import (
+    STRENGTH_COLOR,
+    check_top_k,
+    checks_show,
+    figure_and_axes,
+    finish,
+    hide_top_right,
+)
 from ._layout import fill_text, n_lines, widest, wrap_label
 
 #: Width in inches of the bar area of a new figure (bars, their labels and the legend).
@@ -116,8 +123,7 @@ def _frequency_axis(ax: Axes, frequency: np.ndarray, n_instances: int | None) ->
     ax.set_xticks([t for t in MaxNLocator(nbins=5).tick_values(0.0, end) if -1e-9 <= t <= end + 1e-9])
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.spines["bottom"].set_bounds(0.0, end)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    hide_top_right(ax)
     of = f"the {n_instances} explained instances" if n_instances else "the explained instances"
     ax.set_xlabel(f"frequency (share of {of})")
 
@@ -203,8 +209,7 @@ def plot_auc_table(
     ax.set_ylabel(value)
     ax.set_ylim(*_value_limits(means, errors))
     ax.legend(title=hue, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    hide_top_right(ax)
     if title:
         ax.set_title(title)
     return finish(fig, ax, save, show)

@@ -21,6 +21,7 @@ from ._common import (
     checks_show,
     feature_names_for,
     finish,
+    hide_top_right,
     interaction_label,
     new_figure,
     root_figure,
@@ -141,7 +142,7 @@ def _draw_interactions(ax: Axes, top: list[tuple[tuple[int, ...], float]], label
     ax.invert_yaxis()  # strongest on top
     ax.margins(x=0.15)
     ax.axvline(0, color="black", linewidth=0.8)
-    _clean(ax)
+    hide_top_right(ax)
 
 
 def _draw_main_effects(ax: Axes, features: list[int], effects: np.ndarray, names: list[str]) -> None:
@@ -160,7 +161,7 @@ def _draw_main_effects(ax: Axes, features: list[int], effects: np.ndarray, names
     compact_ticks(ax.xaxis, nbins=2, symmetric=True)  # -a, 0, a: never crowded
     ax.set_title("Main effects")
     ax.set_xlabel("main effect")
-    _clean(ax)
+    hide_top_right(ax)
     fig = root_figure(ax)
     height = float(fig.get_size_inches()[1])  # fraction and pad are shares of it: keep them fixed in inches
     cbar = fig.colorbar(ScalarMappable(signed_norm(effects), signed_cmap()), ax=ax, location="bottom",
@@ -177,8 +178,3 @@ def _features_of(top: list[tuple[tuple[int, ...], float]]) -> list[int]:
 
 def _largest_effects(effects: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in np.argsort(-np.abs(effects), kind="stable")[:k]]
-
-
-def _clean(ax: Axes) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
