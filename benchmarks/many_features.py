@@ -20,7 +20,7 @@ method, all measured in this run.
 The default and the peers are compared in shapiq's terms: the default's result goes through
 ``to_shapiq()`` (its pure effects as ``InteractionValues`` of index ``"Moebius"``) and every
 method's values are scored by the same pair strength, ``sum |value(S)|`` over the sets holding
-the pair (:func:`glider_plugins.shapiq_interop.pair_strengths`: the detector's pair mass for
+the pair (:func:`glider_plugins.interop.shapiq.pair_strengths`: the detector's pair mass for
 Moebius values, ``|value({i, j})|`` for the peers' order-2 values). ``--also`` detectors keep their
 own ``pairwise()``: NID's pair measure for the pairs its refit could not afford is its network
 measure, which has no shapiq counterpart.
@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.groundtruth
 
 from glider_plugins import InteractionAttribution  # noqa: E402
-from glider_plugins.shapiq_interop import pair_strengths  # noqa: E402
+from glider_plugins.interop.shapiq import pair_strengths  # noqa: E402
 from tests.groundtruth.nid_functions import FUNCTIONS, mask_game, pairwise_auc  # noqa: E402
 
 PEERS = ("KernelSHAPIQ", "SPEX", "ProxySPEX")

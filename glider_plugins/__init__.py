@@ -11,6 +11,8 @@ import logging
 import os
 from typing import Any
 
+from . import _moved
+
 # Intel MKL (torch's CPU BLAS) picks kernels by the memory alignment of each matrix, so a batched
 # product can score the odd matrices of a stack a last bit differently from the same matrix
 # alone (measured on an AMD EPYC: NID's stacked training of one instance in a stack of 3 vs alone
@@ -26,6 +28,9 @@ __version__ = "0.1.0"
 # application (the `glider` CLI, a user's script) decides what is shown.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+# 0.1's module paths that moved in 0.2 still import, with a DeprecationWarning (until 0.3).
+_moved.install()
+
 __all__ = [
     "AttributionResult",
     "Background",
@@ -39,12 +44,12 @@ __all__ = [
 ]
 
 _LAZY = {
-    "InteractionAttribution": ("glider_plugins.attribution", "InteractionAttribution"),
+    "InteractionAttribution": ("glider_plugins.explain.attribution", "InteractionAttribution"),
     "AttributionResult": ("glider_plugins.results", "AttributionResult"),
-    "Background": ("glider_plugins.formatting", "Background"),
+    "Background": ("glider_plugins.explain.formatting", "Background"),
     "adapt": ("glider_plugins.adapters.dispatch", "adapt"),
     "hookimpl": ("glider_plugins.plugins", "hookimpl"),
-    "Glider": ("glider_plugins.glider", "Glider"),
+    "Glider": ("glider_plugins.glider.glider", "Glider"),
     "GlobalInteractions": ("glider_plugins.global_results", "GlobalInteractions"),
     "CrossFeatureEncoder": ("glider_plugins.encoders.cross", "CrossFeatureEncoder"),
 }

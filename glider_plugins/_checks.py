@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["check_int", "check_number", "is_int"]
+__all__ = ["check_instance", "check_int", "check_number", "is_int"]
 
 
 def is_int(value: Any) -> bool:
@@ -53,3 +53,9 @@ def check_number(
         raise InputError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
     if high is not None and (value > high or (high_open and value == high)):
         raise InputError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
+
+
+def check_instance(instance: Any, n_instances: int) -> None:
+    """Raise :class:`InputError` unless ``instance`` is an integer index into ``n_instances`` (not a bool)."""
+    if not is_int(instance) or not -n_instances <= instance < n_instances:
+        raise InputError(f"instance: expected an integer in 0..{n_instances - 1}, got {instance!r}")

@@ -1,7 +1,7 @@
 """Results as plain data: what was found for one instance, for a batch, and globally.
 
 Results never draw themselves (pictures live in :mod:`glider_plugins.visualization`); they export
-to JSON, pandas and shapiq (:mod:`glider_plugins.shapiq_interop`).
+to JSON, pandas and shapiq (:mod:`glider_plugins.interop.shapiq`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_instance
 from ._json import jsonable, read_document, write_document
 
 __all__ = ["AttributionResult", "Interaction", "LocalInteractions"]
@@ -97,7 +98,7 @@ class LocalInteractions:
             When the detector's strengths are not signed pure effects (``signed_values`` is ``None``).
         """
         if self.signed_values is None:
-            from .shapiq_interop import local_to_shapiq
+            from .interop.shapiq import local_to_shapiq
 
             local_to_shapiq(self)  # raises, naming the detector
         return [(s, self.signed_values[s]) for s, _ in self.interactions]  # type: ignore[index]
@@ -108,7 +109,7 @@ class LocalInteractions:
         ``iv[()]`` (and ``iv.baseline_value``) is ``m({})``, ``iv[(i,)]`` the main effect
         ``m({i})``, ``iv[S]`` the signed ``m(S)`` of every set the detector estimated (or, with
         ``reported_only=True``, of the reported ``interactions`` only); sets not estimated are 0.
-        See :func:`glider_plugins.shapiq_interop.local_to_shapiq`.
+        See :func:`glider_plugins.interop.shapiq.local_to_shapiq`.
 
         Raises
         ------
@@ -116,7 +117,7 @@ class LocalInteractions:
             When the strengths are not signed pure effects (NID with ``refit=False``): the message
             names the detector and the detectors to use instead.
         """
-        from .shapiq_interop import local_to_shapiq
+        from .interop.shapiq import local_to_shapiq
 
         return local_to_shapiq(self, reported_only=reported_only)
 
@@ -319,8 +320,6 @@ class AttributionResult(Sequence[LocalInteractions]):
         """
         if instance is None:
             return [item.to_shapiq(reported_only) for item in self.instances]
-        from .shapiq_interop import check_instance
-
         check_instance(instance, len(self))
         return self.instances[int(instance)].to_shapiq(reported_only)
 

@@ -16,8 +16,8 @@ from glider_plugins.errors import (
     NonFiniteOutputError,
     UnknownPluginError,
 )
-from glider_plugins.formatting import Background
-from glider_plugins.querying import ROW_ALIGN
+from glider_plugins.explain.formatting import Background
+from glider_plugins.explain.querying import ROW_ALIGN
 from glider_plugins.results import AttributionResult
 from tests import models
 
@@ -96,10 +96,10 @@ def test_single_instance_is_the_batch_of_one(detector):
 
 def test_masks_depend_on_the_seed_and_the_instance_only():
     from glider_plugins.detectors import NIDDetector
-    from glider_plugins.formatting import build_layout
+    from glider_plugins.explain.formatting import build_layout
+    from glider_plugins.explain.querying import design_per_instance
+    from glider_plugins.explain.reproducibility import instance_seeds
     from glider_plugins.perturbations import BinaryPerturbation
-    from glider_plugins.querying import design_per_instance
-    from glider_plugins.reproducibility import instance_seeds
 
     def design(x, seed, baselines=None):
         layout, _ = build_layout(x, baselines, None, None)

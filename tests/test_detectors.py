@@ -58,8 +58,8 @@ from glider_plugins.detectors.archdetect import (
     archdetect_design,
     noise_rtol,
 )
-from glider_plugins.detectors.nid_crosses import CrossFit, cliques
-from glider_plugins.detectors.nid_stages import select_pairs
+from glider_plugins.detectors.nid.crosses import CrossFit, cliques
+from glider_plugins.detectors.nid.stages import select_pairs
 from glider_plugins.errors import InputError
 from glider_plugins.results import LocalInteractions
 from tests.groundtruth.nid_functions import (
@@ -472,7 +472,7 @@ def test_nid_training_gradient_matches_autograd(hidden: tuple[int, ...]) -> None
     """The written-out backpropagation equals autograd's gradient of the same loss (float64)."""
     import torch
 
-    from glider_plugins.detectors.nid_network import StackLayout, forward, loss_gradient
+    from glider_plugins.detectors.nid.network import StackLayout, forward, loss_gradient
 
     n_inst, rows, p, l1 = 3, 11, 5, 0.01
     layout = StackLayout([p, *hidden, 1])
@@ -708,7 +708,7 @@ def test_archdetect_options_are_validated(options: dict, argument: str) -> None:
 def test_small_stacks_train_on_one_thread_and_the_setting_is_restored() -> None:
     import torch
 
-    from glider_plugins.detectors.nid_training import MIN_STACK_FOR_THREADS, _threads_for
+    from glider_plugins.detectors.nid.training import MIN_STACK_FOR_THREADS, _threads_for
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

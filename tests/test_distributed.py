@@ -13,9 +13,8 @@ import pytest
 import torch
 
 from glider_plugins import Glider
-from glider_plugins.chunking import ModelSpec
 from glider_plugins.errors import InputTypeError
-from glider_plugins.executors import ModelFactory, portable_spec
+from glider_plugins.glider.models import ModelFactory, ModelSpec, portable_spec
 from tests.groundtruth.planted import PLANTED, planted_instances, recovery
 
 pytest.importorskip("onnxruntime")

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from glider_plugins import Glider, GlobalInteractions
-from glider_plugins.chunking import ChunkBuilder, ChunkOptions, ModelSpec, detect_chunk
 from glider_plugins.errors import InputError, InputTypeError
-from glider_plugins.formatting import build_layout
+from glider_plugins.explain.formatting import build_layout
+from glider_plugins.glider.chunks import ChunkBuilder, ChunkOptions, detect_chunk
+from glider_plugins.glider.models import ModelSpec
 from glider_plugins.global_results import prune_subsets
 from tests.groundtruth.planted import PLANTED, planted_function, planted_instances, recovery
 
@@ -246,16 +247,16 @@ def test_progress_bar_over_the_chunks_only_when_asked(data, capsys):
 # ------------------------------------------------------------------------------- query cost
 def _plan(x: np.ndarray, baselines):
     from glider_plugins.adapters import adapt
+    from glider_plugins.explain.querying import QueryPlan
     from glider_plugins.perturbations.binary import BinaryPerturbation
-    from glider_plugins.querying import QueryPlan
 
     layout, _ = build_layout(x, baselines, None, None)
     return QueryPlan(adapt(planted_function), layout, BinaryPerturbation(), rows_per_eval=500)
 
 
 def test_repeated_mask_rows_are_queried_once_with_identical_outputs():
+    from glider_plugins.explain.querying import deterministic_scheme, query_masks
     from glider_plugins.perturbations.binary import sample_lime_masks
-    from glider_plugins.querying import deterministic_scheme, query_masks
 
     x = planted_instances(6, seed=9)
     plan = _plan(x, 0.0)

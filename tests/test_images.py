@@ -17,8 +17,8 @@ from torch import nn
 
 from glider_plugins import InteractionAttribution
 from glider_plugins.errors import InputError
+from glider_plugins.explain.formatting import build_layout
 from glider_plugins.features import merge_regions, superpixel_mask
-from glider_plugins.formatting import build_layout
 from glider_plugins.perturbations import SegmentMeanPerturbation
 from glider_plugins.perturbations.segment_mean import infer_channel_axes, segment_means
 from glider_plugins.plugins import make_perturbation

@@ -4,7 +4,7 @@ baseline and with a background set.
 
 The default's detector here, ``"moebius"``, is held to issue 13's targets in every cell: pair
 precision@5 >= 0.8, Spearman >= 0.9 and top-5 overlap across seeds >= 0.9; NID (its complete
-refit, :func:`glider_plugins.detectors.nid_refit.complete_refit`) in every cell but the census
+refit, :func:`glider_plugins.detectors.nid.refit.complete_refit`) in every cell but the census
 model's background precision@5. What holds everywhere,
 for every detector: no set of half the features or more among the top 5 (the exact references
 have none there), main effects that are the exact ``m({i})`` (``"moebius"``, ArchDetect) or close to

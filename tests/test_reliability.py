@@ -9,7 +9,7 @@ from torch import nn
 
 from glider_plugins import Glider, InteractionAttribution
 from glider_plugins.errors import InputError, InputTypeError
-from glider_plugins.querying import ROW_ALIGN
+from glider_plugins.explain.querying import ROW_ALIGN
 from tests.test_attribution import instances, planted
 
 

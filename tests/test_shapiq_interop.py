@@ -7,9 +7,9 @@ import pytest
 
 from glider_plugins import InteractionAttribution
 from glider_plugins.errors import InputError
+from glider_plugins.interop.shapiq import pair_strengths
 from glider_plugins.reference import exact_interactions
 from glider_plugins.results import AttributionResult, LocalInteractions
-from glider_plugins.shapiq_interop import pair_strengths
 
 shapiq = pytest.importorskip("shapiq")
 

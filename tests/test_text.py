@@ -15,8 +15,8 @@ from torch import nn
 
 from glider_plugins import InteractionAttribution
 from glider_plugins.errors import InputError
+from glider_plugins.explain.formatting import build_layout
 from glider_plugins.features import token_mask
-from glider_plugins.formatting import build_layout
 from glider_plugins.perturbations import TokenPerturbation
 from glider_plugins.perturbations.token import remove_tokens
 from glider_plugins.plugins import make_perturbation

@@ -22,7 +22,7 @@ def explain_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def explain_run(args: argparse.Namespace, out: TextIO) -> int:
-    from ..attribution import InteractionAttribution
+    from ..explain.attribution import InteractionAttribution
     from ..pipeline import write_table
 
     check_out(args.out, table=True)

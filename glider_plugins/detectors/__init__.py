@@ -1,4 +1,12 @@
-"""Interaction detectors: the :class:`Detector` protocol and the built-in ``nid`` and ``archdetect``.
+"""Interaction detectors: the :class:`Detector` protocol and the built-in detectors.
+
+Layers, top to bottom (each imports only those below it; ``tox`` checks it):
+
+* :mod:`.auto`: ``"auto"``, the default, the one place that chooses a detector and hands instances
+  from one to another;
+* :mod:`.archdetect`, :mod:`.moebius`, :mod:`.nid`: the three families, independent of each other;
+* :mod:`.pure_effects`: the pure-effect arithmetic and fitting they share;
+* :mod:`.base`: the :class:`Detector` protocol.
 
 ``NIDDetector`` needs torch, which is imported when that name is first used.
 """

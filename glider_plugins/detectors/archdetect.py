@@ -49,7 +49,14 @@ from ..errors import InputError
 from ..perturbations.base import PerturbationScheme
 from ..results import LocalInteractions
 from .base import Detector, check_experiments
-from .pure_effects import signed_effects
+from .pure_effects.differences import (
+    FLOAT32_RTOL,
+    FLOAT64_RTOL,
+    archdetect_design,
+    mixed_differences,
+    noise_rtol,
+)
+from .pure_effects.sets import cliques, rank_interactions, signed_effects
 
 __all__ = ["FLOAT32_RTOL", "FLOAT64_RTOL", "ArchDetectDetector", "archdetect_design", "noise_rtol"]
 
@@ -166,7 +173,7 @@ class ArchDetectDetector(Detector):
             max_order = self.max_order
 
         rtol = noise_rtol(outputs) if self.rtol is None else np.full(n_inst, self.rtol)
-        omega_on, omega_off, main = _mixed_differences(outputs, p, rtol)
+        omega_on, omega_off, main = mixed_differences(outputs, p, rtol)
         excess = omega_on - omega_off  # (N, p, p): the pure effects of the pairs' supersets
         largest = max_order if max_order is not None else self.max_set_size
 
@@ -176,7 +183,7 @@ class ArchDetectDetector(Detector):
             mass, unexplained = pair_mass(omega_off[k], excess[k], sets)
             results.append(
                 LocalInteractions(
-                    interactions=_rank(omega_off[k], sets),
+                    interactions=rank_interactions(omega_off[k], sets),
                     main_effects=main[k],
                     pairwise_strengths=mass,
                     signed_values=signed_effects(omega_off[k], sets),
@@ -193,109 +200,6 @@ class ArchDetectDetector(Detector):
                 )
             )
         return results
-
-
-def archdetect_design(n_features: int) -> np.ndarray:
-    """The ArchDetect masks for ``p`` features, shape (p**2 + p + 2, p), bool.
-
-    Row order (``P = p(p-1)/2`` pairs ``i < j`` in ``numpy.triu_indices`` order):
-
-    * ``0``: all on (the instance ``x*``);
-    * ``1 .. p``: all on, feature ``i`` off;
-    * ``p+1 .. p+P``: all on, features ``i, j`` off;
-    * ``p+P+1``: all off (the baseline ``x'``);
-    * next ``p``: all off, feature ``i`` on;
-    * last ``P``: all off, features ``i, j`` on.
-
-    For ``p <= 4`` a few rows coincide (e.g. "all on but i, j" equals "only k on" when p = 3); the
-    design keeps them so that positions stay fixed.
-    """
-    p = int(n_features)
-    if p < 1:
-        raise InputError(f"n_features must be >= 1, got {n_features}")
-    iu, ju = np.triu_indices(p, 1)
-    n_pairs = iu.size
-    eye = np.eye(p, dtype=bool)
-    pair_on = np.zeros((n_pairs, p), dtype=bool)
-    pair_on[np.arange(n_pairs), iu] = True
-    pair_on[np.arange(n_pairs), ju] = True
-    on_context = np.concatenate([np.ones((1, p), bool), ~eye, ~pair_on])
-    off_context = np.concatenate([np.zeros((1, p), bool), eye, pair_on])
-    return np.concatenate([on_context, off_context])
-
-
-#: Relative noise floor of mixed differences for a float32 model (float32 rounding: ~6e-8).
-FLOAT32_RTOL = 1e-6
-#: Relative noise floor of mixed differences for a float64 model (float64 rounding: ~1e-16).
-FLOAT64_RTOL = 1e-12
-
-
-def noise_rtol(outputs: np.ndarray) -> np.ndarray:
-    """Per instance, :data:`FLOAT32_RTOL` when all its outputs (N, n) are float32 numbers, else
-    :data:`FLOAT64_RTOL`.
-
-    Adapters hand scores over as float64; a float32 model's scores stay exactly representable in
-    float32, a float64 model's almost never are (integer-valued or coarse outputs of a float64
-    model are taken for float32: the larger floor then only zeroes differences under 1e-6 of the
-    outputs).
-    """
-    single = (outputs.astype(np.float32).astype(np.float64) == outputs).all(axis=1)
-    return np.where(single, FLOAT32_RTOL, FLOAT64_RTOL)
-
-
-def _mixed_differences(
-    outputs: np.ndarray, p: int, rtol: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mixed differences in both contexts and main effects, from outputs in design order.
-
-    Parameters
-    ----------
-    outputs : numpy.ndarray, shape (N, p**2 + p + 2)
-    p : int
-    rtol : numpy.ndarray, shape (N,)
-
-    Returns
-    -------
-    omega_on, omega_off : numpy.ndarray, shape (N, p, p)
-        Symmetric, zero diagonal; ``omega_on`` in the instance context (rest on).
-    main : numpy.ndarray, shape (N, p)
-        ``m({i})``: the score change when feature ``i`` alone is switched on at the baseline.
-    """
-    n_pairs = p * (p - 1) // 2
-    half = 1 + p + n_pairs
-    iu, ju = np.triu_indices(p, 1)
-
-    def context(block: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
-        # block: (N, half) = f(context), f(context with i toggled), f(context with i, j toggled)
-        base = block[:, :1]
-        single = block[:, 1 : 1 + p]
-        pair = block[:, 1 + p :]
-        four = np.stack([pair, single[:, iu], single[:, ju], np.broadcast_to(base, pair.shape)])
-        omega_pairs = four[0] - four[1] - four[2] + four[3]
-        scale = np.abs(four).max(axis=0)
-        omega_pairs = np.where(np.abs(omega_pairs) <= rtol[:, None] * scale, 0.0, omega_pairs)
-        omega = np.zeros((block.shape[0], p, p))
-        omega[:, iu, ju] = omega_pairs
-        omega[:, ju, iu] = omega_pairs
-        # effect of switching feature i on: sign +1 when the toggle switches it on
-        effect = sign * (single - base)
-        return omega, effect
-
-    omega_on, _ = context(outputs[:, :half], -1.0)  # toggling = switching off
-    omega_off, effect_off = context(outputs[:, half:], +1.0)  # toggling = switching on
-    return omega_on, omega_off, effect_off
-
-
-def _rank(pure_pairs: np.ndarray, sets: list[tuple[tuple[int, ...], float]]) -> list[tuple[tuple[int, ...], float]]:
-    """Pairs with a non-zero pure effect and the sets found, by ``|m(S)|``, strongest first (ties:
-    smaller sets, then ids)."""
-    iu, ju = np.triu_indices(len(pure_pairs), 1)
-    values = np.abs(pure_pairs[iu, ju])
-    keep = values > 0
-    entries = [((int(i), int(j)), float(v)) for i, j, v in zip(iu[keep], ju[keep], values[keep], strict=True)]
-    entries += [(members, abs(value)) for members, value in sets]
-    entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
-    return entries
 
 
 #: Candidate sets considered per instance at most (cliques of the strongest excess pairs first).
@@ -328,8 +232,6 @@ def find_sets(
     list of (tuple of int, float)
         Members and signed fitted ``m(S)``, in the order found.
     """
-    from .nid_crosses import cliques
-
     p = len(excess)
     iu, ju = np.triu_indices(p, 1)
     scale = max(np.abs(pure_pairs[iu, ju]).max(initial=0.0), np.abs(excess[iu, ju]).max(initial=0.0))

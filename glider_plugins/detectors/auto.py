@@ -19,6 +19,11 @@ instance with more interacting features than pairs fit in
 :data:`~glider_plugins.detectors.moebius.MAX_TERMS` terms (about 90) goes to NID on all its masks
 (``metadata["fallback_from"] == "moebius"``). Options only one detector takes choose it
 (``hidden_units``, ``stages``, ... choose NID).
+
+This module is the only one that knows more than one detector: the choice (:class:`AutoDetector`)
+and the hand-overs (:class:`MoebiusHandOver`, also what ``detector="moebius"`` with
+``fallback=True`` builds: :func:`moebius_detector`) are made here, so the families below never
+import each other.
 """
 
 from __future__ import annotations
@@ -32,13 +37,15 @@ from ..errors import InputError
 from ..results import LocalInteractions
 from .archdetect import ArchDetectDetector
 from .base import Detector
-from .moebius import MoebiusDetector, fit_order
+from .moebius import MAX_TERMS, MoebiusDetector, fit_order
+from .pure_effects.differences import archdetect_design
+from .pure_effects.instance import Plan
 
-__all__ = ["AutoDetector"]
+__all__ = ["AutoDetector", "MoebiusHandOver", "moebius_detector"]
 
 
 class AutoDetector(Detector):
-    """Resolves to :class:`~glider_plugins.detectors.moebius.MoebiusDetector` (``fallback=True``),
+    """Resolves to :class:`MoebiusHandOver` (``"moebius"`` with its hand-overs),
     :class:`ArchDetectDetector` or :class:`~glider_plugins.detectors.NIDDetector` once the number of
     features and the budget are known (:meth:`resolve`).
 
@@ -60,7 +67,8 @@ class AutoDetector(Detector):
             raise InputError(f"detector options {unknown} are taken by none of {taken}")
         self.options = dict(options)
         for cls, names in accepted.items():  # check values now
-            cls(**{k: v for k, v in options.items() if k in names})
+            build = moebius_detector if cls is MoebiusDetector else cls
+            build(**{k: v for k, v in options.items() if k in names})
 
     def get_params(self) -> dict[str, object]:
         """The options given, by name (sorted)."""
@@ -73,7 +81,7 @@ class AutoDetector(Detector):
         screening rows (``2 p + 2`` queries), and ``"nid"``. ``"moebius"`` with ``fallback=True``."""
         design_fits = ArchDetectDetector().min_samples(n_features) <= n_samples
         moebius_options = {k: v for k, v in self.options.items() if k in _accepted(MoebiusDetector)}
-        moebius = MoebiusDetector(**{"fallback": True, **moebius_options})
+        moebius = moebius_detector(**{"fallback": True, **moebius_options})
         moebius_takes = set(self.options) <= _accepted(MoebiusDetector)
         beyond_pairs = fit_order(n_features, min(n_samples, 2**n_features), moebius.rows_per_term) >= min(3, n_features)
         if design_fits and beyond_pairs and moebius_takes:
@@ -111,3 +119,80 @@ class AutoDetector(Detector):
 
 def _accepted(cls: type) -> set[str]:
     return {name for name in inspect.signature(cls.__init__).parameters if name != "self"}
+
+
+class MoebiusHandOver(MoebiusDetector):
+    """``"moebius"`` that hands the instances its rows cannot fit to ArchDetect or NID.
+
+    With ArchDetect's rows in the design, an instance whose active features are too many to fit
+    sets of three goes to ArchDetect (on those rows); without them, one whose pairs alone are more
+    than :data:`~glider_plugins.detectors.moebius.MAX_TERMS` terms (about 90 interacting features)
+    goes to NID (on all its masks); results marked ``metadata["fallback_from"] = "moebius"``. The
+    others are fitted as :class:`~glider_plugins.detectors.moebius.MoebiusDetector` fits them.
+
+    Parameters
+    ----------
+    **options
+        :class:`~glider_plugins.detectors.moebius.MoebiusDetector`'s; ``fallback`` is ``True``
+        whatever is passed (``get_params`` reports it so).
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{**options, "fallback": False})
+        self.fallback = True
+
+    def get_params(self) -> dict[str, object]:
+        """:class:`~glider_plugins.detectors.moebius.MoebiusDetector`'s parameters, ``fallback=True``."""
+        return {name: getattr(self, name) for name in _accepted(MoebiusDetector)}
+
+    def fit_instances(self, masks: np.ndarray, outputs: np.ndarray, plans: list[Plan], rtols: np.ndarray,
+                      report: int | None, *, rng: np.random.Generator, show_progress: bool = False) -> list[LocalInteractions]:
+        """Fit each instance as ``"moebius"`` does, or hand it over (:func:`hands_over`)."""
+        handed = [k for k, plan in enumerate(plans) if hands_over(plan)]
+        kept = [k for k in range(len(plans)) if k not in handed]
+        fitted = super().fit_instances(masks[kept], outputs[kept], [plans[k] for k in kept], rtols[kept], report, rng=rng,
+                                       show_progress=show_progress)
+        results = dict(zip(kept, fitted, strict=True))
+        if handed:
+            results.update(zip(handed, self._hand_over(masks[handed], outputs[handed], report, rng, show_progress), strict=True))
+        return [results[k] for k in range(len(plans))]
+
+    def _hand_over(self, masks: np.ndarray, outputs: np.ndarray, report: int | None, rng: np.random.Generator,
+                   show_progress: bool) -> list[LocalInteractions]:
+        """ArchDetect on the instances' ArchDetect rows when they lead every instance's masks, else
+        NID on all their masks, marked ``metadata["fallback_from"]``."""
+        from .nid import NIDDetector
+
+        p = masks.shape[2]
+        design = archdetect_design(p)
+        shared = {"rtol": self.rtol, "background_rows": self.background_rows}
+        if masks.shape[1] >= len(design) and (masks[:, : len(design)] == design).all():
+            found = ArchDetectDetector(max_order=report, **shared).detect(masks[:, : len(design)], outputs[:, : len(design)], rng=rng)
+        else:
+            found = NIDDetector(max_order=report, background_rows=self.background_rows).detect(
+                masks, outputs, rng=rng, show_progress=show_progress
+            )
+        for item in found:
+            item.metadata["fallback_from"] = self.name
+        return found
+
+
+def hands_over(plan: Plan) -> bool:
+    """Whether :class:`MoebiusHandOver` gives an instance to another detector: with exact pairs
+    (ArchDetect's rows), when its masks leave no room for sets of three; without, when even its
+    pairs are more than :data:`~glider_plugins.detectors.moebius.MAX_TERMS` terms."""
+    if plan.low is not None and plan.low[2] is not None:
+        return plan.room < min(3, plan.active.size)
+    return plan.n_terms(2) > MAX_TERMS
+
+
+def moebius_detector(**options: Any) -> MoebiusDetector:
+    """What the name ``"moebius"`` builds: :class:`MoebiusHandOver` with ``fallback=True``, else
+    :class:`~glider_plugins.detectors.moebius.MoebiusDetector` (same options)."""
+    fallback = options.get("fallback", False)
+    if isinstance(fallback, (bool, np.bool_)) and fallback:
+        return MoebiusHandOver(**options)
+    return MoebiusDetector(**options)
+
+
+moebius_detector.__signature__ = inspect.signature(MoebiusDetector)  # type: ignore[attr-defined]

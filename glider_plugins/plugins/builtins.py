@@ -80,7 +80,7 @@ def glider_register_detectors() -> dict[str, LazyFactory]:
     return {
         "nid": LazyFactory("glider_plugins.detectors.nid:NIDDetector"),
         "archdetect": LazyFactory("glider_plugins.detectors.archdetect:ArchDetectDetector"),
-        "moebius": LazyFactory("glider_plugins.detectors.moebius:MoebiusDetector"),
+        "moebius": LazyFactory("glider_plugins.detectors.auto:moebius_detector"),  # fallback=True: with hand-overs
         "auto": LazyFactory("glider_plugins.detectors.auto:AutoDetector"),
     }
 

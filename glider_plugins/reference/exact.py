@@ -31,10 +31,11 @@ from .._checks import check_int
 from ..adapters.base import TargetType
 from ..adapters.dispatch import adapt
 from ..errors import InputError
-from ..formatting import build_layout, format_extra, format_target
+from ..explain.formatting import build_layout, format_extra, format_target
+from ..explain.querying import QueryPlan, probe_instances, query_masks
+from ..explain.reproducibility import default_rows_per_eval
 from ..layout import FeatureLayout
-from ..querying import QueryPlan, probe_instances, query_masks
-from ..reproducibility import default_rows_per_eval
+from ..set_functions import all_masks, moebius_transform
 
 __all__ = ["MAX_FEATURES", "ExactInteractions", "all_masks", "exact_interactions", "moebius_transform"]
 
@@ -44,41 +45,6 @@ MAX_FEATURES = 16
 #: :func:`exact_interactions` sets pure effects below this share of an instance's largest absolute
 #: score to zero: float64 rounding of the 2**p-term sums, not interactions.
 NOISE_RTOL = 1e-10
-
-
-def all_masks(n_features: int) -> np.ndarray:
-    """Every mask of ``p`` features, shape (2**p, p), bool; row ``s`` has feature ``i`` on when bit
-    ``i`` of ``s`` is set (row 0 all off, the last row all on)."""
-    s = np.arange(2**n_features)[:, None]
-    return ((s >> np.arange(n_features)[None, :]) & 1).astype(bool)
-
-
-def moebius_transform(values: np.ndarray) -> np.ndarray:
-    """The Moebius transform of set functions given on all subsets, in subset-bitmask order.
-
-    Parameters
-    ----------
-    values : numpy.ndarray, shape (N, 2**p) or (2**p,)
-        ``values[..., s]`` is ``v(T)`` for the set ``T`` of the bits of ``s``.
-
-    Returns
-    -------
-    numpy.ndarray, same shape, float64
-        ``m[..., s]``: the pure effect of the set of the bits of ``s``.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    size = values.shape[-1]
-    p = size.bit_length() - 1
-    if size != 2**p:
-        raise InputError(f"values must hold 2**p entries in their last axis, got {size}")
-    lead = values.shape[:-1]
-    m = values.reshape(*lead, *([2] * p)).copy()  # axis -1 is bit 0, axis -p is bit p-1
-    for axis in range(len(lead), len(lead) + p):
-        index_on = [slice(None)] * m.ndim
-        index_off = [slice(None)] * m.ndim
-        index_on[axis], index_off[axis] = 1, 0
-        m[tuple(index_on)] -= m[tuple(index_off)]
-    return m.reshape(values.shape)
 
 
 @dataclass
@@ -143,9 +109,9 @@ class ExactInteractions:
     def to_shapiq(self, instance: int) -> Any:
         """Instance ``instance``'s exact pure effects as ``shapiq.InteractionValues``: index
         ``"Moebius"``, ``estimated=False``, ``baseline_value`` ``m({})``, every non-zero ``m(S)``
-        (:func:`glider_plugins.shapiq_interop.exact_to_shapiq`); compare with a detector's
+        (:func:`glider_plugins.interop.shapiq.exact_to_shapiq`); compare with a detector's
         :meth:`LocalInteractions.to_shapiq <glider_plugins.results.LocalInteractions.to_shapiq>`."""
-        from ..shapiq_interop import exact_to_shapiq
+        from ..interop.shapiq import exact_to_shapiq
 
         return exact_to_shapiq(self, instance)
 

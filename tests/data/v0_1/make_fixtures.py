@@ -1,10 +1,10 @@
 """Written with glider-plugins 0.1.0 (commit 5655c79), before the layout change."""
-import json, shutil, sys
+import shutil
 from pathlib import Path
-import numpy as np
+
 from glider_plugins import Glider, InteractionAttribution
-from glider_plugins.detectors.moebius import MoebiusDetector
 from glider_plugins.detectors import NIDDetector
+from glider_plugins.detectors.moebius import MoebiusDetector
 from tests.groundtruth.planted import planted_function, planted_instances
 
 out = Path("tests/data/v0_1")

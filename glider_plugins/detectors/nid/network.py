@@ -4,7 +4,7 @@
 tensor (:class:`StackLayout`), used through (N, in, out) weight views in batched products; the
 gradient is written out (:func:`loss_gradient`) and Adam updates the whole stack at once
 (:class:`StackedAdam`). Every operation treats each instance on its own, so an instance's numbers
-do not depend on the stack around it. Trained by :mod:`.nid_training`.
+do not depend on the stack around it. Trained by :mod:`.training`.
 """
 
 from __future__ import annotations

@@ -18,13 +18,14 @@ candidate costs one bordered (Schur complement) solve.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CONFIRM_GAIN", "SIGNIFICANCE", "PureEffects", "PureEffectFit", "pair_mass", "signed_effects"]
+from .sets import cliques
+
+__all__ = ["CONFIRM_GAIN", "SIGNIFICANCE", "PureEffects", "PureEffectFit"]
 
 #: A candidate set is kept when adding its cross lowers the held-out weighted MSE by at least this
 #: share.
@@ -197,8 +198,6 @@ class PureEffectFit:
         """Sets of 3..``max_size`` features all of whose pairs have a fitted effect of at least
         :data:`CLIQUE_SHARE` of the largest (among the :data:`MAX_CLIQUE_EDGES` strongest pairs):
         where a set's cross would be absorbed by its pairs."""
-        from .nid_crosses import cliques
-
         pairs = [t for t in self.terms if len(t) == 2]
         values = np.abs(coef[1 + self.p : 1 + self.p + len(pairs)])
         if not pairs or values.max() <= 0:
@@ -262,23 +261,3 @@ class PureEffectFit:
             val_mse=mse,
             val_r2=1.0 - mse / total if total > 0 else 1.0,
         )
-
-
-def pair_mass(p: int, terms: Sequence[tuple[int, ...]], effects: np.ndarray) -> np.ndarray:
-    """Each pair's interaction mass, ``sum |m(S)|`` over the fitted terms holding it, (p, p)."""
-    mass = np.zeros((p, p))
-    for members, value in zip(terms, np.abs(effects), strict=True):
-        for a, b in itertools.combinations(members, 2):
-            mass[a, b] += value
-            mass[b, a] += value
-    return mass
-
-
-def signed_effects(pure_pairs: np.ndarray, sets: Sequence[tuple[tuple[int, ...], float]]) -> dict[tuple[int, ...], float]:
-    """The signed ``m(S)`` of the pairs with a non-zero pure effect ((p, p) symmetric) and of the
-    given sets (members, value), as :attr:`LocalInteractions.signed_values
-    <glider_plugins.results.LocalInteractions.signed_values>` holds them."""
-    iu, ju = np.nonzero(np.triu(pure_pairs, 1))
-    signed = {(int(i), int(j)): float(pure_pairs[i, j]) for i, j in zip(iu, ju, strict=True)}
-    signed.update((tuple(int(i) for i in members), float(value)) for members, value in sets)
-    return signed

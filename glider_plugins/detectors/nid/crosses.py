@@ -1,7 +1,7 @@
 """Explaining found interactions away: least squares of the outputs on the main effects and the
 AND-crosses of found pairs and of the sets they close (their cliques), on binary masks.
 
-Used by the staged NID of :mod:`.nid_stages`: each pass's residual, and each found pair's cross
+Used by the staged NID of :mod:`.stages`: each pass's residual, and each found pair's cross
 mass (how much of the output the crosses through it explain).
 """
 
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DESIGN_BYTES", "CrossFit", "cliques", "pairs_of"]
+from ..pure_effects.sets import cliques
+
+__all__ = ["DESIGN_BYTES", "CrossFit"]
 
 #: :class:`CrossFit` builds its float64 designs for this many bytes' worth of instances at a time.
 DESIGN_BYTES = 64 * 2**20
@@ -140,27 +142,3 @@ def _by_size(sets: list[tuple[int, ...]]) -> dict[int, tuple[np.ndarray, np.ndar
         cols.append(col)
         rows.append(members)
     return {size: (np.array(cols), np.array(rows)) for size, (cols, rows) in out.items()}
-
-
-def cliques(graph: np.ndarray, max_size: int) -> list[tuple[int, ...]]:
-    """Every clique of 2..``max_size`` nodes of a symmetric bool adjacency matrix (sorted tuples).
-
-    Grown from each pair by adding larger common neighbours only, so each clique appears once.
-    """
-    out: list[tuple[int, ...]] = []
-    frontier = [tuple(pair) for pair in pairs_of(graph)]
-    while frontier:
-        out.extend(frontier)
-        if len(frontier[0]) >= max_size:
-            break
-        grown = []
-        for members in frontier:
-            common = np.logical_and.reduce(graph[list(members)], axis=0)
-            grown.extend(members + (int(v),) for v in np.flatnonzero(common) if v > members[-1])
-        frontier = grown
-    return out
-
-
-def pairs_of(matrix: np.ndarray) -> list[tuple[int, int]]:
-    """The pairs ``(i, j)``, ``i < j``, where a symmetric bool matrix is true."""
-    return [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(matrix, 1)), strict=True)]

@@ -3,10 +3,11 @@
 NID proposes (pairs by its weight measure, sets by its units' prefixes). Where the queried masks
 afford every set of up to three features (p <= 12 at 1000 LIME masks; equal sample weights),
 :func:`complete_refit` fits all sets up to the order they allow at once, with NID's larger
-candidates beside them, as the ``"moebius"`` detector does on its own design
-(:mod:`.moebius_fit`). Beyond, :class:`.PureEffectFit` decides: every pair it can afford and each
-candidate set are fitted as AND-crosses of the queried masks, sets confirmed on the held-out masks
-(:mod:`.pure_effects`).
+candidates beside them, by the pure-effect regression the ``"moebius"`` detector runs on its own
+design (:mod:`glider_plugins.detectors.pure_effects.instance`). Beyond,
+:class:`~glider_plugins.detectors.pure_effects.PureEffectFit` decides: every pair it can afford and
+each candidate set are fitted as AND-crosses of the queried masks, sets confirmed on the held-out
+masks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .pure_effects import PureEffectFit, pair_mass
+from ..pure_effects.differences import noise_rtol
+from ..pure_effects.instance import MAX_TERMS, fit_instance, plan_instance
+from ..pure_effects.regression import PureEffectFit
+from ..pure_effects.sets import pair_mass
 
 __all__ = ["MAX_SET_CANDIDATES", "SAMPLES_PER_TERM", "Refit", "complete_refit", "refit", "refit_pairs"]
 
@@ -135,26 +139,23 @@ def complete_refit(
     max_interactions: int,
 ) -> Refit | None:
     """Every pure effect up to the order the masks allow, as the ``"moebius"`` detector fits it on
-    its own design (:class:`~.moebius.MoebiusDetector`: exact ``m({})`` and ``m({i})`` where the
+    its own design (:func:`~glider_plugins.detectors.pure_effects.instance.fit_instance`: exact ``m({})`` and ``m({i})`` where the
     masks hold the all-off and one-on rows, features that act alone or not at all screened by the
     one-off and one-on rows, least squares of the rest, sets confirmed by ``min_set_share``,
     ``significance`` standard errors and a lower leave-one-out error), NID's ``candidates`` larger
     than that order fitted beside them. ``None`` where the masks
     leave no room for every set of three of the features kept, the terms pass
-    :data:`~.moebius.MAX_TERMS`, or the sample weights differ (LIME's kernel). Same returns as
+    :data:`~glider_plugins.detectors.pure_effects.instance.MAX_TERMS`, or the sample weights differ (LIME's kernel). Same returns as
     :func:`refit`.
     """
-    from .archdetect import noise_rtol
-    from .moebius import MAX_TERMS, MoebiusDetector
-
     if not np.all(sample_w == sample_w[0]):
         return None
-    fitter = MoebiusDetector(max_order=max(max_size, 2), min_share=min_set_share, significance=significance)
     rtol = float(noise_rtol(outputs[None])[0])
-    plan = fitter.plan_instance(masks, outputs, rtol)
+    plan = plan_instance(masks, outputs, rtol)
     if plan.room < min(3, plan.active.size) or plan.n_terms() + len(candidates) > MAX_TERMS:
         return None
-    local = fitter.fit_instance(masks, plan, rtol, max(max_size, 2), extra=candidates)
+    local = fit_instance(masks, plan, rtol, max(max_size, 2), min_share=min_set_share, significance=significance,
+                         extra=candidates)
     metadata = {"refit": "complete", "fit_order": plan.order, "active_features": plan.active.tolist(),
                 "confirmed_sets": [m for m, _ in local.metadata["set_effects"]]}
     return Refit(local.interactions[:max_interactions], local.pairwise_strengths, local.main_effects, metadata,

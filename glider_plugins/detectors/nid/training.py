@@ -1,4 +1,4 @@
-"""Batched MLP training for NID: the stacked networks of :mod:`.nid_network`, trained as one.
+"""Batched MLP training for NID: the stacked networks of :mod:`.network`, trained as one.
 
 The data each network learns from (standardised outputs, the additive start, the held-out split),
 and the training loop: Adam over the stack, per-instance early stopping on held-out samples,
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import InputError
-from .nid_network import StackedAdam, StackLayout, init_params, loss_gradient, weighted_mse
+from ...errors import InputError
+from .network import StackedAdam, StackLayout, init_params, loss_gradient, weighted_mse
 
 __all__ = ["split_samples", "standardise", "train_in_stacks", "train_stacked"]
 

@@ -1,4 +1,4 @@
-"""The fits behind the ``"moebius"`` detector (:mod:`.moebius`): one instance's pure effects by
+"""The fits behind the pure-effect regression (:mod:`.instance`): one instance's pure effects by
 least squares over exact low orders, or by the Moebius transform when every combination was
 queried, with standard errors and the leave-one-out check of a fitted term."""
 
@@ -7,6 +7,8 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
+
+from ...set_functions import all_masks, moebius_transform
 
 __all__ = ["REFINEMENTS", "MoebiusFit", "confirmed_sets", "cross_columns", "least_squares_fit", "transform_fit"]
 
@@ -113,8 +115,6 @@ def _least_norm(design: np.ndarray, target: np.ndarray, noise: float) -> np.ndar
 def transform_fit(masks: np.ndarray, y: np.ndarray, active: np.ndarray, noise: float) -> MoebiusFit:
     """The Moebius transform of the mean output of every combination of the ``active`` features
     (all queried), effects within ``noise`` zero; standard errors from the spread of repeats."""
-    from ..reference.exact import all_masks, moebius_transform
-
     q = active.size
     cell = masks[:, active].astype(np.int64) @ (1 << np.arange(q, dtype=np.int64))
     count = np.bincount(cell, minlength=2**q)

@@ -8,7 +8,7 @@ The model travels to workers in a portable form, once:
 * anything else: a :class:`ModelFactory` (a picklable zero-argument callable that builds the
   model), rebuilt once per worker process.
 
-With a Dask ``Client`` the :class:`~glider_plugins.chunking.ModelSpec` is scattered to every worker
+With a Dask ``Client`` the :class:`~glider_plugins.glider.models.ModelSpec` is scattered to every worker
 once (``broadcast=True``) and each task only carries its chunk. A ``concurrent.futures`` executor
 has no way to send data once, so the (portable, usually small) spec goes with every task, but the
 model is built only once per worker process: :meth:`ModelSpec.attribution` caches it per process by
@@ -21,70 +21,17 @@ same as in a local run.
 
 from __future__ import annotations
 
-import io
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .chunking import Chunk, ChunkOptions, ChunkResult, ModelSpec, detect_chunk
-from .errors import InputError, InputTypeError, ModelLoadError
+from ..errors import InputError, InputTypeError
+from .chunks import Chunk, ChunkOptions, ChunkResult, detect_chunk
+from .models import ModelSpec, portable_spec
 
-__all__ = ["ChunkFailure", "ModelFactory", "TorchScriptBytes", "check_executor", "executor_name", "is_dask_client", "portable_spec", "run_chunks"]
-
-
-@dataclass(frozen=True)
-class ModelFactory:
-    """A model that workers rebuild: ``build()`` is called once per worker process.
-
-    Parameters
-    ----------
-    build : callable
-        A picklable zero-argument callable (a top-level function, ``functools.partial`` of one, or
-        a class) returning anything :func:`~glider_plugins.adapters.adapt` accepts.
-    key : str, optional
-        Names the model in checkpoint headers (default: the callable's qualified name).
-
-    Examples
-    --------
-    >>> spec = ModelFactory(functools.partial(load_my_model, "weights.pt"))  # doctest: +SKIP
-    >>> Glider(spec).detect(X, executor=client, seed=0)                     # doctest: +SKIP
-    """
-
-    build: Callable[[], Any]
-    key: str | None = None
-
-    def load(self) -> Any:
-        """Build the model."""
-        return self.build()
-
-    def describe(self) -> str:
-        return self.key or f"{getattr(self.build, '__module__', '')}.{getattr(self.build, '__qualname__', type(self.build).__name__)}"
-
-
-@dataclass(frozen=True)
-class TorchScriptBytes:
-    """A TorchScript module as ``torch.jit.save`` bytes (ScriptModules do not pickle)."""
-
-    data: bytes
-
-    @classmethod
-    def from_module(cls, module: Any) -> TorchScriptBytes:
-        import torch
-
-        buffer = io.BytesIO()
-        torch.jit.save(module, buffer)
-        return cls(buffer.getvalue())
-
-    def load(self) -> Any:
-        """The module, loaded on the CPU."""
-        import torch
-
-        return torch.jit.load(io.BytesIO(self.data), map_location="cpu")
-
-    def describe(self) -> str:
-        return f"torchscript:{len(self.data)} bytes"
+__all__ = ["ChunkFailure", "check_executor", "executor_name", "is_dask_client", "run_chunks"]
 
 
 @dataclass
@@ -121,56 +68,6 @@ def check_executor(executor: Any) -> None:
     raise InputTypeError(f"executor: expected a concurrent.futures.Executor or a dask.distributed.Client, got {type(executor).__name__}")
 
 
-def portable_spec(spec: ModelSpec) -> ModelSpec:
-    """A copy of ``spec`` whose model can be pickled and sent to worker processes.
-
-    ONNX paths and protos become bytes, TorchScript modules :class:`TorchScriptBytes`; the copy
-    gets a content token so workers build the model once per process.
-
-    Raises
-    ------
-    InputTypeError
-        When the model (or an adapter option) cannot be pickled; the message says what to pass.
-    """
-    import hashlib
-    import pickle
-
-    model = spec.model
-    kind = type(model).__module__.split(".")[0]
-    if isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".onnx"):
-        try:
-            with open(model, "rb") as handle:
-                model = handle.read()
-        except OSError as exc:
-            raise ModelLoadError(f"model: could not read the ONNX file '{model}' ({exc})") from exc
-    elif kind == "onnx" and hasattr(model, "SerializeToString"):
-        model = model.SerializeToString()
-    elif kind == "onnxruntime":
-        raise InputTypeError(
-            "model: an onnxruntime.InferenceSession cannot be sent to workers; pass the ONNX file path, its bytes or the onnx.ModelProto instead"
-        )
-    elif _is_torchscript(model):
-        model = TorchScriptBytes.from_module(model)
-    portable = ModelSpec(model, spec.detector, spec.perturbation, dict(spec.adapter_options))
-    try:
-        blob = pickle.dumps(portable, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # pickle raises many types
-        raise InputTypeError(
-            f"model: cannot be sent to the executor's workers because it does not pickle ({type(exc).__name__}: {exc}); "
-            "pass ONNX bytes/path, a torch.nn.Module, a top-level function, or a ModelFactory that builds the model on each worker"
-        ) from exc
-    portable.token = hashlib.sha256(blob).hexdigest()
-    return portable
-
-
-def _is_torchscript(model: Any) -> bool:
-    if not type(model).__module__.startswith("torch"):
-        return False
-    import torch
-
-    return isinstance(model, torch.jit.ScriptModule)
-
-
 Task = tuple[Chunk, int]
 
 
@@ -183,7 +80,7 @@ def run_chunks(
     retries: int = 1,
     max_in_flight: int | None = None,
 ) -> Iterator[ChunkResult | ChunkFailure]:
-    """Run :func:`~glider_plugins.chunking.detect_chunk` on every ``(chunk, seed)``; yield in order.
+    """Run :func:`~glider_plugins.glider.chunks.detect_chunk` on every ``(chunk, seed)``; yield in order.
 
     Parameters
     ----------

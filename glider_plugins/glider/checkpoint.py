@@ -26,15 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import ChunkResult
-from .errors import InputError
+from ..errors import InputError
+from .chunks import ChunkResult
 
 __all__ = ["FORMAT", "Checkpoint", "component_header", "fingerprint", "model_fingerprint"]
 
 #: Format tag of the header. 3: every chunk file carries the hash of its run's header, its index
 #: and its instance ids, checked on load (2: the same results, chunk files unchecked; 1 seeded
 #: each chunk by its index, so its chunks do not mix with later runs').
-FORMAT = "glider_plugins.checkpoint/3"
+FORMAT = "glider_plugins.checkpoint/3"  # a name, not a module path: 0.1 wrote it, and it stays
 _HEADER = "header.json"
 
 

@@ -1,6 +1,6 @@
 """Realising masks as model inputs and querying the model, in streamed chunks.
 
-Shared by local detection (:mod:`glider_plugins.attribution`) and global detection: masks of N
+Shared by local detection (:mod:`glider_plugins.explain.attribution`) and global detection: masks of N
 instances go in, the model's score for every mask comes out, shape (N, n).
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .adapters.base import ModelAdapter, Static, TargetType
-from .errors import InputError, NonFiniteOutputError
-from .layout import FeatureLayout
-from .perturbations.base import PerturbationScheme
+from ..adapters.base import ModelAdapter, Static, TargetType
+from ..errors import InputError, NonFiniteOutputError
+from ..layout import FeatureLayout
+from ..perturbations.base import PerturbationScheme
 from .reproducibility import (
     ROW_ALIGN,
     background_generator,
@@ -65,7 +65,7 @@ class QueryPlan:
 def probe_instances(plan: QueryPlan) -> np.ndarray:
     """Score the unperturbed instances, shape (N,): checks target and output before a long run.
 
-    Each instance's row sits at a multiple of :data:`~glider_plugins.reproducibility.ROW_ALIGN` in the call (as the first row of
+    Each instance's row sits at a multiple of :data:`~glider_plugins.explain.reproducibility.ROW_ALIGN` in the call (as the first row of
     its perturbations would), so its score is the same alone or in any batch.
     """
     inputs = plan.layout.inputs
@@ -190,7 +190,7 @@ def query_design(
     unperturbed: np.ndarray,
     show_progress: bool,
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Query the masks (:func:`~glider_plugins.querying.query_masks`); with a background set and
+    """Query the masks (:func:`~glider_plugins.explain.querying.query_masks`); with a background set and
     a detector that sets ``background_rows`` (both built-ins do), once per background row and
     averaged.
 
@@ -198,7 +198,7 @@ def query_design(
     queries an instance's differences and fits combine share their background instead of each
     drawing its own row (``background_rows=None``: one random row per query, as the perturbation
     scheme draws it). More rows than that are drawn from the seed (the base
-    seed every instance's sequence starts from, :func:`~glider_plugins.reproducibility.instance_seeds`), the same for every
+    seed every instance's sequence starts from, :func:`~glider_plugins.explain.reproducibility.instance_seeds`), the same for every
     instance. Outputs are the average over the rows; ``n_queries`` counts every pass.
     """
     layout = plan.layout
@@ -224,14 +224,14 @@ def query_design(
 def design_per_instance(
     detector: Any, layout: FeatureLayout, n_samples: int, scheme: PerturbationScheme, seeds: Sequence[np.random.SeedSequence]
 ) -> np.ndarray:
-    """The masks (N, n, p) to query, instance ``i``'s drawn from ``seeds[i]`` (:func:`~glider_plugins.reproducibility.instance_seeds`)."""
+    """The masks (N, n, p) to query, instance ``i``'s drawn from ``seeds[i]`` (:func:`~glider_plugins.explain.reproducibility.instance_seeds`)."""
     return np.concatenate([
         detector.design(1, layout.n_features, n_samples, scheme, np.random.default_rng(sequence)) for sequence in seeds
     ])
 
 
 def plan_call_rows(plan: QueryPlan) -> int:
-    """:func:`~glider_plugins.reproducibility.call_rows` for this plan's adapter."""
+    """:func:`~glider_plugins.explain.reproducibility.call_rows` for this plan's adapter."""
     return call_rows(plan.rows_per_eval, plan.adapter.chunk_size())
 
 
@@ -270,7 +270,7 @@ def _model_calls(
     A block is padded with copies of its last row up to a multiple of ``align`` (row index -1:
     their scores are dropped) and split across calls only at multiples of ``align``, so every
     row sits at the same position modulo ``align`` alone or in any batch (see
-    :data:`~glider_plugins.reproducibility.ROW_ALIGN`). Yields ``(rows, instance ids, arrays)``.
+    :data:`~glider_plugins.explain.reproducibility.ROW_ALIGN`). Yields ``(rows, instance ids, arrays)``.
     """
     size = step - step % align
     rows_held: list[np.ndarray] = []
@@ -337,7 +337,7 @@ def _distinct_rows(flat: np.ndarray, instance_ids: np.ndarray, todo: np.ndarray)
 
 
 def _expand_extra(value: Any, instance_ids: np.ndarray) -> Any:
-    """A formatted extra argument (:func:`~glider_plugins.formatting.format_extra`) for the rows of
+    """A formatted extra argument (:func:`~glider_plugins.explain.formatting.format_extra`) for the rows of
     ``instance_ids``: per-row arrays expanded to one row per perturbation, shared values as they are."""
     return value if isinstance(value, Static) else value[instance_ids]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .adapters.base import Static, to_numpy
-from .errors import InputError, InputTypeError
-from .layout import FeatureLayout
+from ..adapters.base import Static, to_numpy
+from ..errors import InputError, InputTypeError
+from ..layout import FeatureLayout
 
 __all__ = ["Background", "InputInfo", "attribution_dtype", "build_layout", "format_extra", "format_inputs", "format_target"]
 

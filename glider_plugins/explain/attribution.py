@@ -1,7 +1,7 @@
 """InteractionAttribution: MADEX local interaction detection behind Captum's interface.
 
 The Captum-facing boundary: arguments are formatted and checked here once (see
-:mod:`glider_plugins.formatting`), then the batch of instances flows through
+:mod:`glider_plugins.explain.formatting`), then the batch of instances flows through
 perturbation -> model queries -> detector in one pass.
 """
 
@@ -16,17 +16,17 @@ import numpy as np
 from captum.attr import Attribution
 from captum.log import log_usage
 
-from ._captum_args import check_captum_arguments, repeat_per_instance
-from ._checks import check_int, check_number
-from .adapters.base import TargetType
-from .adapters.dispatch import adapt
-from .errors import ConstantOutputError, ConstantOutputWarning, InputError
+from .._checks import check_int, check_number
+from ..adapters.base import TargetType
+from ..adapters.dispatch import adapt
+from ..errors import ConstantOutputError, ConstantOutputWarning, InputError
+from ..interop.captum import check_captum_arguments, repeat_per_instance
+from ..layout import FeatureLayout
+from ..perturbations.base import PerturbationScheme
+from ..results import AttributionResult, LocalInteractions
 from .formatting import InputInfo, build_layout, format_extra, format_target
-from .layout import FeatureLayout
-from .perturbations.base import PerturbationScheme
 from .querying import QueryPlan, design_per_instance, probe_instances, query_design
 from .reproducibility import default_rows_per_eval, instance_seeds
-from .results import AttributionResult, LocalInteractions
 
 __all__ = ["InteractionAttribution"]
 
@@ -81,7 +81,7 @@ class InteractionAttribution(Attribution):
     """
 
     def __init__(self, forward_func: Any, detector: Any = "auto", perturbation: Any = "binary", **adapter_options: Any) -> None:
-        from .plugins import make_detector, make_perturbation
+        from ..plugins import make_detector, make_perturbation
 
         self.adapter = adapt(forward_func, **adapter_options)
         super().__init__(forward_func)
@@ -202,7 +202,7 @@ class InteractionAttribution(Attribution):
             Most perturbed rows (over all instances) per model call. Default: as many as fit in
             about 64 MB of model input. Background draws depend on it: keep it fixed to
             reproduce a run with ``seed``. From 16 on, each instance's rows start at a multiple
-            of 16 in every call (:data:`~glider_plugins.reproducibility.ROW_ALIGN`), so a model whose
+            of 16 in every call (:data:`~glider_plugins.explain.reproducibility.ROW_ALIGN`), so a model whose
             scores depend on a row's place in its kernel blocks still scores an instance the
             same alone or in a batch; below 16 rows are not aligned.
         max_order : int, optional
@@ -263,11 +263,11 @@ class InteractionAttribution(Attribution):
         kernel_width: float | None = None,
         **detector_options: Any,
     ) -> AttributionResult:
-        """:meth:`attribute_interactions` on instances formatted already (:func:`~glider_plugins.formatting.build_layout`):
+        """:meth:`attribute_interactions` on instances formatted already (:func:`~glider_plugins.explain.formatting.build_layout`):
         the one internal entry point, which GLIDER's chunks call with their slice of the layout
         (:meth:`FeatureLayout.subset`) instead of formatting the data again. Same parameters and
         returns as :meth:`attribute_interactions`; ``info`` says how the instances were passed."""
-        from .plugins import make_detector
+        from ..plugins import make_detector
 
         total_start = time.perf_counter()
         detector = make_detector(self.detector, **detector_options)
@@ -380,7 +380,7 @@ def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int
 
 
 def _uses_random_design(detector: Any) -> bool:
-    from .detectors.base import Detector
+    from ..detectors.base import Detector
 
     return getattr(type(detector), "design", None) is Detector.design
 

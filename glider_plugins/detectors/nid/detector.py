@@ -10,7 +10,7 @@ score; NID then reads interactions off its weights (Tsang et al., ICLR 2018 and 
   matrices of the later layers, ``z = |w_out|^T |W_L| ... |W_2|``;
 * a set ``I`` of features interacts through ``u`` as much as its weakest input weight,
   ``min_{i in I} |W1[u, i]|``; summed over units with weights ``z_u``;
-* by default in several passes (:mod:`.nid_stages`): the pairs found (and the sets they close)
+* by default in several passes (:mod:`.stages`): the pairs found (and the sets they close)
   are explained away with exact AND-crosses and NID runs again on the rescaled residual, so weak
   interactions are not drowned by a dominant one.
 
@@ -30,7 +30,7 @@ of an (N, size) tensor, used as (N, in, out) weight views) and trained together 
 matrix products, backpropagation written out (autograd's bookkeeping cost more than these small
 products) and one Adam update over the whole stack (elementwise, so per instance); each instance
 stops early on its own held-out samples and then leaves the batch. Stacks of fewer than 16
-instances train on one torch thread (:data:`.nid_training.MIN_STACK_FOR_THREADS`). Randomness (initialisation,
+instances train on one torch thread (:data:`.training.MIN_STACK_FOR_THREADS`). Randomness (initialisation,
 splits, mini-batch order) comes from one ``torch.Generator`` per pass seeded from the ``rng``
 passed in, so a seed reproduces a run exactly. The draws are shared by all instances (the same
 initial weights, held-out positions and sample order; each instance's samples are its own random
@@ -47,21 +47,21 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .._checks import check_int, check_number, is_int
-from ..errors import InputError
-from ..results import LocalInteractions
-from .base import Detector, check_experiments
-from .nid_decoding import (
+from ..._checks import check_int, check_number, is_int
+from ...errors import InputError
+from ...results import LocalInteractions
+from ..base import Detector, check_experiments
+from ..pure_effects.regression import SIGNIFICANCE
+from .decoding import (
     cutoff_interactions,
     nid_anyorder,
     nid_pairwise,
     prune_redundant,
     unit_influence,
 )
-from .nid_refit import refit
-from .nid_stages import FirstPass, fit_metadata, rank_instance, run_passes
-from .nid_training import split_samples, standardise, train_in_stacks
-from .pure_effects import SIGNIFICANCE
+from .refit import refit
+from .stages import FirstPass, fit_metadata, rank_instance, run_passes
+from .training import split_samples, standardise, train_in_stacks
 
 __all__ = ["NIDDetector", "nid_pairwise", "nid_anyorder", "prune_redundant"]
 
@@ -106,7 +106,7 @@ class NIDDetector(Detector):
         grows the weights the data ask for (mean pairwise AUC on the NID test functions: about 0.66
         with 1.0, 0.80 with 0.03).
     stages : int, default 6
-        Detection passes (:mod:`.nid_stages`). After each pass, the strongest new pairs are
+        Detection passes (:mod:`.stages`). After each pass, the strongest new pairs are
         explained away exactly (AND-crosses of the found pairs and of every set all of whose
         pairs were found, in a least-squares fit with the main effects) and the next network is
         trained on the residual, rescaled, so weak interactions are read without the dominant
@@ -121,7 +121,7 @@ class NIDDetector(Detector):
         New pairs a pass explains away at most (those within ``stage_threshold`` of its
         strongest new pair). A selected pair that the least-squares crosses then show to explain
         nothing (NID mixed it in from a stronger pair's units) is dropped again
-        (:data:`~.nid_stages.REJECT_RATIO`).
+        (:data:`~.stages.REJECT_RATIO`).
     stage_threshold : float, default 0.5
         With ``pairs_per_stage > 1``: a further pair must reach this share of the pass's
         strongest new pair.
@@ -147,19 +147,19 @@ class NIDDetector(Detector):
         in stacks of 32, about 220 one at a time. ``None``: all instances in one stack.
 
     refit : bool, default True
-        Re-estimate what NID found as pure effects (:mod:`.pure_effects`): a weighted least-squares
+        Re-estimate what NID found as pure effects (:mod:`glider_plugins.detectors.pure_effects`): a weighted least-squares
         fit of the outputs on the bias, the main effects and the AND-crosses of the pairs (all of
-        them while there are :data:`~.nid_refit.SAMPLES_PER_TERM` training samples per term, else the found and
+        them while there are :data:`~.refit.SAMPLES_PER_TERM` training samples per term, else the found and
         strongest ones), then NID's candidate sets of three or more features one at a time, each
         kept only when its own cross lowers the held-out error and its effect is at least
         ``min_set_share`` of the largest interaction. Strengths are then ``|m(S)|`` in output units
         for pairs and sets alike (a term is reported only when it exceeds
-        :data:`~.pure_effects.SIGNIFICANCE` standard errors), ``pairwise_strengths`` each pair's
+        :data:`~glider_plugins.detectors.pure_effects.SIGNIFICANCE` standard errors), ``pairwise_strengths`` each pair's
         mass ``sum |m(S)|`` over the fitted terms holding it (each term counting by what it
         exceeds that noise margin), and ``main_effects`` the fitted ``m({i})``. Where the masks
         afford every set of up to three of the features that interact (equal sample weights; p up
         to 10-16 at 1000 LIME masks), the refit is complete instead
-        (:func:`~.nid_refit.complete_refit`): every pure effect up to the order the masks allow
+        (:func:`~.refit.complete_refit`): every pure effect up to the order the masks allow
         and NID's larger candidate sets, fitted at once as the ``"moebius"`` detector fits them
         (``metadata["refit"] == "complete"``); on the real-model panel that lifts pair
         precision@5 from 0.63-0.83 to 0.81-0.97 and Spearman from 0.66-0.86 to 0.92-1.00.
@@ -173,7 +173,7 @@ class NIDDetector(Detector):
         functions' 5-way sets go missing (full-set pairwise AUC 0.9595 instead of 0.96 and more).
     significance : float, default 2.0
         With ``refit``: a term is reported only when its effect exceeds this many standard errors,
-        and counts in the pair masses by what it exceeds them (:data:`~.pure_effects.SIGNIFICANCE`).
+        and counts in the pair masses by what it exceeds them (:data:`~glider_plugins.detectors.pure_effects.SIGNIFICANCE`).
         ``0``: every fitted term, noise included.
     background_rows : int or None, default 32
         With ``baselines=Background(data)``: every mask is queried once per background row (up to
@@ -389,7 +389,7 @@ class NIDDetector(Detector):
 
     def _fit(self, masks: np.ndarray, targets: np.ndarray, sample_w: np.ndarray, split: np.ndarray,
              linear_start: np.ndarray, stage: int, seed: int, show_progress: bool) -> dict[str, Any]:
-        """Train the instances' networks of pass ``stage`` (:func:`~.nid_training.train_in_stacks`)."""
+        """Train the instances' networks of pass ``stage`` (:func:`~.training.train_in_stacks`)."""
         return train_in_stacks(
             masks, targets, sample_w, split, linear_start, stage=stage, seed=seed, instance_batch=self.instance_batch,
             hidden_units=self.network_for(masks.shape[2]), l1=self.l1, learning_rate=self.learning_rate,

@@ -30,8 +30,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .nid_crosses import CrossFit, pairs_of
-from .nid_decoding import (
+from ..pure_effects.sets import pairs_of
+from .crosses import CrossFit
+from .decoding import (
     anyorder_sets,
     nid_anyorder,
     nid_pairwise,
@@ -108,7 +109,7 @@ def run_passes(
         With 2, no higher-order candidates are collected (``candidates`` is ``None``).
     train : callable
         ``train(masks, targets, sample_w, split, linear_start, stage) -> fit`` with
-        ``fit["mlp_weights"]`` as from :func:`.nid_training.train_stacked`.
+        ``fit["mlp_weights"]`` as from :func:`.training.train_stacked`.
 
     Returns
     -------

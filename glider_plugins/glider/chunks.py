@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .adapters.base import Static
-from .attribution import InteractionAttribution
-from .errors import ConstantOutputError, ConstantOutputWarning
-from .formatting import InputInfo, format_extra, format_target
-from .global_results import GlobalInteractions
-from .layout import FeatureLayout
+from ..adapters.base import Static
+from ..errors import ConstantOutputError, ConstantOutputWarning
+from ..explain.formatting import InputInfo, format_extra, format_target
+from ..global_results import GlobalInteractions
+from ..layout import FeatureLayout
+from .models import ModelSpec
 
 __all__ = [
     "Chunk",
@@ -30,7 +30,6 @@ __all__ = [
     "ChunkOptions",
     "ChunkResult",
     "InteractionCounter",
-    "ModelSpec",
     "detect_chunk",
 ]
 
@@ -38,54 +37,6 @@ __all__ = [
 CONSTANT_ALL = "the model's output does not change under any perturbation"
 
 FoundSets = list[tuple[tuple[int, ...], float]]
-
-
-#: Attributions built in this process, by spec token (workers build each model once).
-_BUILT: dict[str, InteractionAttribution] = {}
-_BUILT_MAX = 4
-
-
-@dataclass
-class ModelSpec:
-    """What rebuilds the local explainer anywhere: the model (or adapter) and how to explain it.
-
-    Picklable when the model is; the built :class:`InteractionAttribution` is cached per object
-    and never pickled. A spec with a ``token`` (set by
-    :func:`~glider_plugins.executors.portable_spec`, a hash of its pickled content) is also cached
-    per process, so an executor's worker builds the model (an ONNX session, a loaded module) once,
-    however many chunks it runs. A model with a ``load()`` method
-    (:class:`~glider_plugins.executors.ModelFactory`,
-    :class:`~glider_plugins.executors.TorchScriptBytes`) is loaded on first use.
-    """
-
-    model: Any
-    detector: Any = "auto"
-    perturbation: Any = "binary"
-    adapter_options: dict[str, Any] = field(default_factory=dict)
-    token: str | None = None
-    _cache: InteractionAttribution | None = field(default=None, repr=False, compare=False)
-
-    def attribution(self) -> InteractionAttribution:
-        """The :class:`InteractionAttribution` for this spec (built on first use)."""
-        if self._cache is None and self.token is not None:
-            self._cache = _BUILT.get(self.token)
-        if self._cache is None:
-            self._cache = InteractionAttribution(_loaded(self.model), self.detector, self.perturbation, **self.adapter_options)
-            if self.token is not None:
-                while len(_BUILT) >= _BUILT_MAX:
-                    _BUILT.pop(next(iter(_BUILT)))
-                _BUILT[self.token] = self._cache
-        return self._cache
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_cache": None}
-
-
-def _loaded(model: Any) -> Any:
-    """A portable model (ModelFactory, TorchScriptBytes) becomes the model; others pass through."""
-    from .executors import ModelFactory, TorchScriptBytes
-
-    return model.load() if isinstance(model, (ModelFactory, TorchScriptBytes)) else model
 
 
 @dataclass(frozen=True)

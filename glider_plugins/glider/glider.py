@@ -9,9 +9,9 @@ Data flow (one direction)::
          --> GlobalInteractions (ranked by count; subset pruning in ``top(K)``)
 
 :func:`detect_chunk` is a top-level function of picklable arguments, so chunks run unchanged on
-an executor (:mod:`glider_plugins.executors`: any ``concurrent.futures.Executor`` or a Dask
+an executor (:mod:`glider_plugins.glider.executors`: any ``concurrent.futures.Executor`` or a Dask
 ``Client``; results are counted in chunk order, so the result equals the local run's) and are
-stored in a checkpoint as they finish (:mod:`glider_plugins.checkpoint`; a rerun resumes). Every seed comes from one
+stored in a checkpoint as they finish (:mod:`glider_plugins.glider.checkpoint`; a rerun resumes). Every seed comes from one
 ``numpy.random.Generator(seed)``: it samples the instances and draws one detection seed, which
 every chunk gets. ``attribute`` draws an instance's masks from that seed and the instance's
 content, and the detectors draw nothing per batch position, so an instance's local result, and
@@ -29,22 +29,22 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_int
+from .._checks import check_int
+from ..errors import InputError, InputTypeError, ModelError
+from ..explain.formatting import build_layout, format_target
+from ..global_results import GlobalInteractions
+from ..layout import FeatureLayout
 from .checkpoint import Checkpoint, component_header, fingerprint, model_fingerprint
-from .chunking import (
+from .chunks import (
     CONSTANT_ALL,
     Chunk,
     ChunkBuilder,
     ChunkOptions,
     ChunkResult,
     InteractionCounter,
-    ModelSpec,
 )
-from .errors import InputError, InputTypeError, ModelError
 from .executors import ChunkFailure, check_executor, executor_name, run_chunks
-from .formatting import build_layout, format_target
-from .global_results import GlobalInteractions
-from .layout import FeatureLayout
+from .models import ModelSpec
 
 __all__ = ["Glider"]
 
@@ -133,14 +133,14 @@ class Glider:
         executor : concurrent.futures.Executor or dask.distributed.Client, optional
             Explain chunks in parallel. The model is sent in a portable form (ONNX bytes,
             TorchScript bytes, a pickled module or callable, or a
-            :class:`~glider_plugins.executors.ModelFactory` rebuilt on each worker); a Dask
+            :class:`~glider_plugins.glider.models.ModelFactory` rebuilt on each worker); a Dask
             ``Client`` receives it once (scattered to every worker), each task only its chunk.
             The result equals the local run's for the same ``seed``. Give a
             ``ProcessPoolExecutor`` ``mp_context=multiprocessing.get_context("spawn")``: forking
             a process that already runs onnxruntime/torch threads can hang the children.
         checkpoint : str or os.PathLike, optional
             A folder where each finished chunk's results are stored atomically
-            (:class:`~glider_plugins.checkpoint.Checkpoint`). Rerunning with the same folder,
+            (:class:`~glider_plugins.glider.checkpoint.Checkpoint`). Rerunning with the same folder,
             data and settings resumes: stored chunks are loaded, not recomputed, and the result
             equals an uninterrupted run's. Different settings are refused. Needs ``seed``.
         retries : int, default 1

@@ -1,13 +1,14 @@
-"""The masks of the ``"moebius"`` detector (:mod:`.moebius`) and the order their count allows."""
+"""The masks of the ``"moebius"`` detector: ArchDetect's design (or its main-effect rows) and distinct
+random masks; the order their count allows is :func:`~glider_plugins.detectors.pure_effects.instance.fit_order`."""
 
 from __future__ import annotations
 
-from math import comb
-
 import numpy as np
 
-from .._checks import check_int
-from .archdetect import archdetect_design
+from ..._checks import check_int
+from ...set_functions import all_masks
+from ..pure_effects.differences import archdetect_design
+from ..pure_effects.instance import fit_order
 
 __all__ = ["fit_order", "moebius_design", "screening_design"]
 
@@ -27,8 +28,6 @@ def moebius_design(n_features: int, n_samples: int, rng: np.random.Generator) ->
     full = p * p + p + 2
     base = archdetect_design(p) if full <= n_samples else screening_design(p)
     if 2**p <= max(n_samples, len(base)):
-        from ..reference.exact import all_masks
-
         every = all_masks(p)[::-1]
         cycles, rest = divmod(max(int(n_samples), 2**p), 2**p)
         tail = every[np.sort(rng.choice(2**p, rest, replace=False))] if rest else every[:0]
@@ -57,15 +56,3 @@ def screening_design(n_features: int) -> np.ndarray:
     check_int("n_features", p)
     eye = np.eye(p, dtype=bool)
     return np.concatenate([np.ones((1, p), bool), ~eye, np.zeros((1, p), bool), eye])
-
-
-def fit_order(n_features: int, n_distinct: int, rows_per_term: float = 1.25) -> int:
-    """The largest order ``k`` whose terms (all sets of up to ``k`` of ``n_features``) number at
-    most ``n_distinct / rows_per_term``; ``n_features`` when the distinct masks are all ``2**p``."""
-    if n_distinct >= 2**n_features:
-        return n_features
-    order, terms = 0, 1
-    while order < n_features and terms + comb(n_features, order + 1) <= n_distinct / rows_per_term:
-        order += 1
-        terms += comb(n_features, order)
-    return order

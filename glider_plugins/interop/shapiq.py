@@ -22,14 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import is_int
-from .errors import InputError
+from .._checks import check_instance
+from ..errors import InputError
+from ..set_functions import all_masks, pair_mass
 
 if TYPE_CHECKING:
     from shapiq import InteractionValues
 
-    from .reference.exact import ExactInteractions
-    from .results import LocalInteractions
+    from ..reference.exact import ExactInteractions
+    from ..results import LocalInteractions
 
 __all__ = ["check_instance", "exact_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths"]
 
@@ -134,8 +135,6 @@ def exact_to_shapiq(exact: ExactInteractions, instance: int) -> InteractionValue
     InputError
         When ``instance`` is not one of the ``len(exact)`` instances.
     """
-    from .reference.exact import all_masks
-
     check_instance(instance, len(exact))
     row = exact.moebius[int(instance)]
     members = all_masks(exact.n_features)
@@ -149,12 +148,6 @@ def exact_to_shapiq(exact: ExactInteractions, instance: int) -> InteractionValue
     )
 
 
-def check_instance(instance: Any, n_instances: int) -> None:
-    """Raise :class:`InputError` unless ``instance`` is an integer index into ``n_instances`` (not a bool)."""
-    if not is_int(instance) or not -n_instances <= instance < n_instances:
-        raise InputError(f"instance: expected an integer in 0..{n_instances - 1}, got {instance!r}")
-
-
 def pair_strengths(values: InteractionValues | Mapping[tuple[int, ...], float], n_players: int | None = None) -> np.ndarray:
     """Each pair's interaction mass ``sum |value(S)|`` over the sets of two or more players holding
     it, (n, n) symmetric with a zero diagonal: the detectors' ``pairwise()`` for Moebius values,
@@ -166,8 +159,6 @@ def pair_strengths(values: InteractionValues | Mapping[tuple[int, ...], float], 
     n_players : int, optional
         Needed for a plain mapping.
     """
-    from .detectors.pure_effects import pair_mass
-
     if n_players is None:
         n_players = int(values.n_players)  # type: ignore[union-attr]
     items = values.dict_values if hasattr(values, "dict_values") else values
