@@ -21,6 +21,21 @@ of the detector call (queries included), ``queries`` per row.
 
     python benchmarks/real_model_panel.py [--rows 20] [--models census breast_cancer movielens_deepfm]
         [--detectors moebius archdetect nid auto] [--baselines typical background] [--n-samples 1000]
+
+Second table (``--indices``, issue 24), the dense models (``--index-models``, default the review
+CNN, the review GRU, the emotion CNN and the digits CNN): the interaction indices a budget can
+identify, at ``--budgets`` queries per row (300 1000 3000). For glider-plugins' detectors
+(``--methods``, default ``auto``): the share of rows reported by BII (``bii``), BII precision@5,
+Spearman over the pairs whose exact |BII| is at least 5 % of the largest, captured@5 (the exact
+|BII| of its top 5 over the best 5), the same for k-SII, ``stable`` as above (BII ranking), and
+``faith``/``ceil``: the R^2 over all masks of its surrogate beside the best R^2 of that order. For
+shapiq's KernelSHAPIQ (k-SII), SPEX and ProxySPEX (FBII: its pairs are the BII) on the same game
+(:class:`~glider_plugins.reference.MaskGame`: the same queries through the same adapter, averaged
+over the background rows): their own index's precision@5, Spearman and captured@5, and stability.
+``ms``: per row, model queries included, every method on the same model in the same run.
+
+    python benchmarks/real_model_panel.py --indices [--index-models review_cnn fer_cnn] [--budgets 300 1000]
+        [--methods auto fourier] [--peers KernelSHAPIQ SPEX ProxySPEX]
 """
 
 from __future__ import annotations
@@ -37,8 +52,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.groundtruth
 
 from glider_plugins import Background, InteractionAttribution  # noqa: E402
-from glider_plugins.reference import compare_with_reference, exact_interactions, top_overlap  # noqa: E402
-from tests.groundtruth.real_models import PANEL  # noqa: E402
+from glider_plugins.reference import (  # noqa: E402
+    MaskGame,
+    compare_with_reference,
+    exact_interactions,
+    faithfulness,
+    top_overlap,
+)
+from glider_plugins.set_functions import pair_matrix  # noqa: E402
+from tests.groundtruth.real_models import DENSE, PANEL  # noqa: E402
+
+PEERS = {"KernelSHAPIQ": "k-SII", "SPEX": "FBII", "ProxySPEX": "FBII"}
 
 DETECTORS = ("moebius", "archdetect", "nid")
 CHOICES = (*DETECTORS, "auto")
@@ -85,6 +109,85 @@ def row(name: str, kind: str, detector: str, model, ref, base, onnx_path: str | 
     }
 
 
+def _index_scores(result, ref, index: str) -> dict:
+    table = compare_with_reference(result, ref, index=index)
+    return {"P@5": table.precision_at_k.mean(), "rho": np.nanmean(table.spearman), "capt": table.captured_at_k.mean()}
+
+
+def glider_index_row(model, ref, base, method: str, budget: int) -> dict:
+    runs, seconds = [], []
+    for seed in SEEDS:
+        start = time.perf_counter()
+        runs.append(InteractionAttribution(model.forward, detector=method).attribute_interactions(
+            model.rows, baselines=base, feature_mask=model.feature_mask, n_samples=budget, seed=seed))
+        seconds.append(time.perf_counter() - start)
+    first = runs[0]
+    faith = faithfulness(first, ref)
+    return {"method": method, "bii": np.mean([local.index == "BII" for local in first]),
+            "BII": _index_scores(first, ref, "BII"), "k-SII": _index_scores(first, ref, "k-SII"),
+            "stable": np.nanmean([top_overlap(first, other) for other in runs[1:]]),
+            "faith": faith.r2.mean(), "ceil": faith.ceiling.mean(),
+            "ms": 1000 * np.median(seconds) / len(model.rows), "queries": first.metadata["n_queries"] / len(model.rows)}
+
+
+class _PeerResult:
+    """A peer's pairs in the shape compare_with_reference and top_overlap read."""
+
+    def __init__(self, values, index: str, p: int) -> None:
+        pairs = {m: float(v) for m, v in values.dict_values.items() if len(m) == 2}
+        self.matrix = pair_matrix(p, pairs)
+        self.interactions = sorted(((m, abs(v)) for m, v in pairs.items() if v != 0), key=lambda e: (-e[1], e[0]))
+        self.index = index
+
+    def pairwise(self, index=None):
+        return self.matrix
+
+
+def peer_index_row(model, ref, base, name: str, budget: int) -> dict:
+    import shapiq
+
+    runs, seconds = [], []
+    p = ref.n_features
+    index = PEERS[name]
+    for seed in SEEDS:
+        start, found = time.perf_counter(), []
+        for i in range(len(model.rows)):
+            game = MaskGame(model.forward, model.rows[i : i + 1], baselines=base, feature_mask=model.feature_mask)
+            approximator = getattr(shapiq, name)(n=p, max_order=2, index=index, random_state=seed)
+            found.append(_PeerResult(approximator.approximate(budget=budget, game=game), index, p))
+        seconds.append(time.perf_counter() - start)
+        runs.append(found)
+    scored = "k-SII" if index == "k-SII" else "BII"
+    return {"method": f"{name} ({index})", "scored": scored, "own": _index_scores(runs[0], ref, scored),
+            "stable": np.nanmean([top_overlap(runs[0], other) for other in runs[1:]]),
+            "ms": 1000 * np.median(seconds) / len(model.rows), "queries": budget}
+
+
+def index_table(args) -> None:
+    print(f"\n{'model':12s} {'baseline':10s} {'budget':>6s} {'method':22s} {'bii':>4s} {'BII P@5':>7s} {'rho':>5s} {'capt':>5s} "
+          f"{'kSII P@5':>8s} {'rho':>5s} {'capt':>5s} {'stable':>6s} {'faith':>5s} {'ceil':>5s} {'ms':>7s}", flush=True)
+    for name in args.index_models:
+        model = PANEL[name]() if name == "fer_cnn" else PANEL[name](n_rows=args.rows)
+        for kind in args.baselines:
+            base = model.typical if kind == "typical" else Background(model.background)
+            ref = exact_interactions(model.forward, model.rows, baselines=base, feature_mask=model.feature_mask)
+            for budget in args.budgets:
+                lead = f"{name:12s} {kind:10s} {budget:6d}"
+                for method in args.methods:
+                    r = glider_index_row(model, ref, base, method, budget)
+                    print(f"{lead} {r['method']:22s} {r['bii']:4.2f} {r['BII']['P@5']:7.2f} {r['BII']['rho']:5.2f} {r['BII']['capt']:5.2f} "
+                          f"{r['k-SII']['P@5']:8.2f} {r['k-SII']['rho']:5.2f} {r['k-SII']['capt']:5.2f} {r['stable']:6.2f} "
+                          f"{r['faith']:5.2f} {r['ceil']:5.2f} {r['ms']:7.1f}", flush=True)
+                for peer in args.peers:
+                    r = peer_index_row(model, ref, base, peer, budget)
+                    own = r["own"]
+                    cells = (f"{own['P@5']:7.2f} {own['rho']:5.2f} {own['capt']:5.2f} {'':8s} {'':5s} {'':5s}" if r["scored"] == "BII"
+                             else f"{'':7s} {'':5s} {'':5s} {own['P@5']:8.2f} {own['rho']:5.2f} {own['capt']:5.2f}")
+                    print(f"{lead} {r['method']:22s} {'':4s} {cells} {r['stable']:6.2f} {'':5s} {'':5s} {r['ms']:7.1f}", flush=True)
+    print("\nTargets (issue 24, default at 1000): BII P@5 >= 0.9, rho >= 0.85, capt >= 0.95; k-SII P@5 >= 0.8; stable >= 0.9; "
+          "faith >= 0.9 of ceil; ahead of every peer's own P@5 at 300 and 1000 queries.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20)
@@ -92,8 +195,16 @@ def main() -> None:
     parser.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(CHOICES))
     parser.add_argument("--n-samples", type=int, default=1000, help="queries per row (ArchDetect always takes its p**2 + p + 2)")
     parser.add_argument("--baselines", nargs="+", default=["typical", "background"], choices=["typical", "background"])
+    parser.add_argument("--indices", action="store_true", help="the indices table of the dense models instead")
+    parser.add_argument("--index-models", nargs="+", default=list(DENSE), choices=list(PANEL))
+    parser.add_argument("--budgets", type=int, nargs="+", default=[300, 1000, 3000])
+    parser.add_argument("--methods", nargs="+", default=["auto"], choices=[*CHOICES, "fourier"])
+    parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.indices:
+        index_table(args)
+        return
     lines = []
     header = f"{'model':17s} {'baseline':10s} {'detector':10s} {'P@5':>5s} {'rho':>5s} {'stable':>6s} {'big':>5s} {'refbig':>6s} {'mainerr':>8s} {'agree':>5s} {'ms':>7s} {'queries':>7s}"
     print(header, flush=True)

@@ -96,12 +96,14 @@ class ConvClassifier(nn.Module):
         return self.head(h)[:, 0]
 
 
-def train(ids: np.ndarray, labels: np.ndarray, vocabulary_size: int, epochs: int, seed: int) -> ConvClassifier:
+def train(ids: np.ndarray, labels: np.ndarray, vocabulary_size: int, epochs: int, seed: int,
+          architecture: type[nn.Module] | None = None) -> nn.Module:
     """Adam on the class-balanced binary cross-entropy, 10% of the pieces dropped to [UNK] (what
-    "off" means to the explanation)."""
+    "off" means to the explanation). ``architecture``: the classifier's class, built with the
+    vocabulary size (default :class:`ConvClassifier`)."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = ConvClassifier(vocabulary_size)
+    model = (architecture or ConvClassifier)(vocabulary_size)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     x, y = torch.as_tensor(ids), torch.as_tensor(labels)
     balance = torch.tensor(float((1 - labels).sum() / labels.sum()))

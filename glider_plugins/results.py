@@ -15,6 +15,8 @@ import numpy as np
 
 from ._checks import check_instance
 from ._json import jsonable, read_document, write_document
+from .errors import InputError
+from .set_functions import check_index, index_values, pair_mass, pair_matrix
 
 __all__ = ["AttributionResult", "Interaction", "LocalInteractions"]
 
@@ -51,6 +53,16 @@ class LocalInteractions:
     baseline_value : float, optional
         ``m({})``: the model's output with every feature off (background-averaged with a
         ``Background``); ``None`` when ``signed_values`` is.
+    indices : dict (str -> dict (tuple of int -> float)), optional
+        Interaction indices the detector estimated directly, by shapiq's name (``"BII"``,
+        ``"k-SII"``): each one's value of the empty set, every feature and every pair. ``None``
+        when they follow from the pure effects (:meth:`index_values` converts those).
+
+    Notes
+    -----
+    The index ``interactions`` and ``pairwise_strengths`` rank by is ``metadata["index"]``
+    (:attr:`index`): ``"Moebius"`` (pure effects; a pair's strength is its mass) unless the
+    detector says otherwise (``"BII"`` for the ``"fourier"`` detector on dense models).
     """
 
     interactions: list[Interaction]
@@ -60,6 +72,7 @@ class LocalInteractions:
     metadata: dict[str, Any] = field(default_factory=dict)
     signed_values: dict[tuple[int, ...], float] | None = None
     baseline_value: float | None = None
+    indices: dict[str, dict[tuple[int, ...], float]] | None = None
 
     def __post_init__(self) -> None:
         self.main_effects = np.asarray(self.main_effects, dtype=np.float64)
@@ -75,14 +88,68 @@ class LocalInteractions:
                 raise ValueError(f"signed_values must hold every reported interaction; missing {missing[:5]}")
         if self.baseline_value is not None:
             self.baseline_value = float(self.baseline_value)
+        if self.indices is not None:
+            self.indices = {str(name): {tuple(int(i) for i in sorted(m)): float(v) for m, v in dict(values).items()}
+                            for name, values in dict(self.indices).items()}
 
     @property
     def n_features(self) -> int:
         return int(self.main_effects.shape[0])
 
-    def pairwise(self) -> np.ndarray:
-        """Symmetric (p, p) matrix of pairwise interaction strengths."""
-        return self.pairwise_strengths
+    @property
+    def index(self) -> str:
+        """The index ``interactions`` and ``pairwise_strengths`` rank by (``metadata["index"]``,
+        ``"Moebius"`` when the detector does not say)."""
+        return str(self.metadata.get("index", "Moebius"))
+
+    def pairwise(self, index: str | None = None) -> np.ndarray:
+        """Each pair's interaction, a symmetric (p, p) array with a zero diagonal.
+
+        Parameters
+        ----------
+        index : {None, "Moebius", "BII", "k-SII"}
+            ``None``: the strengths the result ranks by (:attr:`index`, unsigned). ``"Moebius"``:
+            each pair's mass ``sum |m(S)|`` over the sets holding it. ``"BII"``, ``"k-SII"``: the
+            signed Banzhaf or Shapley interaction of the pair (output units), estimated by the
+            detector or converted from its pure effects (:meth:`index_values`).
+
+        Raises
+        ------
+        InputError
+            For another ``index``, or an index the result cannot give (NID with ``refit=False``
+            has no pure effects to convert).
+        """
+        if index is None or (index == "Moebius" and self.index == "Moebius"):
+            return self.pairwise_strengths
+        if check_index(index) == "Moebius":
+            effects = self._pure_effects()
+            return pair_mass(self.n_features, list(effects), np.array(list(effects.values())))
+        return pair_matrix(self.n_features, self.index_values(index))
+
+    def index_values(self, index: str) -> dict[tuple[int, ...], float]:
+        """The values of an order-2 index for the empty set, every feature and every pair.
+
+        ``"BII"`` or ``"k-SII"`` as the detector estimated them (:attr:`indices`), else converted
+        from the pure effects (``baseline_value``, ``main_effects``, ``signed_values``) by
+        :func:`glider_plugins.set_functions.index_values`.
+        """
+        if index not in ("BII", "k-SII"):
+            raise InputError(f"index: expected 'BII' or 'k-SII' (the pure effects are signed_values), got {index!r}")
+        if self.indices is not None and index in self.indices:
+            return dict(self.indices[index])
+        effects = self._pure_effects()
+        return index_values(self.n_features, list(effects), np.array(list(effects.values())), index)
+
+    def _pure_effects(self) -> dict[tuple[int, ...], float]:
+        """Every estimated ``m(S)``: the empty set, the features, and ``signed_values``."""
+        if self.signed_values is None or self.baseline_value is None:
+            from .interop.shapiq import local_to_shapiq
+
+            local_to_shapiq(self)  # raises, naming the detector
+        effects = {(): float(self.baseline_value)}  # type: ignore[arg-type]
+        effects.update(((i,), float(v)) for i, v in enumerate(self.main_effects))
+        effects.update(self.signed_values)  # type: ignore[arg-type]
+        return effects
 
     def top(self, k: int | None = None, order: int | None = None) -> list[Interaction]:
         """The ``k`` strongest interactions, optionally only those of one ``order``."""
@@ -90,36 +157,46 @@ class LocalInteractions:
         return chosen if k is None else chosen[:k]
 
     def signed_interactions(self) -> list[Interaction]:
-        """The reported ``interactions`` with their signed ``m(S)`` instead of ``|m(S)|``, same order.
+        """The reported ``interactions`` with their signed value of :attr:`index` (``m(S)`` for pure
+        effects, a pair's signed BII for ``"BII"``) instead of its magnitude, same order.
 
         Raises
         ------
         InputError
             When the detector's strengths are not signed pure effects (``signed_values`` is ``None``).
         """
+        if self.index != "Moebius":
+            values = self.index_values(self.index)
+            return [(s, values[s]) for s, _ in self.interactions]
         if self.signed_values is None:
             from .interop.shapiq import local_to_shapiq
 
             local_to_shapiq(self)  # raises, naming the detector
         return [(s, self.signed_values[s]) for s, _ in self.interactions]  # type: ignore[index]
 
-    def to_shapiq(self, reported_only: bool = False) -> Any:
-        """The pure effects as ``shapiq.InteractionValues`` (index ``"Moebius"``, output units).
+    def to_shapiq(self, reported_only: bool = False, index: str = "Moebius") -> Any:
+        """The result as ``shapiq.InteractionValues`` (output units).
 
-        ``iv[()]`` (and ``iv.baseline_value``) is ``m({})``, ``iv[(i,)]`` the main effect
-        ``m({i})``, ``iv[S]`` the signed ``m(S)`` of every set the detector estimated (or, with
-        ``reported_only=True``, of the reported ``interactions`` only); sets not estimated are 0.
-        See :func:`glider_plugins.interop.shapiq.local_to_shapiq`.
+        ``index="Moebius"``: the pure effects; ``iv[()]`` (and ``iv.baseline_value``) is ``m({})``,
+        ``iv[(i,)]`` the main effect ``m({i})``, ``iv[S]`` the signed ``m(S)`` of every set the
+        detector estimated (or, with ``reported_only=True``, of the reported ``interactions``
+        only); sets not estimated are 0 (:func:`glider_plugins.interop.shapiq.local_to_shapiq`).
+        ``index="BII"`` or ``"k-SII"``: that index of order 2 (:meth:`index_values`) as shapiq's
+        ``ExactComputer`` gives it, ``baseline_value`` the output with every feature off.
 
         Raises
         ------
         InputError
             When the strengths are not signed pure effects (NID with ``refit=False``): the message
-            names the detector and the detectors to use instead.
+            names the detector and the detectors to use instead; for another ``index``.
         """
-        from .interop.shapiq import local_to_shapiq
+        from .interop.shapiq import index_to_shapiq, local_to_shapiq
 
-        return local_to_shapiq(self, reported_only=reported_only)
+        if check_index(index) == "Moebius":
+            return local_to_shapiq(self, reported_only=reported_only)
+        n_queries = self.metadata.get("n_queries")
+        return index_to_shapiq(self.index_values(index), self.n_features, index, baseline_value=self.baseline_value,
+                               estimation_budget=None if n_queries is None else int(n_queries))
 
     def names_of(self, features: Sequence[int]) -> tuple[str, ...]:
         names = self.feature_names or [f"x{i}" for i in range(self.n_features)]
@@ -134,6 +211,8 @@ class LocalInteractions:
             "metadata": jsonable(self.metadata),
             "signed_values": None if self.signed_values is None else [[list(s), v] for s, v in self.signed_values.items()],
             "baseline_value": self.baseline_value,
+            "indices": None if self.indices is None else {
+                name: [[list(s), v] for s, v in values.items()] for name, values in self.indices.items()},
         }
 
     @classmethod
@@ -146,6 +225,8 @@ class LocalInteractions:
             metadata=dict(data.get("metadata") or {}),
             signed_values=None if data.get("signed_values") is None else {tuple(s): float(v) for s, v in data["signed_values"]},
             baseline_value=data.get("baseline_value"),
+            indices=None if data.get("indices") is None else {
+                name: {tuple(s): float(v) for s, v in values} for name, values in data["indices"].items()},
         )
 
 
@@ -217,9 +298,13 @@ class AttributionResult(Sequence[LocalInteractions]):
     def n_features(self) -> int:
         return len(self.feature_names)
 
-    def pairwise(self) -> np.ndarray:
-        """Pairwise strengths of every instance, shape (N, p, p)."""
-        return np.stack([r.pairwise() for r in self.instances])
+    def pairwise(self, index: str | None = None) -> np.ndarray:
+        """Every instance's pairs, shape (N, p, p): ``index=None`` the strengths each ranks by,
+        ``"Moebius"`` pair masses, ``"BII"`` or ``"k-SII"`` signed indices
+        (:meth:`LocalInteractions.pairwise`)."""
+        if index is not None:
+            check_index(index)  # once, before any instance
+        return np.stack([r.pairwise(index) for r in self.instances])
 
     def main_effects(self) -> np.ndarray:
         """Main effects of every instance, shape (N, p)."""
@@ -254,16 +339,21 @@ class AttributionResult(Sequence[LocalInteractions]):
         """Long table: one row per (instance, interaction), strongest first within an instance.
 
         Columns: ``instance``, ``rank``, ``features`` (tuple of ids), ``names`` (joined with
-        " x "), ``order``, ``strength``.
+        " x "), ``order``, ``strength`` (the magnitude ranked by), ``index`` (what it is: the
+        instance's :attr:`LocalInteractions.index`) and ``value`` (signed: ``m(S)``, or the pair's
+        BII; NaN where the detector has no signed values).
         """
         import pandas as pd
 
+        columns = ["instance", "rank", "features", "names", "order", "strength", "index", "value"]
         rows = []
         for i, local in enumerate(self.instances):
+            signed = dict(local.signed_interactions()) if local.index != "Moebius" or local.signed_values is not None else {}
             for rank, (feats, strength) in enumerate(local.top(top_k)):
                 names = [self.feature_names[f] for f in feats]
-                rows.append({"instance": i, "rank": rank, "features": feats, "names": " x ".join(names), "order": len(feats), "strength": strength})
-        return pd.DataFrame(rows, columns=["instance", "rank", "features", "names", "order", "strength"])
+                rows.append(dict(zip(columns, [i, rank, feats, " x ".join(names), len(feats), strength, local.index,
+                                               signed.get(feats, float("nan"))], strict=True)))
+        return pd.DataFrame(rows, columns=columns)
 
     def main_effects_dataframe(self):
         """Wide table of main effects: one row per instance, one column per feature name."""
@@ -303,8 +393,8 @@ class AttributionResult(Sequence[LocalInteractions]):
             metadata=data.get("metadata") or {},
         )
 
-    def to_shapiq(self, instance: int | None = None, reported_only: bool = False) -> Any:
-        """The pure effects as shapiq ``InteractionValues`` (index ``"Moebius"``), per instance.
+    def to_shapiq(self, instance: int | None = None, reported_only: bool = False, index: str = "Moebius") -> Any:
+        """The results as shapiq ``InteractionValues``, per instance.
 
         Parameters
         ----------
@@ -312,16 +402,20 @@ class AttributionResult(Sequence[LocalInteractions]):
             One instance's values; ``None``: a list with one per instance.
         reported_only : bool, default False
             See :meth:`LocalInteractions.to_shapiq`.
+        index : {"Moebius", "BII", "k-SII"}, default "Moebius"
+            The pure effects, or an order-2 index (:meth:`LocalInteractions.to_shapiq`).
 
         Raises
         ------
         InputError
-            For an ``instance`` out of range, or a detector without signed pure effects.
+            For an ``instance`` out of range, another ``index``, or a detector without signed pure
+            effects.
         """
+        check_index(index)
         if instance is None:
-            return [item.to_shapiq(reported_only) for item in self.instances]
+            return [item.to_shapiq(reported_only, index) for item in self.instances]
         check_instance(instance, len(self))
-        return self.instances[int(instance)].to_shapiq(reported_only)
+        return self.instances[int(instance)].to_shapiq(reported_only, index)
 
     def __repr__(self) -> str:
         return f"AttributionResult(n_instances={len(self)}, n_features={self.n_features}, detector={self.metadata.get('detector')!r})"

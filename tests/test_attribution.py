@@ -128,7 +128,8 @@ def test_result_shapes_exports_and_json_round_trip(tmp_path):
     assert isinstance(attributions, torch.Tensor) and attributions.shape == (3, 8)
     np.testing.assert_allclose(attributions.numpy(), res.main_effects())
     df = res.to_dataframe()
-    assert list(df.columns) == ["instance", "rank", "features", "names", "order", "strength"]
+    assert list(df.columns) == ["instance", "rank", "features", "names", "order", "strength", "index", "value"]
+    assert (df["index"] == "Moebius").all() and np.allclose(df["value"].abs(), df["strength"])
     assert df.iloc[0]["names"] == " x ".join(names[f] for f in res[0].interactions[0][0])
     assert res.main_effects_dataframe().shape == (3, 8)
     path = tmp_path / "res.json"
@@ -425,14 +426,22 @@ def test_bad_counts_are_named():
 
 
 def test_the_default_detector_follows_the_budget_and_the_options():
-    """"auto": "moebius" where the budget fits sets of three, ArchDetect where only its p**2 + p + 2
-    queries fit in n_samples, "moebius" on its 2 p + 2 screening rows below that, NID when an
-    option is NID's own; an option none takes is refused by name."""
+    """"auto": "moebius" on the Fourier design where the budget fits sets of three (pure effects
+    where their fit is faithful, else the Fourier indices) or where ArchDetect's p**2 + p + 2 queries
+    leave no room for the Fourier fit, ArchDetect where its design fits with that room but sets of
+    three do not, "moebius" on its 2 p + 2 screening rows below the Fourier fit, NID when an option
+    is NID's own; an option none takes is refused by name."""
     x = instances(n=2, p=8)
     ia = InteractionAttribution(planted)
-    assert ia.attribute_interactions(x, n_samples=300, seed=0).metadata["detector"] == "moebius"
+    full = ia.attribute_interactions(x, n_samples=300, seed=0)
+    assert full.metadata["detector"] == "moebius" and {r.index for r in full} == {"Moebius"} and full[0].top(1, order=3)
     assert ia.attribute_interactions(x, n_samples=300, seed=0, merge_threshold=0.2).metadata["detector"] == "archdetect"
-    assert ia.attribute_interactions(x, n_samples=74, seed=0).metadata["detector"] == "archdetect"
+    crowded = ia.attribute_interactions(x, n_samples=74, seed=0)  # pairs only fit: the triple is missed, so not faithful
+    assert crowded.metadata["detector"] == "moebius" and {r.metadata["detector"] for r in crowded} == {"fourier"}
+    assert {r.index for r in crowded} == {"BII"} and "not faithful" in crowded[0].metadata["chosen_by"]
+    wide = InteractionAttribution(lambda z: z[:, 0] * z[:, 1] + z[:, 2:].sum(axis=1)).attribute_interactions(
+        instances(n=1, p=20), n_samples=1000, seed=0)
+    assert wide.metadata["detector"] == "archdetect"  # 422 design rows leave room for the Fourier fit; sets of three do not fit
     res = ia.attribute_interactions(x, n_samples=30, seed=0)  # 5 interacting features, 30 masks: pairs only
     assert res.metadata["detector"] == "moebius" and [r.metadata["fit_order"] for r in res] == [2, 2]
     assert [r.metadata["active_features"] for r in res] == [[0, 1, 2, 3, 4]] * 2

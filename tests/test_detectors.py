@@ -18,7 +18,7 @@ left out.
 Measured with this file's seeds (n = 1000 samples, 4 instances per function; AUC local / full).
 nid runs its defaults: up to 6 passes of up to 3 new pairs each on a 32-16 network (each pass
 explains the pairs found so far, and the sets they close, away and detects again, see
-``glider_plugins/detectors/nid_stages.py``); "one pass" is ``stages=1``, MADEX as published (on
+``glider_plugins/detectors/nid/stages.py``); "one pass" is ``stages=1``, MADEX as published (on
 the same network; MADEX's own 256-128-64 gives 0.97 / 0.80):
 
 ======  ============  ============  ============

@@ -87,7 +87,7 @@ def test_example_plugin_is_discovered_through_its_entry_point():
 def test_available_lists_every_kind_with_its_provider():
     perturbations = available("perturbations")
     assert perturbations["binary"] == "builtins" and perturbations["gaussian"] == "example"
-    assert available("detectors") == {"archdetect": "builtins", "auto": "builtins", "moebius": "builtins", "nid": "builtins"}
+    assert available("detectors") == {"archdetect": "builtins", "auto": "builtins", "fourier": "builtins", "moebius": "builtins", "nid": "builtins"}
     assert available("encoders") == {"cross": "builtins", "hashed_cross": "example"}
     assert available("adapters") == {"callable": "builtins", "onnx": "builtins", "tensorflow": "builtins", "torch": "builtins"}
     with pytest.raises(ValueError, match="perturbations.*detectors.*encoders.*adapters"):
@@ -241,7 +241,7 @@ def test_blocking_by_environment_variable_removes_the_plugin(monkeypatch):
     assert get_plugin_manager().is_blocked("example")
     with pytest.raises(UnknownPluginError, match=f"blocked by {BLOCK_ENV}: example"):
         make_perturbation("gaussian")
-    assert available("detectors") == {"archdetect": "builtins", "auto": "builtins", "moebius": "builtins", "nid": "builtins"}
+    assert available("detectors") == {"archdetect": "builtins", "auto": "builtins", "fourier": "builtins", "moebius": "builtins", "nid": "builtins"}
 
 
 def test_blocking_the_broken_plugins_silences_them(monkeypatch):
@@ -267,7 +267,7 @@ def test_broken_plugins_warn_and_everything_else_keeps_working():
     assert pm.get_plugin("broken_import") is None
     assert perturbations["binary"] == "builtins" and perturbations["gaussian"] == "example"
     assert not {"broken_import", "broken_hook"} & set(perturbations.values())
-    assert detectors == {"archdetect": "builtins", "auto": "builtins", "moebius": "builtins", "nid": "builtins"}
+    assert detectors == {"archdetect": "builtins", "auto": "builtins", "fourier": "builtins", "moebius": "builtins", "nid": "builtins"}
     assert isinstance(make_perturbation("binary"), PerturbationScheme)
     assert isinstance(make_detector("nid"), Detector)
 
@@ -324,7 +324,7 @@ def test_builtins_are_an_ordinary_plugin():
     with pytest.raises(UnknownPluginError):
         make_detector("nid")
     pm.register(builtins, name="builtins")
-    assert available("detectors") == {"archdetect": "builtins", "auto": "builtins", "moebius": "builtins", "nid": "builtins"}
+    assert available("detectors") == {"archdetect": "builtins", "auto": "builtins", "fourier": "builtins", "moebius": "builtins", "nid": "builtins"}
 
 
 # -------------------------------------------------------------------------------- names & options
@@ -332,7 +332,7 @@ def test_unknown_names_list_the_known_ones():
     with pytest.raises(UnknownPluginError, match="unknown perturbation 'nope'; known perturbations: 'binary', 'gaussian'") as info:
         make_perturbation("nope")
     assert isinstance(info.value, KeyError) and isinstance(info.value, GliderError)
-    with pytest.raises(UnknownPluginError, match="'archdetect', 'auto', 'moebius', 'nid'.*did you mean 'nid'"):
+    with pytest.raises(UnknownPluginError, match="'archdetect', 'auto', 'fourier', 'moebius', 'nid'.*did you mean 'nid'"):
         make_detector("nidd")
     with pytest.raises(UnknownPluginError, match="known encoders: 'cross', 'hashed_cross'"):
         make_encoder("crosses")

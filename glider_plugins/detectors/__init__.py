@@ -4,7 +4,9 @@ Layers, top to bottom (each imports only those below it; ``tox`` checks it):
 
 * :mod:`.auto`: ``"auto"``, the default, the one place that chooses a detector and hands instances
   from one to another;
-* :mod:`.archdetect`, :mod:`.moebius`, :mod:`.nid`: the three families, independent of each other;
+* :mod:`.archdetect`, :mod:`.fourier`, :mod:`.moebius`, :mod:`.nid`: the families, independent of
+  each other (``"fourier"`` reports the Banzhaf and Shapley interactions of pairs, the others pure
+  effects);
 * :mod:`.pure_effects`: the pure-effect arithmetic and fitting they share;
 * :mod:`.base`: the :class:`Detector` protocol.
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..reference.exact import ExactInteractions
     from ..results import LocalInteractions
 
-__all__ = ["check_instance", "exact_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths"]
+__all__ = ["check_instance", "exact_to_shapiq", "index_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths"]
 
 #: The detectors whose results carry signed pure effects (``"nid"`` only with ``refit=True``).
 SIGNED_DETECTORS = ("moebius", "archdetect", "auto", "nid (refit=True)")
@@ -164,3 +164,42 @@ def pair_strengths(values: InteractionValues | Mapping[tuple[int, ...], float], 
     items = values.dict_values if hasattr(values, "dict_values") else values
     sets = [(members, value) for members, value in items.items() if len(members) >= 2]
     return pair_mass(n_players, [m for m, _ in sets], np.array([v for _, v in sets], dtype=np.float64))
+
+
+def index_to_shapiq(
+    values: Mapping[tuple[int, ...], float],
+    n_players: int,
+    index: str,
+    *,
+    baseline_value: float | None,
+    estimated: bool = True,
+    estimation_budget: int | None = None,
+) -> InteractionValues:
+    """Values of an order-2 index (``"BII"``, ``"k-SII"``) of the empty set, the players and the
+    pairs as a shapiq ``InteractionValues``, laid out as shapiq's ``ExactComputer`` lays them out
+    (``min_order=0``, ``max_order=2``; ``baseline_value`` the game's value with every player off).
+
+    Parameters
+    ----------
+    values : mapping tuple of int -> float
+        :func:`glider_plugins.set_functions.index_values`.
+    n_players : int
+    index : {"BII", "k-SII"}
+    baseline_value : float or None
+        ``v({})``; ``None``: the value of the empty set in ``values``.
+    estimated : bool, default True
+    estimation_budget : int, optional
+    """
+    shapiq = _shapiq()
+    table = {tuple(sorted(int(i) for i in members)): float(v) for members, v in values.items()}
+    baseline = table.get((), 0.0) if baseline_value is None else float(baseline_value)
+    return shapiq.InteractionValues(
+        table,
+        index=str(index),
+        max_order=2,
+        min_order=0,
+        n_players=int(n_players),
+        estimated=bool(estimated),
+        estimation_budget=None if estimation_budget is None else int(estimation_budget),
+        baseline_value=baseline,
+    )

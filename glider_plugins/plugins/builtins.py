@@ -82,6 +82,7 @@ def glider_register_detectors() -> dict[str, LazyFactory]:
         "archdetect": LazyFactory("glider_plugins.detectors.archdetect:ArchDetectDetector"),
         "moebius": LazyFactory("glider_plugins.detectors.auto:moebius_detector"),  # fallback=True: with hand-overs
         "auto": LazyFactory("glider_plugins.detectors.auto:AutoDetector"),
+        "fourier": LazyFactory("glider_plugins.detectors.fourier:FourierDetector"),
     }
 
 

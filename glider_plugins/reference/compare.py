@@ -15,9 +15,14 @@ import pandas as pd
 from .._checks import check_int
 from ..errors import InputError
 from ..results import LocalInteractions
+from ..set_functions import check_index, game_values, walsh_values
 from .exact import ExactInteractions
 
-__all__ = ["compare_with_reference", "pair_precision", "pair_spearman", "top_overlap"]
+__all__ = ["captured_at_k", "compare_with_reference", "faithfulness", "pair_precision", "pair_spearman", "surrogate", "top_overlap"]
+
+#: Spearman of an index is taken over the pairs whose exact |index| is at least this share of the
+#: instance's largest: near-zero pairs are ranked by noise, by any method.
+SPEARMAN_SHARE = 0.05
 
 
 def _top_pairs(pairwise: np.ndarray, k: int) -> set[tuple[int, int]]:
@@ -53,6 +58,52 @@ def pair_spearman(detected: np.ndarray, reference: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def captured_at_k(detected: np.ndarray, reference: np.ndarray, k: int = 5) -> float:
+    """The true ``|reference|`` of the detector's ``k`` strongest pairs over that of the best ``k``
+    pairs: 1 when the detector's top ``k`` are as strong as any ``k`` (ties in the reference do not
+    count against it). ``nan`` when the reference has no interaction."""
+    iu, ju = np.triu_indices(len(reference), 1)
+    truth = np.abs(reference[iu, ju])
+    best = np.sort(truth)[::-1][:k].sum()
+    if best <= 0:
+        return float("nan")
+    chosen = np.lexsort((ju, iu, -np.abs(detected[iu, ju])))[:k]
+    return float(truth[chosen].sum() / best)
+
+
+def surrogate(local: LocalInteractions) -> np.ndarray:
+    """What a result says the model does on every mask, shape (2**p,): its pure effects summed
+    (``v(T) = sum_{S subset of T} m(S)``), or, for a result ranked by ``"BII"``, its Fourier
+    terms of up to two features (``BII(S) / 2**|S|`` is the Fourier coefficient of ``S``)."""
+    p = local.n_features
+    if local.index == "BII":
+        values = local.index_values("BII")
+        return walsh_values(p, {members: v / 2.0 ** len(members) for members, v in values.items()})
+    return game_values(p, local._pure_effects())
+
+
+def faithfulness(result: Sequence[LocalInteractions], reference: ExactInteractions) -> pd.DataFrame:
+    """One row per instance: the R^2 over all ``2**p`` masks of the result's :func:`surrogate`
+    against the exact scores (``r2``), its order (the most features in one of its terms), and the
+    R^2 the best surrogate of that order reaches (``ceiling``: the variance in the Fourier terms
+    of up to that many features, :meth:`ExactInteractions.walsh_energy`)."""
+    if len(result) != len(reference):
+        raise InputError(f"reference: expected {len(result)} instances, got {len(reference)}")
+    rows = []
+    for i, local in enumerate(result):
+        truth = reference.values[i]
+        fitted = surrogate(local)
+        total = float(((truth - truth.mean()) ** 2).sum())
+        order = 2 if local.index == "BII" else max((len(s) for s in local._pure_effects()), default=1)
+        rows.append({
+            "instance": i,
+            "r2": 1.0 - float(((truth - fitted) ** 2).sum()) / total if total > 0 else float("nan"),
+            "order": order,
+            "ceiling": float(reference.walsh_energy(max(order, 1))[i]),
+        })
+    return pd.DataFrame(rows)
+
+
 def top_overlap(first: Sequence[LocalInteractions], second: Sequence[LocalInteractions], k: int = 5) -> np.ndarray:
     """Per instance, the share of ``first``'s top ``k`` interactions (sets, any order) that are in
     ``second``'s top ``k``: seed or framework stability, shape (N,). ``nan`` where ``first``
@@ -69,12 +120,17 @@ def top_overlap(first: Sequence[LocalInteractions], second: Sequence[LocalIntera
 
 
 def compare_with_reference(
-    result: Sequence[LocalInteractions], reference: ExactInteractions, k: int = 5
+    result: Sequence[LocalInteractions], reference: ExactInteractions, k: int = 5, index: str = "Moebius"
 ) -> pd.DataFrame:
-    """One row per instance: how a detector's result matches the exact pure effects.
+    """One row per instance: how a detector's result matches the exact reference.
 
-    Columns: ``precision_at_k`` and ``spearman`` of the pair strengths against
-    :meth:`ExactInteractions.pairwise`; ``big_set`` (a set of at least half the features is among
+    ``index="BII"`` or ``"k-SII"``: the result's signed pairs of that index
+    (:meth:`LocalInteractions.pairwise`) against the exact ones, by magnitude: ``precision_at_k``,
+    ``spearman`` over the pairs whose exact ``|index|`` is at least :data:`SPEARMAN_SHARE` of the
+    largest, ``captured_at_k`` (:func:`captured_at_k`).
+
+    ``index="Moebius"`` (default), pure effects: ``precision_at_k`` and ``spearman`` of the pair
+    strengths against :meth:`ExactInteractions.pairwise`; ``big_set`` (a set of at least half the features is among
     the detector's top ``k``), ``reference_big_set`` (the reference's top ``k`` has one),
     ``largest_set`` (size of the largest set in the detector's top ``k``), ``main_effect_error``
     (largest absolute difference of the main effects from ``m({i})``, in output units) and
@@ -84,6 +140,8 @@ def compare_with_reference(
     check_int("k", k)
     if len(result) != len(reference):
         raise InputError(f"reference: expected {len(result)} instances, got {len(reference)}")
+    if check_index(index) != "Moebius":
+        return _compare_index(result, reference, k, index)
     truth_pairs = reference.pairwise()
     truth_main = reference.main_effects()
     p = reference.n_features
@@ -101,4 +159,22 @@ def compare_with_reference(
             "main_effect_error": float(np.abs(local.main_effects - truth_main[i]).max()),
             "strength_error": max((abs(v - reference.set_strength(i, s)) for s, v in top), default=0.0),
         })
+    return pd.DataFrame(rows)
+
+
+def _compare_index(result: Sequence[LocalInteractions], reference: ExactInteractions, k: int, index: str) -> pd.DataFrame:
+    truth = reference.pairwise(index)
+    iu, ju = np.triu_indices(reference.n_features, 1)
+    rows = []
+    for i, local in enumerate(result):
+        detected = np.abs(local.pairwise(index))
+        exact = np.abs(truth[i])
+        big = exact[iu, ju] >= SPEARMAN_SHARE * exact[iu, ju].max(initial=0.0)
+        spearman = float("nan")
+        if big.sum() >= 3:
+            a = pd.Series(detected[iu, ju][big]).rank().to_numpy()
+            b = pd.Series(exact[iu, ju][big]).rank().to_numpy()
+            spearman = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+        rows.append({"instance": i, "precision_at_k": pair_precision(detected, exact, k), "spearman": spearman,
+                     "captured_at_k": captured_at_k(detected, exact, k)})
     return pd.DataFrame(rows)

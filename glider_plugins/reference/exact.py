@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_instance, check_int
 from ..adapters.base import TargetType
 from ..adapters.dispatch import adapt
 from ..errors import InputError
@@ -35,7 +35,14 @@ from ..explain.formatting import build_layout, format_extra, format_target
 from ..explain.querying import QueryPlan, probe_instances, query_masks
 from ..explain.reproducibility import default_rows_per_eval
 from ..layout import FeatureLayout
-from ..set_functions import all_masks, moebius_transform
+from ..set_functions import (
+    all_masks,
+    check_index,
+    exact_index_values,
+    exact_pair_index,
+    moebius_transform,
+    walsh_transform,
+)
 
 __all__ = ["MAX_FEATURES", "ExactInteractions", "all_masks", "exact_interactions", "moebius_transform"]
 
@@ -80,14 +87,44 @@ class ExactInteractions:
         """``m({i})``, shape (N, p): what each feature does alone (switched on from its baseline)."""
         return self.moebius[:, 2 ** np.arange(self.n_features)]
 
-    def pairwise(self) -> np.ndarray:
-        """Pair strengths, shape (N, p, p): ``sum |m(S)|`` over the sets holding both features."""
-        members = all_masks(self.n_features).astype(np.float64)  # (2**p, p)
-        weighted = np.abs(self.moebius)[:, :, None] * members[None]  # (N, 2**p, p)
-        out = np.einsum("nsi,sj->nij", weighted, members)
-        idx = np.arange(self.n_features)
-        out[:, idx, idx] = 0.0
-        return out
+    def pairwise(self, index: str = "Moebius") -> np.ndarray:
+        """Every pair's exact index, shape (N, p, p), symmetric, zero diagonal.
+
+        ``"Moebius"``: the pair mass ``sum |m(S)|`` over the sets holding both features; ``"BII"``:
+        the signed Banzhaf interaction ``sum_{R containing i, j} 2**-(|R| - 2) m(R)``; ``"k-SII"``:
+        the signed Shapley interaction ``sum_{R containing i, j} m(R) / (|R| - 1)``
+        (:func:`glider_plugins.set_functions.exact_pair_index`).
+        """
+        if check_index(index) == "Moebius":
+            members = all_masks(self.n_features).astype(np.float64)  # (2**p, p)
+            weighted = np.abs(self.moebius)[:, :, None] * members[None]  # (N, 2**p, p)
+            out = np.einsum("nsi,sj->nij", weighted, members)
+            idx = np.arange(self.n_features)
+            out[:, idx, idx] = 0.0
+            return out
+        return exact_pair_index(self.moebius, index)
+
+    def index_values(self, instance: int, index: str) -> dict[tuple[int, ...], float]:
+        """One instance's exact ``"BII"`` or ``"k-SII"`` of the empty set, every feature and every
+        pair (:func:`glider_plugins.set_functions.exact_index_values`)."""
+        check_instance(instance, len(self))
+        return exact_index_values(self.moebius[int(instance)], index)
+
+    def walsh(self) -> np.ndarray:
+        """The Fourier (Walsh) coefficients of every instance's game under uniform masks, shape
+        (N, 2**p) (:func:`glider_plugins.set_functions.walsh_transform`)."""
+        return walsh_transform(self.values)
+
+    def walsh_energy(self, order: int) -> np.ndarray:
+        """Per instance, the share of the variance of the scores over all masks held by the Fourier
+        terms of 1..``order`` features, shape (N,): the R^2 over all masks of the best surrogate of
+        that order (the ceiling of any detector's surrogate of that order)."""
+        check_int("order", order, 1)
+        power = self.walsh() ** 2
+        sizes = all_masks(self.n_features).sum(axis=1)
+        total = power[:, sizes >= 1].sum(axis=1)
+        low = power[:, (sizes >= 1) & (sizes <= order)].sum(axis=1)
+        return np.divide(low, total, out=np.ones(len(self)), where=total > 0)
 
     def set_strength(self, instance: int, features: Sequence[int]) -> float:
         """``|m(S)|`` of one set ``S`` for one instance."""
@@ -106,14 +143,20 @@ class ExactInteractions:
             order = order[:k]
         return [(_members(int(s)), float(strength[s])) for s in order]
 
-    def to_shapiq(self, instance: int) -> Any:
-        """Instance ``instance``'s exact pure effects as ``shapiq.InteractionValues``: index
-        ``"Moebius"``, ``estimated=False``, ``baseline_value`` ``m({})``, every non-zero ``m(S)``
-        (:func:`glider_plugins.interop.shapiq.exact_to_shapiq`); compare with a detector's
-        :meth:`LocalInteractions.to_shapiq <glider_plugins.results.LocalInteractions.to_shapiq>`."""
-        from ..interop.shapiq import exact_to_shapiq
+    def to_shapiq(self, instance: int, index: str = "Moebius") -> Any:
+        """Instance ``instance``'s exact values as ``shapiq.InteractionValues``, ``estimated=False``.
 
-        return exact_to_shapiq(self, instance)
+        ``index="Moebius"``: every non-zero ``m(S)``, ``baseline_value`` ``m({})``
+        (:func:`glider_plugins.interop.shapiq.exact_to_shapiq`); ``"BII"`` or ``"k-SII"``: that
+        index of order 2 (:meth:`index_values`). Compare with a detector's
+        :meth:`LocalInteractions.to_shapiq <glider_plugins.results.LocalInteractions.to_shapiq>`."""
+        from ..interop.shapiq import exact_to_shapiq, index_to_shapiq
+
+        if check_index(index) == "Moebius":
+            return exact_to_shapiq(self, instance)
+        return index_to_shapiq(self.index_values(instance, index), self.n_features, index,
+                               baseline_value=float(self.moebius[int(instance), 0]), estimated=False,
+                               estimation_budget=2**self.n_features)
 
     def share_of_order(self, min_order: int) -> np.ndarray:
         """Per instance, the share of the total interaction mass ``sum_{|S|>=2} |m(S)|`` held by
@@ -196,7 +239,7 @@ def exact_interactions(
     masks = np.broadcast_to(all_masks(p)[None], (layout.n_instances, 2**p, p))
     seeds = [np.random.SeedSequence(0) for _ in range(layout.n_instances)]  # nothing is drawn
     values = np.zeros((layout.n_instances, 2**p))
-    layouts = list(_fixed_baselines(layout, n_background))
+    layouts = list(fixed_baselines(layout, n_background))
     n_queries = 0
     for fixed in layouts:
         plan = QueryPlan(adapter, fixed, scheme, target, extra, int(rows))
@@ -216,7 +259,7 @@ def exact_interactions(
     )
 
 
-def _fixed_baselines(layout: FeatureLayout, n_background: int | None) -> Sequence[FeatureLayout]:
+def fixed_baselines(layout: FeatureLayout, n_background: int | None) -> Sequence[FeatureLayout]:
     """The layout itself for fixed baselines; with a background, one layout per background row,
     that row as every instance's baseline."""
     if layout.background is None:

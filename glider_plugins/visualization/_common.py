@@ -181,6 +181,26 @@ def feature_names_for(
     return names
 
 
+def signed_top(local: LocalInteractions, top_k: int, order: int | None = None) -> list[tuple[tuple[int, ...], float]]:
+    """The ``top_k`` strongest interactions with their signed value of the result's index (the
+    signed ``m(S)``, or a pair's signed BII): a -6.3 interaction is drawn as -6.3, not 6.3.
+    Unsigned strengths where the detector has no signed values (NID with ``refit=False``)."""
+    top = local.top(top_k, order=order)
+    if local.index == "Moebius" and local.signed_values is None:
+        return top
+    signed = dict(local.signed_interactions())
+    return [(features, signed[features]) for features, _ in top]
+
+
+def value_label(local: LocalInteractions) -> str:
+    """What the values :func:`signed_top` returns are, for axis labels and legend titles."""
+    if local.index == "BII":
+        return "Banzhaf interaction (BII)"
+    if local.signed_values is None:
+        return "interaction strength"
+    return "pure effect m(S)"
+
+
 def interaction_label(features: Sequence[int], names: Sequence[str]) -> str:
     """``"age x gender"``: the names of an interacting set, joined as in ``to_dataframe``."""
     return " x ".join(names[f] for f in features)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -76,18 +77,29 @@ def plot_pairwise_heatmap(
         When the matrix is not square and symmetric, or the names do not match p.
     """
     matrix, names = _matrix_and_names(local_or_matrix, feature_names)
+    what = _what(local_or_matrix)
     fig, ax = figure_and_axes(ax, figsize=_figsize(names))
     image = ax.imshow(matrix, cmap=SIGNED_CMAP, norm=signed_norm(matrix), interpolation="nearest")
     _label_axes(ax, names)
     if annotate if annotate is not None else len(names) <= _ANNOTATE_MAX:
         _annotate(ax, matrix, image.norm)
     cbar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
-    cbar.set_label("interaction strength")
+    cbar.set_label(what)
     if np.nanmin(matrix) >= 0:  # strengths only: show the red half of the signed scale
         cbar.ax.set_ylim(0.0, image.norm.vmax)
     if title:
         ax.set_title(title)
     return finish(fig, ax, save, show)
+
+
+def _what(local_or_matrix: Any) -> str:
+    """The colour bar's label: the index a result's matrix holds."""
+    if isinstance(local_or_matrix, (LocalInteractions, AttributionResult)):
+        local = as_local(local_or_matrix, "local_or_matrix")
+        if local.index == "BII":
+            return "Banzhaf interaction (BII, signed)"
+        return "interaction mass: sum of |m(S)| over the sets holding the pair" if local.signed_values is not None else "interaction strength"
+    return "interaction strength"
 
 
 def _figsize(names: list[str]) -> tuple[float, float]:
@@ -108,7 +120,8 @@ def _matrix_and_names(
 ) -> tuple[np.ndarray, list[str]]:
     if isinstance(local_or_matrix, (LocalInteractions, AttributionResult)):
         local = as_local(local_or_matrix, "local_or_matrix")
-        return local.pairwise(), feature_names_for(local, feature_names)
+        matrix = local.pairwise(local.index) if local.index != "Moebius" else local.pairwise()  # BII: signed
+        return matrix, feature_names_for(local, feature_names)
     matrix = np.asarray(local_or_matrix, dtype=float)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
         raise InputError(f"local_or_matrix: expected a square (p, p) matrix, got shape {matrix.shape}")

@@ -26,6 +26,8 @@ from ._common import (
     finish,
     group_color,
     interaction_label,
+    signed_top,
+    value_label,
 )
 
 __all__ = ["plot_image_interactions", "image_to_rgb", "overlay_interactions"]
@@ -89,18 +91,18 @@ def plot_image_interactions(
     mask = _mask_2d(feature_mask)
     rgb = image_to_rgb(image, mask.shape)
     _check_ids(mask, local)
-    top = local.top(top_k, order=order)
+    top = signed_top(local, top_k, order=order)
     colors = [group_color(rank) for rank in range(len(top))]
     overlaid = overlay_interactions(rgb, mask, [f for f, _ in top], colors, fill_alpha, thickness)
     fig, ax = figure_and_axes(ax, figsize=(6.0, 6.0 * mask.shape[0] / mask.shape[1] + 1.0))
     ax.imshow(overlaid, interpolation="nearest")
     ax.set_axis_off()
     _number_regions(ax, mask, top, colors)
-    handles = [Patch(facecolor=c, edgecolor=c, label=f"#{r + 1}  {_set_label(f, local)}  ({s:.3g})")
+    handles = [Patch(facecolor=c, edgecolor=c, label=f"#{r + 1}  {_set_label(f, local)}  ({s:+.3g})")
                for r, ((f, s), c) in enumerate(zip(top, colors))]
     if handles:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize="small",
-                  ncol=1, frameon=False)
+                  ncol=1, frameon=False, title=value_label(local), title_fontsize="small")
     if title:
         ax.set_title(title)
     return finish(fig, ax, save, show)

@@ -28,6 +28,8 @@ from ._common import (
     signed_cmap,
     signed_hex,
     signed_norm,
+    signed_top,
+    value_label,
 )
 from ._layout import compact_ticks, n_lines, widest, wrap_label
 
@@ -88,11 +90,11 @@ def plot_interactions(
     local = as_local(local)
     top_k = check_top_k(top_k)
     names = feature_names_for(local, feature_names)
-    top = local.top(top_k)
+    top = signed_top(local, top_k)
     labels = [wrap_label(interaction_label(feats, names)) for feats, _ in top]
     features = _features_of(top) or _largest_effects(local.main_effects, top_k)
     fig, ax_int, ax_main = _axes(ax, main_effects, labels, [names[f] for f in features])
-    _draw_interactions(ax_int, top, labels)
+    _draw_interactions(ax_int, top, labels, value_label(local))
     if ax_main is not None:
         _draw_main_effects(ax_main, features, local.main_effects, names)
     return finish(fig, (ax_int, ax_main), save, show)
@@ -126,9 +128,10 @@ def _new_axes(main_effects: bool, labels: list[str], effect_names: list[str]) ->
     return fig, left, right
 
 
-def _draw_interactions(ax: Axes, top: list[tuple[tuple[int, ...], float]], labels: list[str]) -> None:
+def _draw_interactions(ax: Axes, top: list[tuple[tuple[int, ...], float]], labels: list[str], what: str) -> None:
+    """Signed bars (strongest magnitude on top), labelled with their values and the index."""
     ax.set_title("Strongest interactions")
-    ax.set_xlabel("interaction strength")
+    ax.set_xlabel(what)
     if not top:
         ax.text(0.5, 0.5, "no interactions found", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
@@ -136,7 +139,7 @@ def _draw_interactions(ax: Axes, top: list[tuple[tuple[int, ...], float]], label
     strengths = np.array([s for _, s in top])
     rows = np.arange(len(top))
     bars = ax.barh(rows, strengths, color=STRENGTH_COLOR, height=0.7)
-    ax.bar_label(bars, fmt="%.3g", padding=3, fontsize="small")
+    ax.bar_label(bars, fmt="%+.3g" if (strengths < 0).any() else "%.3g", padding=3, fontsize="small")
     ax.set_yticks(rows, labels)
     compact_ticks(ax.xaxis, nbins=5)
     ax.invert_yaxis()  # strongest on top

@@ -18,7 +18,7 @@ from matplotlib.colors import to_rgb
 from glider_plugins.errors import InputError
 from glider_plugins.results import AttributionResult, LocalInteractions
 
-from ._common import as_local, check_top_k, group_color, signed_hex
+from ._common import as_local, check_top_k, group_color, signed_hex, signed_top, value_label
 
 __all__ = ["Group", "InteractionHTML", "WordStyle", "text_interactions_html", "word_styles"]
 
@@ -71,7 +71,7 @@ def word_styles(
     words = _check_words(words, local.n_features)
     effects = local.main_effects
     backgrounds = signed_hex(effects)
-    top = local.top(top_k, order=order)
+    top = signed_top(local, top_k, order=order)
     groups = [Group(r, f, s, group_color(r), " x ".join(words[i] for i in f)) for r, (f, s) in enumerate(top)]
     styles = [
         WordStyle(w, float(effects[i]), backgrounds[i], _readable_on(backgrounds[i]),
@@ -123,6 +123,7 @@ def text_interactions_html(
         f'<div class="glider-words">{spans}</div>'
         '<div class="glider-legend" style="font-size:12px;line-height:1.6;margin-top:4px;">'
         f"{legend}"
+        f'<div style="color:#555;">numbers in brackets: {html.escape(value_label(as_local(local)))}</div>'
         '<div style="color:#555;">background: main effect (red raises the score, blue lowers it)</div>'
         "</div></div>"
     )
@@ -150,7 +151,7 @@ def _legend_item(group: Group) -> str:
     return (f'<div class="glider-legend-item" data-group="{group.rank + 1}">'
             f'<span style="display:inline-block;width:18px;height:4px;vertical-align:middle;'
             f'background:{group.color};margin-right:4px;"></span>'
-            f"<b>{group.rank + 1}</b> {html.escape(group.label)} ({group.strength:.3g})</div>")
+            f"<b>{group.rank + 1}</b> {html.escape(group.label)} ({group.strength:+.3g})</div>")
 
 
 def _check_words(words: Sequence[str], p: int) -> list[str]:

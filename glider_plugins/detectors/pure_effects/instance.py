@@ -27,7 +27,10 @@ from .differences import ContextRows
 from .least_squares import MoebiusFit, confirmed_sets, least_squares_fit, transform_fit
 from .sets import rank_interactions
 
-__all__ = ["MAX_TERMS", "Plan", "fit_instance", "fit_order", "local_result", "plan_instance"]
+__all__ = [
+    "MAX_TERMS", "Plan", "faithfulness_of", "fit_instance", "fit_order", "fit_terms", "fitted_result", "local_result",
+    "plan_instance", "top_order_share",
+]
 
 #: Most fitted terms per instance (the least squares costs ``n * terms**2``); at 1000 queries the
 #: budget allows about 800.
@@ -82,23 +85,58 @@ def fit_instance(masks: np.ndarray, plan: Plan, rtol: float, report: int | None,
     """One instance's fit from its :func:`plan_instance`, sets reported up to ``report`` features
     (``min_share`` and ``significance`` as :class:`~glider_plugins.detectors.moebius.MoebiusDetector`
     takes them; ``name`` goes into the result's metadata); ``extra`` sets of active features beyond
-    the fit order get a term too (NID's candidates)."""
+    the fit order get a term too (NID's candidates). :func:`fit_terms`, then :func:`fitted_result`."""
+    return fitted_result(masks, plan, fit_terms(masks, plan, rtol, name, extra), rtol, report, min_share=min_share,
+                         significance=significance, name=name)
+
+
+def fit_terms(masks: np.ndarray, plan: Plan, rtol: float, name: str = "moebius",
+              extra: Sequence[tuple[int, ...]] = ()) -> MoebiusFit:
+    """The pure effects of every term the plan allows (and ``extra`` sets of active features beyond
+    its order): the Moebius transform when every combination was queried, else least squares over
+    the exact low orders."""
     scale = float(np.abs(plan.target).max())
     if plan.saturated:  # every combination queried: the transform itself, no least squares
-        fit = transform_fit(masks, plan.target, plan.active, rtol * scale)
-    else:
-        terms = [members for size in range(plan.order + 1) for members in itertools.combinations(plan.active.tolist(), size)]
-        active = set(plan.active.tolist())
-        terms += list(dict.fromkeys(tuple(sorted(t)) for t in extra if len(t) > plan.order and set(t) <= active))
-        if len(terms) > MAX_TERMS:
-            raise InputError(
-                f"the {name!r} detector would fit {len(terms)} terms for {plan.active.size} features (at most {MAX_TERMS}); "
-                "use detector='auto' or 'nid' for this many features, or lower fit_order"
-            )
-        fit = least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale)
+        return transform_fit(masks, plan.target, plan.active, rtol * scale)
+    terms = [members for size in range(plan.order + 1) for members in itertools.combinations(plan.active.tolist(), size)]
+    active = set(plan.active.tolist())
+    terms += list(dict.fromkeys(tuple(sorted(t)) for t in extra if len(t) > plan.order and set(t) <= active))
+    if len(terms) > MAX_TERMS:
+        raise InputError(
+            f"the {name!r} detector would fit {len(terms)} terms for {plan.active.size} features (at most {MAX_TERMS}); "
+            "use detector='auto' or 'nid' for this many features, or lower fit_order"
+        )
+    return least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale)
+
+
+def faithfulness_of(fit: MoebiusFit, plan: Plan) -> dict[str, float]:
+    """How far a fit's pure effects can be trusted: ``heldout_r2`` (:meth:`MoebiusFit.held_out_r2`
+    on the plan's outputs; 1 for the exact transform) and ``top_order_share``
+    (:func:`top_order_share`; 0 for the exact transform)."""
+    if plan.saturated:
+        return {"heldout_r2": 1.0, "top_order_share": 0.0}
+    return {"heldout_r2": fit.held_out_r2(plan.target), "top_order_share": top_order_share(fit)}
+
+
+def fitted_result(masks: np.ndarray, plan: Plan, fit: MoebiusFit, rtol: float, report: int | None, *,
+                  min_share: float = 0.05, significance: float = 2.0, name: str = "moebius") -> LocalInteractions:
+    """The result of a :func:`fit_terms`: its sets of three or more confirmed (``min_share``,
+    ``significance``, a lower leave-one-out error), its :func:`faithfulness_of` in the metadata."""
     sets = confirmed_sets(fit, report, min_share, significance, saturated=plan.saturated)
     main = np.zeros(masks.shape[1]) if plan.low is None else plan.low[1]
-    return local_result(fit, sets, main, name, len(masks), rtol, plan)
+    local = local_result(fit, sets, main, name, len(masks), rtol, plan)
+    local.metadata.update(faithfulness_of(fit, plan))
+    return local
+
+
+def top_order_share(fit: MoebiusFit) -> float:
+    """The share of the fitted interaction mass ``sum |m(S)|`` (sets of two or more) held by the
+    sets of the largest fitted order: near 0 where the fit has run out of interactions before its
+    order (sparse games), large where the mass goes on past it (dense ones). 0 for an empty fit."""
+    sizes = np.array([len(t) for t in fit.terms])
+    mass = np.abs(fit.coef) * (sizes >= 2)
+    total = float(mass.sum())
+    return float(mass[sizes == sizes.max()].sum() / total) if total > 0 and sizes.max() >= 3 else 0.0
 
 
 class Plan(NamedTuple):

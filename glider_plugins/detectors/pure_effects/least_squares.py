@@ -50,6 +50,21 @@ class MoebiusFit:
             return 0.0
         return float((without - with_term) / without)
 
+    def held_out_r2(self, y: np.ndarray) -> float:
+        """The share of the variance of ``y`` (the outputs the fit was made on, (n,)) that the fit
+        predicts for masks it did not see: ``1 - PRESS / total``, each row held out in turn, over
+        the rows that can be held out. ``nan`` when no row can (a least-norm fit through every
+        mask, or a fit with no least-squares term)."""
+        if self.design is None:
+            return float("nan")
+        free = 1.0 - self.leverage > _LEVERAGE_TOL
+        if free.sum() < 2:
+            return float("nan")
+        total = float(np.sum((y[free] - y[free].mean()) ** 2))
+        if total <= 0:
+            return 1.0
+        return 1.0 - self._press(self.residual[free], self.leverage[free]) / total
+
     @cached_property
     def leverage(self) -> np.ndarray:
         """The hat matrix's diagonal, (n,): how much each row's own output sets its fitted value."""

@@ -1,0 +1,188 @@
+"""Interaction indices a budget can identify (issue 24): the Banzhaf (BII) and Shapley (k-SII)
+interaction of every pair, exact from the references, estimated by the ``"fourier"`` detector, and
+chosen by ``"auto"`` where a sparse fit of pure effects is not faithful.
+
+Ground truth: shapiq's own ``ExactComputer`` on the same games, exact enumeration of real
+callables, and planted games whose Fourier terms stop at two features (there the fit is exact)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import shapiq
+from shapiq.game_theory.exact import ExactComputer
+
+from glider_plugins import AttributionResult, Background, InteractionAttribution
+from glider_plugins.errors import InputError
+from glider_plugins.reference import (
+    MaskGame,
+    compare_with_reference,
+    exact_interactions,
+    faithfulness,
+    top_overlap,
+)
+from glider_plugins.set_functions import (
+    all_masks,
+    exact_pair_index,
+    game_values,
+    index_values,
+    moebius_transform,
+    walsh_transform,
+)
+from tests.groundtruth.planted import planted_function, planted_instances
+
+P = 6
+
+
+def random_game(p: int, seed: int) -> tuple[np.ndarray, dict[tuple[int, ...], float]]:
+    """Every m(S) of a random game on p players, as an array (subset-bitmask order) and a dict."""
+    rng = np.random.default_rng(seed)
+    moebius = rng.normal(size=2**p)
+    members = all_masks(p)
+    return moebius, {tuple(np.flatnonzero(members[s]).tolist()): float(moebius[s]) for s in range(2**p)}
+
+
+def table_game(values: np.ndarray):
+    """A shapiq game reading a table of all 2**p values."""
+    p = len(values).bit_length() - 1
+    return lambda coalitions: values[np.asarray(coalitions, dtype=np.int64) @ (1 << np.arange(p))]
+
+
+@pytest.mark.parametrize("index", ["BII", "k-SII"])
+def test_the_conversions_are_shapiqs_exact_indices(index):
+    moebius, effects = random_game(P, seed=1)
+    values = game_values(P, effects)  # v(T): the sum of m(S) over the S in T
+    np.testing.assert_allclose(moebius_transform(values), moebius, atol=1e-12)
+    theirs = ExactComputer(n_players=P, game=table_game(values))(index, order=2)
+    ours = index_values(P, list(effects), np.array(list(effects.values())), index)
+    assert set(ours) == {s for s in theirs.interaction_lookup}
+    for members, value in ours.items():
+        assert value == pytest.approx(theirs[members], abs=1e-10), members
+    pairs = exact_pair_index(moebius[None], index)[0]
+    for a, b in itertools.combinations(range(P), 2):
+        assert pairs[a, b] == pytest.approx(theirs[(a, b)], abs=1e-10)
+
+
+def test_the_banzhaf_interaction_is_four_times_the_fourier_coefficient():
+    moebius, effects = random_game(P, seed=2)
+    values = game_values(P, effects)
+    walsh = walsh_transform(values)
+    bii = index_values(P, list(effects), np.array(list(effects.values())), "BII")
+    for a, b in itertools.combinations(range(P), 2):
+        assert bii[(a, b)] == pytest.approx(4 * walsh[(1 << a) | (1 << b)], abs=1e-12)
+
+
+def low_order_game(p: int, seed: int):
+    """A model whose game around x = 1 with baseline 0 has Fourier terms of at most two features."""
+    rng = np.random.default_rng(seed)
+    pairs = {(a, b): rng.normal() for a, b in itertools.combinations(range(p), 2) if rng.random() < 0.4}
+    singles = rng.normal(size=p)
+
+    def model(x: np.ndarray) -> np.ndarray:
+        s = 2.0 * x - 1.0
+        return 0.3 + s @ singles + sum(w * s[:, a] * s[:, b] for (a, b), w in pairs.items())
+
+    return model
+
+
+@pytest.mark.parametrize("p", [8, 12])
+def test_fourier_is_exact_where_the_game_stops_at_two_features(p):
+    model = low_order_game(p, seed=p)
+    x = np.ones((2, p))
+    ref = exact_interactions(model, x, baselines=0.0)
+    res = InteractionAttribution(model, detector="fourier").attribute_interactions(x, baselines=0.0, n_samples=600, seed=0)
+    assert res.metadata["n_queries"] <= 2 * 600
+    for index in ("BII", "k-SII"):
+        np.testing.assert_allclose(res.pairwise(index), ref.pairwise(index), atol=1e-9)
+        for i in range(2):
+            exact = ref.index_values(i, index)
+            for members, value in res[i].index_values(index).items():
+                assert value == pytest.approx(exact[members], abs=1e-9), (index, members)
+    assert res[0].index == "BII" and res[0].interactions[0][1] == pytest.approx(np.abs(ref.pairwise("BII")[0]).max())
+    signed = dict(res[0].signed_interactions())
+    assert all(signed[s] == pytest.approx(ref.pairwise("BII")[0][s]) for s, _ in res[0].interactions[:5])
+    np.testing.assert_allclose(faithfulness(res, ref).r2, 1.0, atol=1e-9)
+
+
+def dense_model(p: int = 12):
+    """Max-pooling over overlapping windows of a random projection: every feature interacts with
+    every other at every order (a dense game), yet pairs differ clearly in their Banzhaf interaction."""
+    rng = np.random.default_rng(7)
+    weights = rng.normal(size=(p, 24))
+
+    def model(x: np.ndarray) -> np.ndarray:
+        hidden = np.maximum(x @ weights, 0.0)
+        return np.log1p(np.exp(hidden.reshape(len(x), 4, 6).max(axis=2))).sum(axis=1)
+
+    return model
+
+
+def test_auto_reports_banzhaf_for_a_dense_game_and_pure_effects_for_a_sparse_one():
+    dense = dense_model()
+    x = np.random.default_rng(0).uniform(0.5, 1.5, size=(4, 12))
+    ref = exact_interactions(dense, x, baselines=0.0)
+    runs = [InteractionAttribution(dense).attribute_interactions(x, baselines=0.0, n_samples=1000, seed=s) for s in (0, 1)]
+    assert {local.index for local in runs[0]} == {"BII"} and "not faithful" in runs[0][0].metadata["chosen_by"]
+    scores = compare_with_reference(runs[0], ref, index="BII")
+    assert scores.precision_at_k.mean() >= 0.8 and scores.captured_at_k.mean() >= 0.95
+    assert compare_with_reference(runs[0], ref, index="k-SII").precision_at_k.mean() >= 0.7
+    assert np.nanmean(top_overlap(runs[0], runs[1])) >= 0.8
+    sparse = InteractionAttribution(planted_function).attribute_interactions(planted_instances(3, seed=1), baselines=0.0, seed=0)
+    assert {local.index for local in sparse} == {"Moebius"} and sparse[0].top(1, order=3)
+    assert "(faithful)" in sparse[0].metadata["chosen_by"]
+
+
+def test_each_instance_gets_the_same_answer_alone_or_in_a_batch():
+    dense = dense_model()
+    x = np.random.default_rng(1).uniform(0.5, 1.5, size=(3, 12))
+    mixed = np.concatenate([x[:2], planted_instances(1, seed=2)[:, :12]])
+    batch = InteractionAttribution(dense).attribute_interactions(mixed, baselines=0.0, seed=3)
+    alone = InteractionAttribution(dense).attribute_interactions(mixed[1:2], baselines=0.0, seed=3)
+    assert batch[1].index == alone[0].index
+    np.testing.assert_array_equal(batch[1].pairwise("BII"), alone[0].pairwise("BII"))
+
+
+def test_pairwise_and_to_shapiq_by_index_for_a_pure_effect_result():
+    res = InteractionAttribution(planted_function, detector="moebius").attribute_interactions(
+        planted_instances(2, seed=4), baselines=0.0, seed=0)
+    ref = exact_interactions(planted_function, planted_instances(2, seed=4), baselines=0.0)
+    np.testing.assert_allclose(res.pairwise("BII"), ref.pairwise("BII"), atol=1e-9)  # every m(S) is recovered
+    np.testing.assert_allclose(res.pairwise("k-SII"), ref.pairwise("k-SII"), atol=1e-9)
+    np.testing.assert_array_equal(res.pairwise("Moebius"), res.pairwise())
+    converted = shapiq.game_theory.moebius_converter.MoebiusConverter(res[0].to_shapiq())("k-SII", order=2)
+    ours = res.to_shapiq(0, index="k-SII")
+    assert ours.index == "k-SII" and ours.max_order == 2 and ours.baseline_value == pytest.approx(res[0].baseline_value)
+    for members in itertools.combinations(range(12), 2):
+        assert ours[members] == pytest.approx(converted[members], abs=1e-9)
+    exact = ref.to_shapiq(0, index="BII")
+    assert not exact.estimated and exact[(0, 1)] == pytest.approx(ref.pairwise("BII")[0, 0, 1])
+
+
+def test_indices_survive_json_and_bad_indices_are_named():
+    res = InteractionAttribution(dense_model(), detector="fourier").attribute_interactions(
+        np.ones((1, 12)), baselines=0.0, n_samples=500, seed=0)
+    again = AttributionResult.from_json(res.to_json())
+    np.testing.assert_array_equal(again.pairwise("k-SII"), res.pairwise("k-SII"))
+    assert again[0].index == "BII" and again[0].indices == res[0].indices
+    with pytest.raises(InputError, match="index: expected one of"):
+        res.pairwise("SV")
+    with pytest.raises(InputError, match="index: expected one of"):
+        res.to_shapiq(0, index="Shapley")
+    with pytest.raises(InputError, match="n_samples=100 is too small for detector 'fourier'"):
+        InteractionAttribution(dense_model(), detector="fourier").attribute_interactions(np.ones((1, 12)), baselines=0.0, n_samples=100)
+
+
+def test_a_mask_game_is_the_exact_references_set_function():
+    x = planted_instances(2, seed=5)
+    background = planted_instances(3, seed=6)
+    ref = exact_interactions(planted_function, x[:1], baselines=Background(background))
+    game = MaskGame(planted_function, x[:1], baselines=Background(background))
+    masks = all_masks(12)[::97]
+    np.testing.assert_allclose(game(masks), ref.values[0, ::97], atol=1e-12)
+    assert game.n_queries == 3 * int((~masks.all(axis=1)).sum())  # each background row; an all-on row is the instance
+    with pytest.raises(InputError, match="a game is one instance"):
+        MaskGame(planted_function, x, baselines=0.0)
+    with pytest.raises(InputError, match="coalitions: expected 12 players"):
+        game(np.ones((1, 5), bool))
