@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import warnings
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import pandas as pd
 import pytest
 
@@ -58,8 +61,13 @@ def test_global_then_encode_produce_files_the_encoder_and_models_accept(files, c
     status, text, _ = run(["encode", "--interactions", folder / "g.json", "--data", files["csv"], "--out", out, "--k", 3, "--min-count", 5], capsys)
     assert status == 0 and "_x_" in text and "of rows with their own id" in text and "binned into up to 100 quantile bins" in text
     status, plain, _ = run(["encode", "--interactions", folder / "g.json", "--data", files["csv"], "--out", folder / "plain.csv",
-                            "--k", 3, "--min-count", 5, "--dense"], capsys)
-    assert status == 0 and "quantile bins: none" in plain
+                            "--k", 3, "--min-count", 5, "--dense", "--onnx", folder / "crosses.onnx"], capsys)
+    assert status == 0 and "quantile bins: none" in plain and "wrote the ONNX graph of the crosses" in plain
+    graph = onnx.load(str(folder / "crosses.onnx"))
+    inputs = json.loads({p.key: p.value for p in graph.metadata_props}["input_columns"])
+    served = ort.InferenceSession(graph.SerializeToString()).run(None, {"X": files["frame"][inputs].to_numpy(np.float64)})[0]
+    written = pd.read_csv(folder / "plain.csv")
+    np.testing.assert_array_equal(served, written[[c for c in written.columns if "_x_" in c]].to_numpy())
     crossed = pd.read_csv(out)
     crosses = [c for c in crossed.columns if "_x_" in c]
     assert 1 <= len(crosses) <= 3 and all(crossed[c].dtype == np.int64 for c in crosses)

@@ -18,8 +18,9 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
                         "as a user's own model would be; the default for census) or an ONNX file of your own")
     parser.add_argument("--source-output", help="with an ONNX file of several outputs: the one to explain")
     parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
-    parser.add_argument("--detector", default="auto", help="auto (default: moebius where the samples fit sets of three, archdetect where only its p^2+p+2 queries fit, nid beyond), moebius, archdetect or nid (the paper's)")
+    parser.add_argument("--detector", default="auto", help="auto (default: pure effects where their fit is faithful, else Banzhaf interactions; archdetect, moebius on screening rows or nid for wider tables), moebius, archdetect, fourier or nid (the paper's)")
     parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
+    parser.add_argument("--workers", type=int, default=2, help="processes training the target models side by side (default 2)")
 
 
 def demo_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -40,7 +41,8 @@ def demo_run(args: argparse.Namespace, out: TextIO) -> int:
         options["source_options"] = TREE_SOURCE_OPTIONS
     elif args.source_output:
         options["source_options"] = {"output_name": args.source_output}
-    result = run_pipeline(data, source_model=source, k=args.k, detector=args.detector, out=args.out, show_progress=True, **options)
+    result = run_pipeline(data, source_model=source, k=args.k, detector=args.detector, out=args.out, show_progress=True,
+                          workers=args.workers, **options)
     print("global interactions encoded: " + (", ".join(result.cross_names()["+glider"]) or "none"), file=out)
     print(result.format_table(), file=out)
     times = ", ".join(f"{key} {value:.0f}s" for key, value in result.timings.items())

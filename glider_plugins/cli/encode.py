@@ -22,6 +22,9 @@ def encode_arguments(parser: argparse.ArgumentParser) -> None:
                         help="held-out rows with labels: keep only the crosses among the top 3k that lower a logistic "
                              "regression's log loss on them (at most --k), and write the report next to --out")
     parser.add_argument("--label", default="label", help="the label column of --data and --valid (with --valid; default label)")
+    parser.add_argument("--onnx", default=None, metavar="PATH",
+                        help="also save the crosses as an ONNX graph (input X: the columns they read, as numbers; "
+                             "output cross_ids), to compute them beside an ONNX recommender")
 
 
 def encode_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -57,6 +60,12 @@ def encode_run(args: argparse.Namespace, out: TextIO) -> int:
     for name, size, support in zip(encoder.get_feature_names_out(), encoder.cardinalities_, encoder.support_, strict=True):
         print(f"{name:<40} {int(size)} ids, {support:.1%} of rows with their own id", file=out)
     print(f"wrote {len(frame)} rows with {crosses.shape[1]} cross columns to {args.out}", file=out)
+    if args.onnx:
+        import json
+
+        model = encoder.to_onnx(args.onnx)
+        columns = json.loads({p.key: p.value for p in model.metadata_props}["input_columns"])
+        print(f"wrote the ONNX graph of the crosses to {args.onnx} (input X: {', '.join(columns)}; output cross_ids)", file=out)
     return 0
 
 

@@ -248,6 +248,39 @@ class CrossFeatureEncoder(Encoder):
                 warnings.warn(f"cross {name!r} gives its own id ({size} ids) to only {support:.1%} of the fit rows "
                               f"(min_support={self.min_support}); the rest are out of vocabulary", UserWarning, stacklevel=3)
 
+    def to_onnx(self, path: Any = None, dtype: str = "float64") -> Any:
+        """This fitted encoder as an ONNX graph: input ``"X"`` of ``dtype``, the columns the crosses
+        read (N, n_columns; in the encoder's order, named by the model's metadata ``input_columns``;
+        ids as numbers, NaN for missing), output ``"cross_ids"`` (N, n_interactions) int64, equal
+        to :meth:`transform`. Serve it beside an ONNX recommender and
+        the crosses are computed in the same runtime (:mod:`~glider_plugins.encoders.cross_onnx`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Also save the model there.
+        dtype : {"float64", "float32"}, default "float64"
+
+        Returns
+        -------
+        onnx.ModelProto
+
+        Raises
+        ------
+        InputError
+            Before :meth:`fit` (:class:`NotFittedError`), for a column of strings or categories
+            that are not whole numbers, or another ``dtype``.
+        """
+        self._check_is_fitted()
+        from .cross_onnx import encoder_to_onnx
+
+        model = encoder_to_onnx(self, dtype)
+        if path is not None:
+            import onnx
+
+            onnx.save(model, str(path))
+        return model
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """``"C1_x_C2"`` per interaction (input names joined with ``"_x_"``)."""
         names = self._input_feature_names(input_features)

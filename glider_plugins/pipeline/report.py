@@ -46,9 +46,12 @@ class PipelineResult:
         GLIDER's counts over the explained rows of the source model.
     table : pandas.DataFrame
         One row per (model, variant): ``model, variant, auc_mean, auc_std, logloss_mean,
-        logloss_std, n_crosses, n_runs``. Variants: ``baseline``, ``+glider`` (the top-K crosses),
-        ``+random`` (mean and spread over :attr:`random_draws`) and ``+oracle`` (planted crosses,
-        synthetic data only).
+        logloss_std, n_crosses, n_runs, candidates, select_s``. Models: ``logreg`` (the selection's
+        logistic regression on the test rows, no seed) and the target recommenders. Variants:
+        ``baseline``, ``+glider`` (GLIDER's candidates, selected), the controls through the same
+        selection (``+random``: mean and spread over :attr:`random_draws`; ``+all-pairs``;
+        ``+fast``) and ``+oracle`` (planted crosses, synthetic data only); ``candidates``: how many
+        each list tried, ``select_s``: seconds to propose and select them (per draw).
     timings : dict of str -> float
         Seconds per step (``prepare, source_fit, export, detect, targets, total``).
     crosses : list of tuple of int
@@ -71,6 +74,8 @@ class PipelineResult:
         With ``select=True``: GLIDER's candidates checked on the validation rows
         (:func:`~glider_plugins.encoders.selection.select_crosses`); its ``report`` lists every
         candidate, and ``+glider`` holds the crosses it kept (none, when no cross paid off).
+    selections : dict of str -> list of CrossSelection
+        Every variant's selections (one per ``+random`` draw), GLIDER's included.
     """
 
     interactions: GlobalInteractions
@@ -84,6 +89,7 @@ class PipelineResult:
     selection: Any = None
     random_draws: list[list[tuple[int, ...]]] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
+    selections: dict[str, list[Any]] = field(default_factory=dict)
 
     def recovery(self) -> dict[str, float] | None:
         """:func:`planted_recovery` of the top-K against the planted groups (None without them)."""
@@ -96,9 +102,12 @@ class PipelineResult:
 
     def format_table(self, digits: int = 4) -> str:
         """The table as Markdown-style text: ``AUC mean +- std`` and ``log loss mean +- std``."""
-        lines = ["| model | variant | test AUC | test log loss |", "|---|---|---|---|"]
+        lines = ["| model | variant | test AUC | test log loss | candidates tried | selection s |", "|---|---|---|---|---|---|"]
         for row in self.table.itertuples():
-            lines.append(f"| {row.model} | {row.variant} | {row.auc_mean:.{digits}f} ± {row.auc_std:.{digits}f} | {row.logloss_mean:.{digits}f} ± {row.logloss_std:.{digits}f} |")
+            loss = "—" if pd.isna(row.logloss_mean) else f"{row.logloss_mean:.{digits}f} ± {row.logloss_std:.{digits}f}"
+            tried = getattr(row, "candidates", 0) or "—"
+            seconds = f"{row.select_s:.0f}" if getattr(row, "select_s", 0) else "—"
+            lines.append(f"| {row.model} | {row.variant} | {row.auc_mean:.{digits}f} ± {row.auc_std:.{digits}f} | {loss} | {tried} | {seconds} |")
         return "\n".join(lines)
 
     def cross_names(self) -> dict[str, list[str]]:
@@ -133,9 +142,10 @@ class PipelineResult:
                 save_figure(figure, paths[key], dpi=110, bbox_inches="tight")
             finally:
                 plt.close(figure)
-        if self.selection is not None:
+        reports = [s.report.assign(variant=v, draw=j) for v, ss in self.selections.items() for j, s in enumerate(ss) if s is not None]
+        if reports:
             paths["selection.csv"] = folder / "selection.csv"
-            self.selection.report.to_csv(paths["selection.csv"], index=False)
+            pd.concat(reports, ignore_index=True).to_csv(paths["selection.csv"], index=False)
         paths["report.html"].write_text(self._html(paths))
         return paths
 
@@ -157,6 +167,7 @@ class PipelineResult:
         if self.selection is not None:
             summary["selection"] = {"text": str(self.selection), "base_logloss": self.selection.base_logloss,
                                     "final_logloss": self.selection.final_logloss, "kept": [list(k) for k in self.selection.kept]}
+        summary["selections"] = {v: [str(s) for s in ss if s is not None] for v, ss in self.selections.items()}
         return summary
 
     def _html(self, paths: dict[str, Path]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,16 @@ from ..encoders.cross import CrossFeatureEncoder
 from ..errors import InputError
 from ..global_results import GlobalInteractions
 from ..recsys import MODELS, CTRDataset, evaluate, export_onnx, fit, make_model, model_key
+from .candidates import CONTROLS
+from .controls import (
+    candidate_lists,
+    check_controls,
+    choose_crosses,
+    logistic_rows,
+    random_groups,
+    variants_of,
+    with_costs,
+)
 from .data import PipelineData, prepare_data
 from .report import PipelineResult
 from .source import (
@@ -64,6 +73,7 @@ def run_pipeline(
     source_inputs: str = "auto",
     source_options: dict[str, Any] | None = None,
     random_draws: int | None = None,
+    workers: int = 1,
 ) -> PipelineResult:
     """Find global interactions of a source model and measure what they do for target models.
 
@@ -116,13 +126,22 @@ def run_pipeline(
     epochs, batch_size, lr : training settings (early stopping on validation log loss, patience 2).
     min_count : int, default 10
         Rare categories -> id 0, and the encoder's rare combinations -> OOV.
-    controls : bool, default True
-        Also train the ``+random`` (and ``+oracle``) variants.
+    controls : bool or sequence of str, default True
+        The controls GLIDER's candidates are measured against (:mod:`~glider_plugins.pipeline.candidates`),
+        each through the same selection on the same rows: ``"+random"`` (as many random groups of
+        the same sizes, ``random_draws`` draws), ``"+all-pairs"`` (every pair, where there are at
+        most 300) and ``"+fast"`` (FAST's strongest pairs; needs interpret). ``True``: all three
+        (``+fast`` skipped with a warning without interpret), plus ``+oracle`` when the planted
+        groups are known; ``False``: none.
     random_draws : int, optional
-        Random draws of ``+random`` (default: one per seed); draw ``j`` is trained with seed
-        ``seeds[j % len(seeds)]``, so its mean and spread cover the draws at the baseline's cost.
+        Random draws of ``+random`` (default: one per seed), each selected on its own; draw ``j`` is
+        trained with seed ``seeds[j % len(seeds)]``, so its mean and spread cover the draws at the
+        baseline's cost.
     num_threads : int, optional, default 1
         torch threads while training (1 is fastest for these small models).
+    workers : int, default 1
+        Processes that train the target models side by side (the same numbers: every fit is seeded
+        and runs on ``num_threads`` threads); ``glider demo`` uses 2.
     seed : int, default 0
         Seeds the split, the source model, the instances and the random crosses.
     out : str or Path, optional
@@ -132,10 +151,11 @@ def run_pipeline(
         them on). One line per step goes to the ``glider_plugins.pipeline.run`` logger at INFO
         whatever this says: ``logging.basicConfig(level=logging.INFO)`` shows them.
     select : bool, default True
-        Check GLIDER's top ``3 k`` candidates on the validation rows and encode only those that
-        lower a logistic regression's validation log loss, at most ``k``
-        (:func:`~glider_plugins.encoders.selection.select_crosses`; ``result.selection``,
-        ``selection.csv``). ``False``: the top ``k`` as they come (the paper's procedure).
+        Check each variant's candidates (GLIDER's top ``3 k``, and the controls') on the validation
+        rows and encode only those that lower a logistic regression's validation log loss, at
+        most ``k`` (:func:`~glider_plugins.encoders.selection.select_crosses`;
+        ``result.selections``, ``selection.csv``). ``False``: the first ``k`` of each list as they
+        come (the paper's procedure).
     synthetic_options : dict, optional
         ``make_criteo_like`` options when ``data="synthetic"``.
     detect_options : dict, optional
@@ -145,7 +165,7 @@ def run_pipeline(
     -------
     PipelineResult
     """
-    _check_args(target_models, k, seeds, random_draws)
+    _check_args(target_models, k, seeds, random_draws, workers)
     user_source = None if is_registered(source_model) else resolve_source(source_model, source_inputs, source_options)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -165,36 +185,35 @@ def run_pipeline(
         clock = time.perf_counter()
         interactions = _detect(user_source, prepared, detect_settings)
         timings["detect"] = time.perf_counter() - clock
-    selection = None
-    if select:
-        clock = time.perf_counter()
-        chosen, selection = _selected(prepared, interactions, k, min_count, show_progress)
-        timings["select"] = time.perf_counter() - clock
-        logger.info("%s", selection)
-    else:
-        chosen = [_feature_ids(prepared, interactions.names_of(s)) for s, _ in interactions.top(k)]
-    variants, draws = _variants(prepared, chosen, k, controls, seed, len(seeds) if random_draws is None else random_draws)
+    lists = candidate_lists(prepared, interactions, k, check_controls(controls), seed, len(seeds) if random_draws is None else random_draws)
     clock = time.perf_counter()
-    table = _retrain(prepared, variants, draws, target_models, seeds, train_options, min_count, show_progress)
+    chosen, selections, costs = choose_crosses(prepared, lists, k, min_count, select, show_progress)
+    timings["select"] = time.perf_counter() - clock
+    variants, draws = variants_of(prepared, chosen, controls)
+    clock = time.perf_counter()
+    table = _retrain(prepared, variants, draws, target_models, seeds, train_options, min_count, show_progress, workers)
+    table = with_costs(pd.concat([logistic_rows(prepared, variants, draws, min_count), table], ignore_index=True), lists, costs)
     timings["targets"] = time.perf_counter() - clock
     timings["total"] = sum(timings.values())
     source_name = source_model if is_registered(source_model) else f"{user_source.kind} ({user_source.layout})"
     settings = {"data": prepared.name, "source_model": source_name, "k": k, "n_instances": n_instances, "n_samples": n_samples, "detector": detector, "seeds": list(seeds), "epochs": epochs, "batch_size": batch_size, "seed": seed, "rows": [len(prepared.train), len(prepared.valid), len(prepared.test)]}
     settings["select"] = bool(select)
     settings["random_draws"] = len(draws)
-    result = PipelineResult(interactions, table, timings, chosen, variants, prepared.planted, source_metrics, settings, selection,
-                            random_draws=draws, feature_names=list(prepared.train.feature_names))
+    result = PipelineResult(interactions, table, timings, chosen["+glider"][0], variants, prepared.planted, source_metrics, settings,
+                            selections.get("+glider", [None])[0], random_draws=draws, feature_names=list(prepared.train.feature_names),
+                            selections=selections)
     if out is not None:
         result.save(out)
     return result
 
 
-def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None) -> None:
+def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None, workers: int = 1) -> None:
     names = list(target_models)
     unknown = [n for n in names if model_key(n) not in MODELS]
     if unknown or not names:
         raise InputError(f"target_models: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
     check_int("random_draws", random_draws, allow_none=True)
+    check_int("workers", workers)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k: expected a positive integer, got {k!r}")
     if len(seeds) == 0:
@@ -258,61 +277,6 @@ def _user_source_metrics(source: SourceModel, prepared: PipelineData) -> dict[st
     return metrics
 
 
-def _feature_ids(prepared: PipelineData, names: Sequence[str]) -> tuple[int, ...]:
-    """Feature ids of the prepared layout for feature names of the source model's layout."""
-    index = {name: i for i, name in enumerate(prepared.train.feature_names)}
-    unknown = [n for n in names if n not in index]
-    if unknown:
-        raise InputError(f"source_model: its features {unknown} are not fields of the prepared data {list(index)}")
-    return tuple(sorted(index[n] for n in names))
-
-
-def random_groups(sizes: Sequence[int], n_features: int, exclude: Sequence[Sequence[int]], seed: int) -> list[tuple[int, ...]]:
-    """Random feature groups of the given sizes, distinct and not in ``exclude`` (seeded)."""
-    rng = np.random.default_rng(seed)
-    taken = {tuple(sorted(g)) for g in exclude}
-    groups: list[tuple[int, ...]] = []
-    for size in sizes:
-        for _ in range(1000):
-            group = tuple(sorted(int(i) for i in rng.choice(n_features, size=min(size, n_features), replace=False)))
-            if group not in taken:
-                break
-        taken.add(group)
-        groups.append(group)
-    return groups
-
-
-def _selected(prepared: PipelineData, interactions: GlobalInteractions, k: int, min_count: int, show: bool) -> tuple[list[tuple[int, ...]], Any]:
-    """GLIDER's top ``3 k`` candidates checked on the validation rows (:func:`select_crosses`);
-    the kept ones as feature ids."""
-    from ..encoders.selection import select_crosses
-
-    train, valid = prepared.frame("train"), prepared.frame("valid")
-    names = [c for c in train.columns if c != "label"]
-    selection = select_crosses(interactions, train[names], train["label"], valid[names], valid["label"], n_candidates=3 * k,
-                               max_crosses=k, min_count=min_count, dense_features=list(prepared.train.dense_names), missing_value=0,
-                               show_progress=show)
-    return [_feature_ids(prepared, kept) for kept in selection.kept], selection
-
-
-def _variants(prepared: PipelineData, chosen: list[tuple[int, ...]], k: int, controls: bool, seed: int,
-              n_draws: int) -> tuple[dict[str, list[tuple[int, ...]]], list[list[tuple[int, ...]]]]:
-    """The fixed variants (baseline, +glider, +oracle) and the ``+random`` draws (each distinct
-    from the chosen and planted groups; draw ``j`` seeded ``seed + 7919 (j + 1)``)."""
-    variants: dict[str, list[tuple[int, ...]]] = {"baseline": [], "+glider": chosen}
-    draws: list[list[tuple[int, ...]]] = []
-    if controls:
-        known = chosen + list(prepared.planted or [])
-        sizes = [len(g) for g in chosen] or [2] * k
-        draws = [random_groups(sizes, len(prepared.train.feature_names), known, seed + 7919 * (j + 1)) for j in range(n_draws)]
-        if prepared.planted:
-            variants["+oracle"] = list(prepared.planted)
-    if not chosen:
-        warnings.warn("no cross is encoded (GLIDER found none, or none lowered the validation log loss): "
-                      "the '+glider' variant equals the baseline", stacklevel=3)
-    return variants, draws
-
-
 def _with_crosses(prepared: PipelineData, groups: list[tuple[int, ...]], min_count: int) -> tuple[CTRDataset, CTRDataset, CTRDataset]:
     if not groups:
         return prepared.train, prepared.valid, prepared.test
@@ -327,9 +291,11 @@ def _with_crosses(prepared: PipelineData, groups: list[tuple[int, ...]], min_cou
 
 
 def _retrain(prepared: PipelineData, variants: dict[str, list[tuple[int, ...]]], draws: list[list[tuple[int, ...]]],
-             models: Sequence[str], seeds: Sequence[int], options: dict[str, Any], min_count: int, show: bool) -> pd.DataFrame:
+             models: Sequence[str], seeds: Sequence[int], options: dict[str, Any], min_count: int, show: bool,
+             workers: int = 1) -> pd.DataFrame:
     """One row per (model, variant): test AUC and log loss over the seeds (``+random``: draw ``j``
-    with seed ``seeds[j % len(seeds)]``, mean and spread over the draws)."""
+    with seed ``seeds[j % len(seeds)]``, mean and spread over the draws). ``workers`` processes fit
+    the models side by side; every fit is seeded, so the numbers do not depend on them."""
     from tqdm.auto import tqdm
 
     runs: dict[str, list[tuple[tuple[CTRDataset, CTRDataset, CTRDataset], int]]] = {}
@@ -338,21 +304,43 @@ def _retrain(prepared: PipelineData, variants: dict[str, list[tuple[int, ...]]],
         runs[variant] = [(parts, int(s)) for s in seeds]
     if draws:
         runs["+random"] = [(_with_crosses(prepared, groups, min_count), int(seeds[j % len(seeds)])) for j, groups in enumerate(draws)]
-    order = [v for v in ("baseline", "+glider", "+random", "+oracle") if v in runs]
+    order = [v for v in ("baseline", "+glider", *CONTROLS, "+oracle") if v in runs]
+    tasks = [(name, variant, parts, s) for name in models for variant in order for parts, s in runs[variant]]
+    with tqdm(total=len(tasks), desc="target models", disable=not show, unit="fit") as bar:
+        scores = _fit_all(tasks, options, workers, bar)
     rows = []
-    bar = tqdm(total=len(models) * sum(len(r) for r in runs.values()), desc="target models", disable=not show, unit="fit")
     for name in models:
         for variant in order:
-            scores = []
-            for (train, valid, test), s in runs[variant]:
-                model = make_model(name, train.cardinalities, train.n_dense, seed=s)
-                fit(model, train, valid, seed=s, **options)
-                scores.append(evaluate(model, test))
-                bar.update()
-            auc, loss = np.array([m["auc"] for m in scores]), np.array([m["logloss"] for m in scores])
-            n_crosses = len(draws[0]) if variant == "+random" else len(variants[variant])
+            found = [m for (n, v, _, _), m in zip(tasks, scores, strict=True) if n == name and v == variant]
+            auc, loss = np.array([m["auc"] for m in found]), np.array([m["logloss"] for m in found])
+            n_crosses = round(float(np.mean([len(d) for d in draws]))) if variant == "+random" else len(variants[variant])
             rows.append({"model": model_key(name), "variant": variant, "auc_mean": auc.mean(), "auc_std": auc.std(ddof=1) if len(auc) > 1 else 0.0,
                          "logloss_mean": loss.mean(), "logloss_std": loss.std(ddof=1) if len(loss) > 1 else 0.0, "n_crosses": n_crosses,
-                         "n_runs": len(scores)})
-    bar.close()
+                         "n_runs": len(found)})
     return pd.DataFrame(rows)
+
+
+def _fit_all(tasks: list[tuple[str, str, Any, int]], options: dict[str, Any], workers: int, bar: Any) -> list[dict[str, float]]:
+    """Each task's test metrics, in task order: inline, or on ``workers`` spawned processes."""
+    if workers <= 1 or len(tasks) <= 1:
+        out = []
+        for name, _, parts, seed in tasks:
+            out.append(_fit_one(name, parts, seed, options))
+            bar.update()
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_fit_one, name, parts, seed, options) for name, _, parts, seed in tasks]
+        for future in futures:
+            future.add_done_callback(lambda _: bar.update())
+        return [future.result() for future in futures]
+
+
+def _fit_one(name: str, parts: tuple[CTRDataset, CTRDataset, CTRDataset], seed: int, options: dict[str, Any]) -> dict[str, float]:
+    """Train target model ``name`` on ``parts`` (train, valid, test) with ``seed``; its test metrics."""
+    train, valid, test = parts
+    model = make_model(name, train.cardinalities, train.n_dense, seed=seed)
+    fit(model, train, valid, seed=seed, **options)
+    return evaluate(model, test)

@@ -1,0 +1,158 @@
+"""The pipeline's variants: GLIDER's candidate crosses and the controls, each list through the same
+selection on the same rows (:mod:`.candidates` proposes them), and the logistic regression that
+scores every variant's crosses without a seed to vary."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..global_results import GlobalInteractions
+from .candidates import (
+    ALL_PAIRS_MAX,
+    CONTROLS,
+    Candidates,
+    all_pairs,
+    fast_candidates,
+    glider_candidates,
+    random_candidates,
+)
+from .data import PipelineData
+
+__all__ = ["candidate_lists", "check_controls", "choose_crosses", "feature_ids", "logistic_rows", "random_groups", "variants_of",
+           "with_costs"]
+
+logger = logging.getLogger("glider_plugins.pipeline.run")  # the pipeline's one logger
+
+
+def feature_ids(prepared: PipelineData, names: Sequence[str]) -> tuple[int, ...]:
+    """Feature ids of the prepared layout for feature names of the source model's layout."""
+    index = {name: i for i, name in enumerate(prepared.train.feature_names)}
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise InputError(f"source_model: its features {unknown} are not fields of the prepared data {list(index)}")
+    return tuple(sorted(index[n] for n in names))
+
+
+def random_groups(sizes: Sequence[int], n_features: int, exclude: Sequence[Sequence[int]], seed: int) -> list[tuple[int, ...]]:
+    """Random feature groups of the given sizes, distinct and not in ``exclude`` (seeded)."""
+    names = [str(i) for i in range(n_features)]
+    drawn = random_candidates(sizes, names, seed, [tuple(str(i) for i in g) for g in exclude])
+    return [tuple(sorted(int(i) for i in g)) for g in drawn.groups]
+
+
+def check_controls(controls: bool | Sequence[str]) -> tuple[str, ...]:
+    if controls is True:
+        return CONTROLS
+    if controls is False:
+        return ()
+    unknown = [c for c in controls if c not in CONTROLS]
+    if unknown or isinstance(controls, str):
+        raise InputError(f"controls: expected True, False or some of {list(CONTROLS)}, got {controls!r}")
+    return tuple(c for c in CONTROLS if c in controls)
+
+
+def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k: int, controls: Sequence[str], seed: int,
+                    n_draws: int) -> dict[str, list[Candidates]]:
+    """Every variant's candidate lists (one per ``+random`` draw), each of GLIDER's length (``3 k``)
+    where it can be: :mod:`~glider_plugins.pipeline.candidates`."""
+    names = list(prepared.train.feature_names)
+    glider = glider_candidates(interactions, 3 * k)
+    lists: dict[str, list[Candidates]] = {"+glider": [glider]}
+    if "+random" in controls:
+        sizes = [len(g) for g in glider.groups] or [2] * 3 * k
+        lists["+random"] = [random_candidates(sizes, names, seed + 7919 * (j + 1)) for j in range(n_draws)]
+    if "+all-pairs" in controls:
+        if len(names) * (len(names) - 1) // 2 <= ALL_PAIRS_MAX:
+            lists["+all-pairs"] = [all_pairs(names)]
+        else:
+            logger.info("+all-pairs not run: %d pairs (at most %d)", len(names) * (len(names) - 1) // 2, ALL_PAIRS_MAX)
+    if "+fast" in controls:
+        try:
+            train = prepared.frame("train")
+            lists["+fast"] = [fast_candidates(train.drop(columns="label"), train["label"].to_numpy(), 3 * k,
+                                              [c for c in names if c not in prepared.train.dense_names])]
+        except ImportError as exc:
+            warnings.warn(f"{exc}; the '+fast' control is skipped", stacklevel=3)
+    return lists
+
+
+def choose_crosses(prepared: PipelineData, lists: dict[str, list[Candidates]], k: int, min_count: int, select: bool,
+                   show: bool) -> tuple[dict[str, list[list[tuple[int, ...]]]], dict[str, list[Any]], dict[str, list[float]]]:
+    """Each list's crosses: those of its candidates that lower the validation log loss (``select``,
+    at most ``k``; :func:`~glider_plugins.encoders.selection.select_crosses`, the same call for
+    every list), else its first ``k``. Returns the kept groups (feature ids), the selections and
+    the seconds each list's selection took, per variant and list."""
+    from ..encoders.selection import select_crosses
+
+    train, valid = prepared.frame("train"), prepared.frame("valid")
+    names = [c for c in train.columns if c != "label"]
+    chosen: dict[str, list[list[tuple[int, ...]]]] = {}
+    selections: dict[str, list[Any]] = {}
+    costs: dict[str, list[float]] = {}
+    for variant, candidate_lists_ in lists.items():
+        for candidates in candidate_lists_:
+            clock = time.perf_counter()
+            if select and candidates.groups:
+                selection = select_crosses(candidates.groups, train[names], train["label"], valid[names], valid["label"],
+                                           max_crosses=k, min_count=min_count, dense_features=list(prepared.train.dense_names),
+                                           missing_value=0, show_progress=show)
+                kept = selection.kept
+                logger.info("%s: %s", variant, selection)
+            else:
+                selection, kept = None, candidates.groups[:k]
+            chosen.setdefault(variant, []).append([feature_ids(prepared, g) for g in kept])
+            selections.setdefault(variant, []).append(selection)
+            costs.setdefault(variant, []).append(time.perf_counter() - clock + candidates.seconds)
+    return chosen, selections, costs
+
+
+def variants_of(prepared: PipelineData, chosen: dict[str, list[list[tuple[int, ...]]]],
+              controls: bool | Sequence[str]) -> tuple[dict[str, list[tuple[int, ...]]], list[list[tuple[int, ...]]]]:
+    """The fixed variants (baseline, +glider, +all-pairs, +fast, +oracle) and the ``+random`` draws."""
+    variants: dict[str, list[tuple[int, ...]]] = {"baseline": []}
+    variants.update({v: lists[0] for v, lists in chosen.items() if v != "+random"})
+    if controls is not False and prepared.planted:
+        variants["+oracle"] = list(prepared.planted)
+    if not chosen["+glider"][0]:
+        warnings.warn("no cross is encoded (GLIDER found none, or none lowered the validation log loss): "
+                      "the '+glider' variant equals the baseline", stacklevel=3)
+    return variants, chosen.get("+random", [])
+
+
+def with_costs(table: pd.DataFrame, lists: dict[str, list[Candidates]], costs: dict[str, list[float]]) -> pd.DataFrame:
+    """The table with ``candidates`` (tried per list) and ``select_s`` (mean seconds per list to
+    propose and select them) of each variant."""
+    tried = {v: int(np.mean([len(c.groups) for c in ls])) for v, ls in lists.items()}
+    seconds = {v: float(np.mean(c)) for v, c in costs.items()}
+    out = table.copy()
+    out["candidates"] = [tried.get(v, 0) for v in out["variant"]]
+    out["select_s"] = [seconds.get(v, 0.0) for v in out["variant"]]
+    return out
+
+
+def logistic_rows(prepared: PipelineData, variants: dict[str, list[tuple[int, ...]]], draws: list[list[tuple[int, ...]]],
+                  min_count: int) -> pd.DataFrame:
+    """Table rows of the ``logreg`` model: the selection's logistic regression (one-hot fields and
+    each variant's crosses, fitted on train) scored on the test rows; ``+random`` over its draws."""
+    from ..encoders.selection import logistic_auc
+
+    train, test = prepared.frame("train"), prepared.frame("test")
+    names = [c for c in train.columns if c != "label"]
+    groups = {**variants, **({"+random": None} if draws else {})}
+    rows = []
+    for variant in [v for v in ("baseline", "+glider", *CONTROLS, "+oracle") if v in groups]:
+        lists = draws if variant == "+random" else [groups[variant]]
+        aucs = np.array([logistic_auc([tuple(names[i] for i in g) for g in crosses], train[names], train["label"], test[names],
+                                      test["label"], min_count=min_count, dense_features=list(prepared.train.dense_names),
+                                      missing_value=0) for crosses in lists])
+        rows.append({"model": "logreg", "variant": variant, "auc_mean": aucs.mean(), "auc_std": aucs.std(ddof=1) if len(aucs) > 1 else 0.0,
+                     "logloss_mean": np.nan, "logloss_std": np.nan, "n_crosses": len(lists[0]), "n_runs": len(aucs)})
+    return pd.DataFrame(rows)
