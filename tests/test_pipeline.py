@@ -81,6 +81,7 @@ def test_target_models_train_side_by_side_with_the_same_numbers():
                                      seeds=(0, 1), epochs=1, show_progress=False, synthetic_options=small, controls=("+random",),
                                      workers=workers))
     pd.testing.assert_frame_equal(runs[0].table.drop(columns="select_s"), runs[1].table.drop(columns="select_s"))
+    assert [s.kept for s in runs[0].selections["+random"]] == [s.kept for s in runs[1].selections["+random"]]
     with pytest.raises(InputError, match="workers"):
         run_pipeline("synthetic", workers=0)
 

@@ -85,33 +85,49 @@ def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k:
 
 
 def choose_crosses(prepared: PipelineData, lists: dict[str, list[Candidates]], k: int, min_count: int, select: bool,
-                   show: bool) -> tuple[dict[str, list[list[tuple[int, ...]]]], dict[str, list[Any]], dict[str, list[float]]]:
+                   show: bool, workers: int = 1) -> tuple[dict[str, list[list[tuple[int, ...]]]], dict[str, list[Any]], dict[str, list[float]]]:
     """Each list's crosses: those of its candidates that lower the validation log loss (``select``,
     at most ``k``; :func:`~glider_plugins.encoders.selection.select_crosses`, the same call for
-    every list), else its first ``k``. Returns the kept groups (feature ids), the selections and
-    the seconds each list's selection took, per variant and list."""
-    from ..encoders.selection import select_crosses
-
+    every list, ``workers`` lists at a time: deterministic, so the same selections), else its first
+    ``k``. Returns the kept groups (feature ids), the selections and the seconds each list's
+    selection took, per variant and list."""
     train, valid = prepared.frame("train"), prepared.frame("valid")
     names = [c for c in train.columns if c != "label"]
+    tasks = [(variant, candidates) for variant, group in lists.items() for candidates in group]
+    settings = {"max_crosses": k, "min_count": min_count, "dense_features": list(prepared.train.dense_names), "missing_value": 0}
+    frames = (train[names], train["label"], valid[names], valid["label"])
+    jobs = [c.groups if select and c.groups else None for _, c in tasks]
+    if workers > 1 and sum(job is not None for job in jobs) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = list(pool.map(_timed_selection, jobs, [frames] * len(jobs), [settings] * len(jobs), [False] * len(jobs)))
+    else:
+        done = [_timed_selection(job, frames, settings, show) for job in jobs]
     chosen: dict[str, list[list[tuple[int, ...]]]] = {}
     selections: dict[str, list[Any]] = {}
     costs: dict[str, list[float]] = {}
-    for variant, candidate_lists_ in lists.items():
-        for candidates in candidate_lists_:
-            clock = time.perf_counter()
-            if select and candidates.groups:
-                selection = select_crosses(candidates.groups, train[names], train["label"], valid[names], valid["label"],
-                                           max_crosses=k, min_count=min_count, dense_features=list(prepared.train.dense_names),
-                                           missing_value=0, show_progress=show)
-                kept = selection.kept
-                logger.info("%s: %s", variant, selection)
-            else:
-                selection, kept = None, candidates.groups[:k]
-            chosen.setdefault(variant, []).append([feature_ids(prepared, g) for g in kept])
-            selections.setdefault(variant, []).append(selection)
-            costs.setdefault(variant, []).append(time.perf_counter() - clock + candidates.seconds)
+    for (variant, candidates), (selection, seconds) in zip(tasks, done, strict=True):
+        kept = selection.kept if selection is not None else candidates.groups[:k]
+        if selection is not None:
+            logger.info("%s: %s", variant, selection)
+        chosen.setdefault(variant, []).append([feature_ids(prepared, g) for g in kept])
+        selections.setdefault(variant, []).append(selection)
+        costs.setdefault(variant, []).append(seconds + candidates.seconds)
     return chosen, selections, costs
+
+
+def _timed_selection(groups: list[tuple[str, ...]] | None, frames: tuple[Any, ...], settings: dict[str, Any],
+                     show: bool) -> tuple[Any, float]:
+    """:func:`select_crosses` of one list (``None``: no selection) and the seconds it took."""
+    from ..encoders.selection import select_crosses
+
+    if groups is None:
+        return None, 0.0
+    clock = time.perf_counter()
+    selection = select_crosses(groups, *frames, show_progress=show, **settings)
+    return selection, time.perf_counter() - clock
 
 
 def variants_of(prepared: PipelineData, chosen: dict[str, list[list[tuple[int, ...]]]],

@@ -140,8 +140,9 @@ def run_pipeline(
     num_threads : int, optional, default 1
         torch threads while training (1 is fastest for these small models).
     workers : int, default 1
-        Processes that train the target models side by side (the same numbers: every fit is seeded
-        and runs on ``num_threads`` threads); ``glider demo`` uses 2.
+        Processes that select the candidate lists and train the target models side by side (the
+        same numbers: the selection is deterministic, every fit is seeded and runs on
+        ``num_threads`` threads); ``glider demo`` uses 2.
     seed : int, default 0
         Seeds the split, the source model, the instances and the random crosses.
     out : str or Path, optional
@@ -187,7 +188,7 @@ def run_pipeline(
         timings["detect"] = time.perf_counter() - clock
     lists = candidate_lists(prepared, interactions, k, check_controls(controls), seed, len(seeds) if random_draws is None else random_draws)
     clock = time.perf_counter()
-    chosen, selections, costs = choose_crosses(prepared, lists, k, min_count, select, show_progress)
+    chosen, selections, costs = choose_crosses(prepared, lists, k, min_count, select, show_progress, workers)
     timings["select"] = time.perf_counter() - clock
     variants, draws = variants_of(prepared, chosen, controls)
     clock = time.perf_counter()
