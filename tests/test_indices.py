@@ -15,6 +15,7 @@ import shapiq
 from shapiq.game_theory.exact import ExactComputer
 
 from glider_plugins import AttributionResult, Background, InteractionAttribution
+from glider_plugins.detectors.fourier import _walsh_columns, fourier_fit, shapley_pair_correction
 from glider_plugins.errors import InputError
 from glider_plugins.reference import (
     MaskGame,
@@ -104,6 +105,41 @@ def test_fourier_is_exact_where_the_game_stops_at_two_features(p):
     signed = dict(res[0].signed_interactions())
     assert all(signed[s] == pytest.approx(ref.pairwise("BII")[0][s]) for s, _ in res[0].interactions[:5])
     np.testing.assert_allclose(faithfulness(res, ref).r2, 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("p", [5, 7])
+def test_fourier_is_exact_for_any_game_where_every_mask_is_queried(p):
+    """Sets of four and five features: the surrogate of order 2 under uniform sizes gives their
+    pairs 2/7 (and 5/28) of m(S) where the Shapley interaction gives 1/3 (and 1/4); the correction
+    from the residuals makes the k-SII exact, and the BII come from plain least squares."""
+    rng = np.random.default_rng(p)
+    effects = {members: rng.normal() for size in range(p + 1) for members in itertools.combinations(range(p), size)
+               if rng.random() < 0.5 or size >= 4}
+    values = game_values(p, effects)
+
+    def model(x: np.ndarray) -> np.ndarray:
+        return values[np.asarray(x, dtype=bool) @ (1 << np.arange(p))]
+
+    x = np.ones((1, p))
+    ref = exact_interactions(model, x, baselines=0.0)
+    res = InteractionAttribution(model, detector="fourier").attribute_interactions(x, baselines=0.0, n_samples=2**p, seed=0)
+    for index in ("BII", "k-SII"):
+        np.testing.assert_allclose(res.pairwise(index), ref.pairwise(index), atol=1e-9)
+
+
+def test_the_shapley_correction_is_what_four_features_add():
+    """m({0, 1, 2, 3}) = 1 on all masks: the order-2 surrogate under uniform sizes says 2/7 for
+    the pair (0, 1), the Shapley interaction 1/3; the correction is the difference."""
+    p = 6
+    masks = all_masks(p)
+    values = masks[:, :4].all(axis=1).astype(float)
+    _, shapley = fourier_fit(masks, values)
+    fitted = np.array([shapley[(0, 1)] * 4, exact_pair_index(moebius_transform(values[None]), "k-SII")[0, 0, 1]])
+    assert fitted == pytest.approx([2 / 7, 1 / 3])
+    residual = values - _walsh_columns(masks, list(shapley)) @ np.array(list(shapley.values()))
+    correction = shapley_pair_correction(masks, residual)
+    assert correction[0, 1] == pytest.approx(1 / 3 - 2 / 7)
+    assert correction[4, 5] == pytest.approx(0.0, abs=1e-12) and np.allclose(correction, correction.T)
 
 
 def dense_model(p: int = 12):

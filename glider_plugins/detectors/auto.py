@@ -37,7 +37,7 @@ from ..errors import InputError
 from ..results import LocalInteractions
 from .archdetect import ArchDetectDetector
 from .base import Detector
-from .fourier import FourierDetector, fixed_rows, fourier_design, fourier_result
+from .fourier import FourierDetector, archdetect_leaves_room, fourier_design, fourier_result
 from .moebius import MAX_TERMS, MoebiusDetector, fit_order
 from .pure_effects.differences import archdetect_design
 from .pure_effects.instance import Plan, faithfulness_of, fit_terms, fitted_result
@@ -106,7 +106,7 @@ class AutoDetector(Detector):
         moebius_takes = set(self.options) <= _accepted(MoebiusDetector)
         beyond_pairs = fit_order(n_features, min(n_samples, 2**n_features), moebius.rows_per_term) >= min(3, n_features)
         fourier_fits = FourierDetector().min_samples(n_features) <= n_samples
-        crowded = len(fixed_rows(n_features, n_samples)) < ArchDetectDetector().min_samples(n_features)
+        crowded = not archdetect_leaves_room(n_features, n_samples)
         if fourier_fits and (beyond_pairs or crowded) and moebius_takes and isinstance(moebius, MoebiusHandOver):
             return MoebiusOrFourier(**moebius_options)
         if design_fits and beyond_pairs and moebius_takes:
