@@ -222,3 +222,19 @@ def test_a_mask_game_is_the_exact_references_set_function():
         MaskGame(planted_function, x, baselines=0.0)
     with pytest.raises(InputError, match="coalitions: expected 12 players"):
         game(np.ones((1, 5), bool))
+
+
+def test_archdetect_rows_are_queried_only_where_they_take_at_most_a_fifth_of_the_budget():
+    """At 12 features and 1000 queries ArchDetect's 158 rows stay (the text models gain from them);
+    at 16 its 274 rows give way to the 34 main-effect rows (the BII fit hardly weighs their sizes);
+    the detector ``auto`` chooses is decided by room alone, as before."""
+    from glider_plugins.detectors.archdetect import ArchDetectDetector
+    from glider_plugins.detectors.auto import AutoDetector, MoebiusOrFourier
+    from glider_plugins.detectors.fourier import FIXED_SHARE, fixed_rows
+    from glider_plugins.detectors.pure_effects.differences import archdetect_design
+
+    assert len(archdetect_design(12)) <= FIXED_SHARE * 1000 < len(archdetect_design(16))
+    np.testing.assert_array_equal(fixed_rows(12, 1000), archdetect_design(12))
+    assert len(fixed_rows(16, 1000)) == 2 * 16 + 2
+    assert isinstance(AutoDetector().resolve(16, 1000), MoebiusOrFourier)
+    assert isinstance(AutoDetector().resolve(20, 1000), ArchDetectDetector)
