@@ -92,9 +92,15 @@ def n_terms(n_features: int) -> int:
     return 1 + n_features + comb(n_features, 2)
 
 
+def archdetect_rows(n_features: int) -> int:
+    """The rows of ArchDetect's design, ``p**2 + p + 2``: every set of at most two features on, and
+    of at most two off, twice the terms of the fit."""
+    return 2 * n_terms(n_features)
+
+
 def archdetect_leaves_room(n_features: int, n_samples: int) -> bool:
     """Whether ArchDetect's design leaves :data:`ROWS_PER_TERM` random rows per term of the fit."""
-    return len(archdetect_design(int(n_features))) + ROWS_PER_TERM * n_terms(n_features) <= n_samples
+    return archdetect_rows(n_features) + ROWS_PER_TERM * n_terms(n_features) <= n_samples
 
 
 def fixed_rows(n_features: int, n_samples: int) -> np.ndarray:
@@ -102,9 +108,8 @@ def fixed_rows(n_features: int, n_samples: int) -> np.ndarray:
     :data:`FIXED_SHARE` of ``n_samples``, else its ``2 p + 2`` main-effect rows (all on, all on but
     one, all off, one on); closed under complement either way."""
     p = int(n_features)
-    design = archdetect_design(p)
-    if archdetect_leaves_room(p, n_samples) and len(design) <= FIXED_SHARE * n_samples:
-        return design
+    if archdetect_leaves_room(p, n_samples) and archdetect_rows(p) <= FIXED_SHARE * n_samples:
+        return archdetect_design(p)
     eye = np.eye(p, dtype=bool)
     return np.concatenate([np.ones((1, p), bool), ~eye, np.zeros((1, p), bool), eye])
 
@@ -193,13 +198,18 @@ def fourier_fit(masks: np.ndarray, y: np.ndarray, targets: tuple[str, ...] = ("B
     y : numpy.ndarray, shape (n,)
     targets : tuple of {"BII", "SII"}
     """
+    terms, _, coefficients = _fits(masks, y, targets)
+    return [dict(zip(terms, coef.tolist(), strict=True)) for coef in coefficients]
+
+
+def _fits(masks: np.ndarray, y: np.ndarray, targets: tuple[str, ...]) -> tuple[list[tuple[int, ...]], np.ndarray, list[np.ndarray]]:
+    """:func:`fourier_fit`'s terms, their Walsh columns (n, n_terms) and each target's coefficients."""
     p = masks.shape[1]
     terms = [members for size in range(3) for members in itertools.combinations(range(p), size)]
     columns = _walsh_columns(masks, terms)
     complete = len(np.unique(np.packbits(masks, axis=1), axis=0)) == 2**p
     grid = (0.0,) if complete else RIDGE_GRID
-    return [dict(zip(terms, _weighted_solve(columns, y, _size_weights(masks, target), grid).tolist(), strict=True))
-            for target in targets]
+    return terms, columns, [_weighted_solve(columns, y, _size_weights(masks, target), grid) for target in targets]
 
 
 def _weighted_solve(columns: np.ndarray, y: np.ndarray, weights: np.ndarray, grid: tuple[float, ...] = RIDGE_GRID) -> np.ndarray:
@@ -278,7 +288,7 @@ def shapley_pair_correction(masks: np.ndarray, residual: np.ndarray) -> np.ndarr
     queries: k-SII precision@5 0.96 -> 0.98 (review CNN), 0.91 -> 0.98 (GRU), 0.76 -> 0.81
     (emotion CNN), 0.84 -> 0.85 (digits CNN); within 0.02 at 300 queries and with a background.
     """
-    n, p = masks.shape
+    p = masks.shape[1]
     sizes = masks.sum(axis=1)
     context = np.array([1.0 / ((p - 1) * comb(p - 2, t)) if 0 <= t <= p - 2 else 0.0 for t in range(-2, p + 1)])
     on = masks.astype(np.float64)
@@ -320,7 +330,8 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
         The detector named in the metadata.
     """
     p = masks.shape[1]
-    banzhaf, shapley_fit = fourier_fit(masks, y)
+    terms, columns, (banzhaf_coef, shapley_coef) = _fits(masks, y, ("BII", "SII"))
+    banzhaf, shapley_fit = (dict(zip(terms, coef.tolist(), strict=True)) for coef in (banzhaf_coef, shapley_coef))
     shapley = _walsh_to_moebius(shapley_fit)
     surrogate = _walsh_to_moebius(banzhaf)
     low = ContextRows(masks, y, rtol).low_orders()
@@ -328,8 +339,7 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
     main = low[1] if low is not None else np.array([surrogate[(i,)] for i in range(p)])
     bii = {members: value * 2.0 ** len(members) for members, value in banzhaf.items()}  # BII(S) = 2**|S| f(S)
     ksii = index_values(p, list(shapley), np.array(list(shapley.values())), "k-SII")
-    fitted = _walsh_columns(masks, list(shapley_fit)) @ np.array(list(shapley_fit.values()))
-    correction = shapley_pair_correction(masks, y - fitted)
+    correction = shapley_pair_correction(masks, y - columns @ shapley_coef)
     for a, b in itertools.combinations(range(p), 2):
         ksii[(a, b)] = ksii.get((a, b), 0.0) + float(correction[a, b])
     ksii[()] = empty  # k-SII's empty set is the game's value there, which was queried

@@ -70,25 +70,8 @@ class _Graph:
 
 
 def encoder_to_onnx(encoder: CrossFeatureEncoder, dtype: str = "float64") -> Any:
-    """The ONNX model of a fitted encoder (see the module docstring).
-
-    Parameters
-    ----------
-    encoder : CrossFeatureEncoder
-        Fitted, on numeric columns (a column of strings cannot travel in the float input).
-    dtype : {"float64", "float32"}, default "float64"
-        The input's element type. float32 holds ids exactly up to 2**24.
-
-    Returns
-    -------
-    onnx.ModelProto
-
-    Raises
-    ------
-    InputError
-        For another ``dtype``, a categorical column of strings, or a category that is not a whole
-        number (ids only: they are matched as int64).
-    """
+    """The ONNX model of a fitted ``encoder`` (see the module docstring): what
+    :meth:`CrossFeatureEncoder.to_onnx` returns, with its ``dtype`` and its errors."""
     from onnx import TensorProto, checker, helper
 
     if dtype not in ("float64", "float32"):

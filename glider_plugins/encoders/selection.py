@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -222,32 +223,34 @@ class _Check:
         With crosses, lbfgs starts from the fields' own solution (zero for the crosses' columns):
         the same objective and tolerance, a few iterations instead of a hundred."""
         from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
 
-        train, valid = self.fields
-        model = LogisticRegression(C=1.0, max_iter=300, tol=1e-6, warm_start=bool(crosses))
-        if crosses:
-            ids = self._one_hot(np.stack([c.train for c in crosses], axis=1), np.stack([c.valid for c in crosses], axis=1))
-            train, valid = sparse.hstack([train, ids[0]]).tocsr(), sparse.hstack([valid, ids[1]]).tocsr()
-            base = self._base()
-            model.coef_ = np.hstack([base.coef_, np.zeros((1, train.shape[1] - base.coef_.shape[1]))])
-            model.intercept_ = base.intercept_.copy()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lbfgs' ConvergenceWarning: the held-out score decides
-            model.fit(train, self.y_train)
-        return model.predict_proba(valid)[:, 1]
+        if not crosses:
+            return self._base.predict_proba(self.fields[1])[:, 1]
+        ids = self._one_hot(np.stack([c.train for c in crosses], axis=1), np.stack([c.valid for c in crosses], axis=1))
+        train, valid = (sparse.hstack([fields, more]).tocsr() for fields, more in zip(self.fields, ids, strict=True))
+        model = _regression(warm_start=True)
+        model.coef_ = np.hstack([self._base.coef_, np.zeros((1, train.shape[1] - self._base.coef_.shape[1]))])
+        model.intercept_ = self._base.intercept_.copy()
+        return _fitted(model, train, self.y_train).predict_proba(valid)[:, 1]
 
+    @cached_property
     def _base(self) -> Any:
         """The regression on the fields alone (fitted once)."""
-        if getattr(self, "_base_model", None) is None:
-            from sklearn.linear_model import LogisticRegression
+        return _fitted(_regression(), self.fields[0], self.y_train)
 
-            model = LogisticRegression(C=1.0, max_iter=300, tol=1e-6)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(self.fields[0], self.y_train)
-            self._base_model = model
-        return self._base_model
+
+def _regression(warm_start: bool = False) -> Any:
+    """The selection's logistic regression (one setting for every fit)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, max_iter=300, tol=1e-6, warm_start=warm_start)
+
+
+def _fitted(model: Any, x: Any, y: np.ndarray) -> Any:
+    """``model`` fitted, lbfgs' ConvergenceWarning silenced: the held-out score decides."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(x, y)
 
 
 def logistic_auc(crosses: Sequence[Sequence[str]], train: Any, y_train: Any, test: Any, y_test: Any, *, min_count: int = 10,
