@@ -170,6 +170,33 @@ def test_auto_reports_banzhaf_for_a_dense_game_and_pure_effects_for_a_sparse_one
     assert "(faithful)" in sparse[0].metadata["chosen_by"]
 
 
+def test_the_bound_that_skips_the_leave_one_out_pass_decides_as_the_pass_does():
+    from glider_plugins.detectors.auto import is_faithful, judge_fit
+    from glider_plugins.detectors.fourier import fourier_design
+    from glider_plugins.detectors.pure_effects.instance import (
+        faithfulness_of,
+        fit_terms,
+        plan_instance,
+    )
+
+    rows = [(dense_model(), x) for x in np.random.default_rng(0).uniform(0.5, 1.5, size=(3, 12))]
+    rows += [(planted_function, x) for x in planted_instances(3, seed=1)]
+    decisions, shortcuts = [], 0
+    for k, (model, row) in enumerate(rows):
+        for budget in (300, 1000):
+            masks = fourier_design(12, budget, np.random.default_rng(k))
+            plan = plan_instance(masks, model(np.where(masks, row, 0.0)), 1e-9)
+            fit = fit_terms(masks, plan, 1e-9)
+            full = faithfulness_of(fit, plan)
+            faithful, trust = judge_fit(fit, plan)
+            assert faithful == is_faithful(**full)
+            if "heldout_r2_at_most" in trust:  # decided without the leverages
+                shortcuts += 1
+                assert trust["heldout_r2_at_most"] >= full["heldout_r2"]
+            decisions.append(faithful)
+    assert shortcuts >= 3 and any(decisions) and not all(decisions)
+
+
 def test_each_instance_gets_the_same_answer_alone_or_in_a_batch():
     dense = dense_model()
     x = np.random.default_rng(1).uniform(0.5, 1.5, size=(3, 12))

@@ -210,3 +210,16 @@ def test_an_additive_model_has_no_interactions_at_any_size():
         for i, local in enumerate(res):
             assert local.interactions == [] and local.pairwise().max() == 0
             np.testing.assert_allclose(local.main_effects, x[i] * coef, rtol=1e-12)
+
+
+def test_the_gram_factor_solves_and_inverts_with_or_without_a_cholesky_factor():
+    from glider_plugins.detectors.pure_effects.least_squares import _GramFactor
+
+    rng = np.random.default_rng(0)
+    design = rng.normal(size=(30, 5))
+    for gram in (design.T @ design, np.array([[1.0, 2.0], [2.0, 1.0]])):  # positive definite; indefinite: no factor
+        factor, right = _GramFactor(gram), rng.normal(size=len(gram))
+        np.testing.assert_allclose(factor.solve(right), np.linalg.solve(gram, right), rtol=1e-10)
+        np.testing.assert_allclose(factor.inverse(), np.linalg.inv(gram), rtol=1e-10, atol=1e-12)
+        rows = rng.normal(size=(7, len(gram)))
+        np.testing.assert_allclose(factor.leverage(rows), np.einsum("ij,jk,ik->i", rows, np.linalg.inv(gram), rows), rtol=1e-10)

@@ -40,7 +40,8 @@ from .base import Detector
 from .fourier import FourierDetector, archdetect_leaves_room, fourier_design, fourier_result
 from .moebius import MAX_TERMS, MoebiusDetector, fit_order
 from .pure_effects.differences import archdetect_design
-from .pure_effects.instance import Plan, faithfulness_of, fit_terms, fitted_result
+from .pure_effects.instance import Plan, faithfulness_of, fit_terms, fitted_result, top_order_share
+from .pure_effects.least_squares import MoebiusFit
 
 __all__ = ["EXACT_R2", "FAITHFUL_R2", "MAX_TOP_ORDER_SHARE", "AutoDetector", "MoebiusHandOver", "MoebiusOrFourier", "moebius_detector"]
 
@@ -209,7 +210,9 @@ class MoebiusOrFourier(MoebiusHandOver):
     of interactions before its top order (``metadata["top_order_share"]`` below
     :data:`MAX_TOP_ORDER_SHARE`): tabular models; else the Banzhaf and Shapley interactions of the pairs (``"fourier"``: image and text models,
     whose pure effects spread over thousands of sets). The same queries serve both; the result says
-    which (``metadata["index"]``: ``"Moebius"`` or ``"BII"``, ``metadata["chosen_by"]``).
+    which (``metadata["index"]``: ``"Moebius"`` or ``"BII"``, ``metadata["chosen_by"]``). A BII
+    result keeps the pure-effect fit's ``moebius_top_order_share`` and ``moebius_heldout_r2``, or
+    ``moebius_heldout_r2_at_most`` where a bound settled it (:func:`judge_fit`).
 
     Parameters
     ----------
@@ -234,9 +237,10 @@ class MoebiusOrFourier(MoebiusHandOver):
         """The pure effects where their fit is faithful (:func:`is_faithful`), else the Fourier
         indices on the same masks (``metadata["chosen_by"]`` says why)."""
         fit = fit_terms(masks, plan, rtol, self.name, extra)
-        trust = faithfulness_of(fit, plan)
-        reason = f"pure-effect fit: held-out R^2 {trust['heldout_r2']:.6g}, top-order share {trust['top_order_share']:.3g}"
-        if is_faithful(**trust):
+        faithful, trust = judge_fit(fit, plan)
+        r2 = f"held-out R^2 {trust['heldout_r2']:.6g}" if "heldout_r2" in trust else f"held-out R^2 at most {trust['heldout_r2_at_most']:.6g}"
+        reason = f"pure-effect fit: {r2}, top-order share {trust['top_order_share']:.3g}"
+        if faithful:
             local = fitted_result(masks, plan, fit, rtol, report, min_share=self.min_share, significance=self.significance,
                                   name=self.name)
             local.metadata["chosen_by"] = f"{reason} (faithful)"
@@ -260,6 +264,21 @@ def is_faithful(heldout_r2: float, top_order_share: float) -> bool:
     at least :data:`EXACT_R2`, or at least :data:`FAITHFUL_R2` with a top-order share below
     :data:`MAX_TOP_ORDER_SHARE`. A ``nan`` R^2 (no mask could be held out) is not faithful."""
     return bool(heldout_r2 >= EXACT_R2 or (heldout_r2 >= FAITHFUL_R2 and top_order_share < MAX_TOP_ORDER_SHARE))
+
+
+def judge_fit(fit: MoebiusFit, plan: Plan) -> tuple[bool, dict[str, float]]:
+    """Whether ``fit`` is faithful (:func:`is_faithful`), and what decided it: its
+    :func:`~.pure_effects.instance.faithfulness_of`, or, where the bound of its held-out R^2 that
+    needs no leverage (:meth:`~.pure_effects.least_squares.MoebiusFit.held_out_r2_bound`) already
+    falls short, ``heldout_r2_at_most`` in place of ``heldout_r2`` (the same decision, without the
+    leave-one-out pass: most image and text instances are judged so)."""
+    if not plan.saturated:
+        share = top_order_share(fit)
+        bound = fit.held_out_r2_bound(plan.target)
+        if not is_faithful(bound, share):  # the held-out R^2 is at most the bound: not faithful either
+            return False, {"heldout_r2_at_most": bound, "top_order_share": share}
+    trust = faithfulness_of(fit, plan)
+    return is_faithful(**trust), trust
 
 
 def hands_over(plan: Plan) -> bool:

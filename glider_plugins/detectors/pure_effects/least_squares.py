@@ -21,15 +21,32 @@ _LEVERAGE_TOL = 1e-8
 
 class MoebiusFit:
     """One instance's fitted pure effects: ``coef`` and ``errors`` per term of ``terms``, and what
-    the leave-one-out check of a least-squares term needs."""
+    the leave-one-out check of a least-squares term needs (``design``, ``residual`` and the Cholesky
+    factor of the jittered Gram matrix, from which the inverse and the leverages are derived only
+    when asked for)."""
 
-    def __init__(self, terms: list[tuple[int, ...]], coef: np.ndarray, errors: np.ndarray, fitted: np.ndarray,
-                 noise: float, design: np.ndarray | None = None, inverse: np.ndarray | None = None,
-                 residual: np.ndarray | None = None) -> None:
-        self.terms, self.coef, self.errors = terms, coef, errors
+    def __init__(self, terms: list[tuple[int, ...]], coef: np.ndarray, errors: np.ndarray | None, fitted: np.ndarray,
+                 noise: float, design: np.ndarray | None = None, factor: _GramFactor | None = None,
+                 residual: np.ndarray | None = None, variance: float = 0.0) -> None:
+        self.terms, self.coef = terms, coef
         self.fitted = fitted  #: which terms the least squares estimated (the others are exact)
         self.noise = noise  #: the model's rounding level in output units
-        self.design, self.inverse, self.residual = design, inverse, residual
+        self.design, self.factor, self.residual = design, factor, residual
+        self._errors, self._variance = errors, variance
+
+    @cached_property
+    def errors(self) -> np.ndarray:
+        """The standard error of each term's ``coef``, (len(terms),): 0 for an exact term."""
+        if self._errors is not None:
+            return self._errors
+        errors = np.zeros(len(self.terms))
+        errors[self.fitted] = np.sqrt(np.maximum(np.diag(self.inverse), 0.0) * self._variance)
+        return errors
+
+    @cached_property
+    def inverse(self) -> np.ndarray:
+        """The inverse of the (jittered) Gram matrix of the fitted columns."""
+        return self.factor.inverse()
 
     def held_out_gain(self, term: int) -> float:
         """How much term ``term`` lowers the leave-one-out squared error of the fit (PRESS: each
@@ -65,14 +82,65 @@ class MoebiusFit:
             return 1.0
         return 1.0 - self._press(self.residual[free], self.leverage[free]) / total
 
+    def held_out_r2_bound(self, y: np.ndarray) -> float:
+        """An upper bound of :meth:`held_out_r2` that needs no leverage: each row's residual counts
+        as if held out (a held-out error is at least the in-sample one, and the variance over the
+        rows that can be held out at most the variance over all). ``nan`` where
+        :meth:`held_out_r2` is."""
+        if self.design is None:
+            return float("nan")
+        total = float(np.sum((y - y.mean()) ** 2))
+        if total <= 0:
+            return 1.0
+        residual = self.residual[np.abs(self.residual) > self.noise]
+        return 1.0 - float(residual @ residual) / total
+
     @cached_property
     def leverage(self) -> np.ndarray:
         """The hat matrix's diagonal, (n,): how much each row's own output sets its fitted value."""
-        return np.sum((self.design @ self.inverse) * self.design, axis=1)
+        return self.factor.leverage(self.design)
 
     def _press(self, residual: np.ndarray, leverage: np.ndarray) -> float:
         held_out = residual / np.maximum(1.0 - leverage, _LEVERAGE_TOL)
         return float(np.sum(np.where(np.abs(held_out) <= self.noise, 0.0, held_out) ** 2))
+
+
+class _GramFactor:
+    """A symmetric positive definite matrix ``gram`` (k, k) factored once: its Cholesky factor
+    (torch's LAPACK), or its inverse where the factorisation fails."""
+
+    def __init__(self, gram: np.ndarray) -> None:
+        import torch
+
+        factor, info = torch.linalg.cholesky_ex(torch.from_numpy(np.ascontiguousarray(gram)))
+        self._lower = factor if int(info) == 0 else None
+        self._inverse = np.linalg.inv(gram) if self._lower is None else None
+
+    def solve(self, right: np.ndarray) -> np.ndarray:
+        """``gram^-1 right`` for ``right`` of shape (k,)."""
+        if self._lower is None:
+            return self._inverse @ right
+        import torch
+
+        return torch.cholesky_solve(torch.from_numpy(right)[:, None], self._lower).numpy()[:, 0]
+
+    def inverse(self) -> np.ndarray:
+        """``gram^-1``, (k, k)."""
+        if self._lower is None:
+            return self._inverse
+        import torch
+
+        return torch.cholesky_inverse(self._lower).numpy()
+
+    def leverage(self, design: np.ndarray) -> np.ndarray:
+        """The diagonal of ``design gram^-1 design^T`` for ``design`` (n, k): the squared norms of
+        the rows of ``design L^-T``."""
+        if self._lower is None:
+            return np.sum((design @ self._inverse) * design, axis=1)
+        import torch
+
+        whitened = torch.linalg.solve_triangular(self._lower, torch.from_numpy(np.ascontiguousarray(design.T)), upper=False)
+        return whitened.square().sum(dim=0).numpy()
 
 
 def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, ...]], low: tuple | None, noise: float) -> MoebiusFit:
@@ -100,17 +168,16 @@ def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, .
         return MoebiusFit(terms, coef, errors, fitted, noise)
     gram = design.T @ design
     gram += 1e-9 * max(float(np.trace(gram)) / len(gram), 1e-300) * np.eye(len(gram))
-    inverse = np.linalg.inv(gram)
-    estimate = inverse @ (design.T @ target)
+    factor = _GramFactor(gram)
+    estimate = factor.solve(design.T @ target)
     for _ in range(REFINEMENTS):  # remove the jitter's bias (a saturated fit is then the exact transform)
-        estimate += inverse @ (design.T @ (target - design @ estimate))
+        estimate += factor.solve(design.T @ (target - design @ estimate))
     estimate[np.abs(estimate) <= noise] = 0.0
     residual = target - design @ estimate
     dof = len(y) - design.shape[1]
     variance = float(residual @ residual) / dof if dof > 0 else 0.0
     coef[fitted] = estimate
-    errors[fitted] = np.sqrt(np.maximum(np.diag(inverse), 0.0) * variance)
-    return MoebiusFit(terms, coef, errors, fitted, noise, design, inverse, residual)
+    return MoebiusFit(terms, coef, None, fitted, noise, design, factor, residual, variance)
 
 
 def _least_norm(design: np.ndarray, target: np.ndarray, noise: float) -> np.ndarray:
