@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CheckpointError",
     "ConstantOutputError",
     "ConstantOutputWarning",
     "GliderError",
@@ -34,6 +35,12 @@ class InputError(GliderError, ValueError):
 
 class InputTypeError(GliderError, TypeError):
     """An argument or model input has a type or dtype that cannot be used safely."""
+
+
+class CheckpointError(GliderError, OSError):
+    """A checkpoint folder cannot be created, read or written (a path under a file, no permission, a
+    full disk): the message names ``checkpoint``, the path and what to do; no file is left
+    half-written."""
 
 
 class ModelError(GliderError, RuntimeError):

@@ -13,6 +13,7 @@ instead of pixels or tokens::
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,12 @@ def superpixel_mask(
     array, is_torch = _to_numpy(image, "image")
     images, batched, last = _as_nhwc(array, channels_last if channels_last is not None else (False if is_torch else None))
     masks = np.stack([_segment(img, method, n_segments, kwargs) for img in images])  # (N, H, W)
+    single = [k for k, m in enumerate(masks) if m.max() < 1]
+    if single:
+        warnings.warn(f"superpixel_mask: {method} found one segment only in image(s) {single[:10]} of shape "
+                      f"{images.shape[1:3]}: no interactions can be found there; "
+                      + ("pass method='slic' with n_segments, or a smaller kernel_size" if method == "quickshift"
+                         else "pass a larger n_segments or a smaller compactness"), UserWarning, stacklevel=2)
     mask = masks[:, None] if not last else masks[..., None]
     if not batched:
         mask = masks[0] if array.ndim == 2 else mask[0]

@@ -51,6 +51,19 @@ class FeatureLayout:
     def n_instances(self) -> int:
         return int(self.inputs[0].shape[0])
 
+    def absent_features(self) -> list[list[int]]:
+        """Per instance, the feature ids that cover none of its elements (a per-instance mask with
+        fewer features than the batch's ``p``, e.g. an image with fewer superpixels): they cannot
+        change its output."""
+        p, out = self.n_features, []
+        shared = all(mask.shape[0] == 1 for mask in self.feature_mask)
+        for i in range(1 if shared else self.n_instances):
+            present = np.zeros(p, dtype=bool)
+            for mask in self.feature_mask:
+                present[np.unique(mask[i if mask.shape[0] > 1 else 0])] = True
+            out.append(np.flatnonzero(~present).tolist())
+        return out * self.n_instances if shared else out
+
     def instance_keys(self) -> np.ndarray:
         """A 63-bit digest of each instance's content, shape (N,), uint64.
 

@@ -151,10 +151,20 @@ class LocalInteractions:
         effects.update(self.signed_values)  # type: ignore[arg-type]
         return effects
 
-    def top(self, k: int | None = None, order: int | None = None) -> list[Interaction]:
-        """The ``k`` strongest interactions, optionally only those of one ``order``."""
+    @property
+    def present_features(self) -> list[int]:
+        """The features of this instance: all ``p`` but those its own mask left without elements
+        (``metadata["absent_features"]``: an image with fewer superpixels than the batch's most)."""
+        absent = set(self.metadata.get("absent_features", []))
+        return [i for i in range(self.n_features) if i not in absent]
+
+    def top(self, k: int | None = None, order: int | None = None, names: bool = False) -> list[tuple[tuple[Any, ...], float]]:
+        """The ``k`` strongest interactions, optionally only those of one ``order``; with
+        ``names=True`` each set as its features' names (:attr:`feature_names`, e.g. a
+        DataFrame's columns; ``x0, x1, ...`` when none were given) instead of their indices."""
         chosen = [it for it in self.interactions if order is None or len(it[0]) == order]
-        return chosen if k is None else chosen[:k]
+        chosen = chosen if k is None else chosen[:k]
+        return [(self.names_of(features), strength) for features, strength in chosen] if names else chosen
 
     def signed_interactions(self) -> list[Interaction]:
         """The reported ``interactions`` with their signed value of :attr:`index` (``m(S)`` for pure
@@ -190,12 +200,14 @@ class LocalInteractions:
             When the strengths are not signed pure effects (NID with ``refit=False``): the message
             names the detector and the detectors to use instead; for another ``index``.
         """
-        from .interop.shapiq import index_to_shapiq, local_to_shapiq
+        from .interop.shapiq import index_to_shapiq, local_to_shapiq, shapiq_players
 
         if check_index(index) == "Moebius":
             return local_to_shapiq(self, reported_only=reported_only)
         n_queries = self.metadata.get("n_queries")
-        return index_to_shapiq(self.index_values(index), self.n_features, index, baseline_value=self.baseline_value,
+        players = shapiq_players(self)
+        values = {s: v for s, v in self.index_values(index).items() if all(f < players for f in s)}
+        return index_to_shapiq(values, players, index, baseline_value=self.baseline_value,
                                estimation_budget=None if n_queries is None else int(n_queries))
 
     def names_of(self, features: Sequence[int]) -> tuple[str, ...]:

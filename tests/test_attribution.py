@@ -285,6 +285,9 @@ def test_perturbations_per_eval_bounds_model_calls_and_progress_shows(capsys):
     sent, distinct = sum(sizes[1:]), 3 * 199 - res.metadata["n_repeated"]
     assert sent % ROW_ALIGN == 0 and distinct <= sent < distinct + 3 * ROW_ALIGN
     assert "model queries" in capsys.readouterr().err
+    # one model call: no bar (issue 27, defect 7)
+    InteractionAttribution(f, detector="nid").attribute_interactions(instances(n=1), n_samples=200, seed=0, show_progress=True)
+    assert "model queries" not in capsys.readouterr().err
 
 
 def test_a_row_keeps_its_position_modulo_the_alignment_alone_or_in_a_batch():
@@ -345,6 +348,12 @@ def test_target_selects_an_output_and_is_checked(cnn):
         ia.attribute_interactions(torch.as_tensor(x), target=3, feature_mask=torch.as_tensor(mask))
     with pytest.raises(InputError, match="pass target"):
         ia.attribute_interactions(torch.as_tensor(x), feature_mask=torch.as_tensor(mask))
+    # a target given to the constructor is the default of every call (issue 27, defect 4); a call's own wins
+    chosen = InteractionAttribution(cnn.torch, detector="archdetect", target=1)
+    np.testing.assert_array_equal(chosen.attribute_interactions(torch.as_tensor(x), feature_mask=torch.as_tensor(mask), seed=0).pairwise(),
+                                  res.pairwise())
+    other = chosen.attribute_interactions(torch.as_tensor(x), target=2, feature_mask=torch.as_tensor(mask), seed=0)
+    np.testing.assert_array_equal(other.pairwise()[1], per_instance.pairwise()[1])
 
 
 # ---------------------------------------------------------------- bad input
@@ -383,8 +392,26 @@ def test_float_baseline_for_id_input_is_refused(ctr):
 
 
 def test_n_samples_too_small_names_the_minimum():
-    with pytest.raises(InputError, match=r"n_samples=5 is too small for detector 'nid' with 4 features; it needs at least \d+"):
+    # the detector named is the one the user chose ("auto", not what it resolved to; issue 27, defect 3)
+    with pytest.raises(InputError, match=r"n_samples=5 is too small for detector 'auto' with 4 features; .* n_samples >= 10"):
         InteractionAttribution(planted_small).attribute_interactions(instances(n=1, p=4), n_samples=5)
+    InteractionAttribution(planted_small).attribute_interactions(instances(n=1, p=4), baselines=0.0, n_samples=10)
+
+
+@pytest.mark.parametrize("detector", ["auto", "moebius", "archdetect", "nid", "fourier"])
+def test_no_detector_queries_more_than_the_budget(detector):
+    """A budget is a promise: every detector queries at most n_samples per instance, or refuses
+    the budget before any query, naming what it needs (moebius queried 12 for 1, archdetect 32 for 5)."""
+    x = instances(n=2, p=5)
+    for n_samples in (1, 5, 12, 20, 31, 32, 40):
+        ia = InteractionAttribution(lambda rows: planted_small(rows[:, :4]) + rows[:, 4], detector=detector)
+        try:
+            res = ia.attribute_interactions(x, baselines=0.0, n_samples=n_samples, seed=0)
+        except InputError as error:
+            needed = int(str(error).rsplit(">= ", 1)[1])
+            assert f"detector '{detector}'" in str(error) and needed > n_samples
+            continue
+        assert res.metadata["n_queries"] <= n_samples * len(x)
 
 
 def test_unknown_detector_or_perturbation_lists_the_known_ones():
@@ -445,7 +472,7 @@ def test_the_default_detector_follows_the_budget_and_the_options():
     res = ia.attribute_interactions(x, n_samples=30, seed=0)  # 5 interacting features, 30 masks: pairs only
     assert res.metadata["detector"] == "moebius" and [r.metadata["fit_order"] for r in res] == [2, 2]
     assert [r.metadata["active_features"] for r in res] == [[0, 1, 2, 3, 4]] * 2
-    with pytest.raises(InputError, match="n_samples=17 is too small for detector 'nid'"):
+    with pytest.raises(InputError, match="n_samples=17 is too small for detector 'auto' with 8 features.* >= 18"):
         ia.attribute_interactions(x, n_samples=17, seed=0)
     assert ia.attribute_interactions(x, n_samples=300, seed=0, hidden_units=(8, 4), max_epochs=3).metadata["detector"] == "nid"
     with pytest.raises(InputError, match=r"detector options \['hiden_units'\] are taken by none of 'moebius'"):
@@ -463,3 +490,17 @@ def test_an_unknown_adapter_option_is_named_with_those_the_adapter_takes():
     with pytest.raises(InputError, match=r"\['n_samples'\] for a torch model.*'device'"):
         InteractionAttribution(torch.nn.Linear(3, 1), n_samples=10)
     assert InteractionAttribution(torch.nn.Linear(3, 1), batch_size=8) is not None
+
+
+def test_a_dataframes_columns_name_the_features_and_top_gives_names():
+    import pandas as pd
+
+    frame = pd.DataFrame(instances(n=2, p=4), columns=["age", "income", "city", "clicks"])
+    res = InteractionAttribution(planted_small).attribute_interactions(frame, baselines=0.0, n_samples=200, seed=0)
+    assert res[0].feature_names == ["age", "income", "city", "clicks"]  # were x0..x3 (issue 27, defect 5)
+    (pair, strength), = res[0].top(1, names=True)
+    assert pair == ("age", "income") and strength == res[0].top(1)[0][1]
+    same = InteractionAttribution(planted_small).attribute_interactions(frame.to_numpy(), baselines=0.0, n_samples=200, seed=0)
+    np.testing.assert_array_equal(res.pairwise(), same.pairwise())
+    with pytest.raises(InputTypeError, match=r"inputs: columns \['city'\] are not numeric"):
+        InteractionAttribution(planted_small).attribute_interactions(frame.assign(city="x"), baselines=0.0)

@@ -119,3 +119,27 @@ def test_a_failing_chunk_is_retried_reported_and_the_run_completes_then_resumes(
 
     with pytest.raises(ModelError, match="every chunk failed"):
         Glider(Flaky(data[0, 0]), detector="archdetect").detect(data[:10], retries=0, **RUN)
+
+
+def test_file_system_errors_name_the_checkpoint_and_leave_nothing_half_written(tmp_path):
+    """Issue 27, defect 8: raw OSErrors escaped. A path under a regular file, and a chunk that
+    cannot be stored (its file name taken by a folder), each give a CheckpointError naming the
+    checkpoint and the path; the run that failed leaves no temporary file behind."""
+    from glider_plugins.errors import CheckpointError
+
+    data = planted_instances(30, seed=3)
+    glider = Glider(planted_function, detector="archdetect")
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(CheckpointError, match=r"checkpoint: could not create the folder '.*a-file/run' \(NotADirectoryError"):
+        glider.detect(data, checkpoint=tmp_path / "a-file" / "run", **RUN)
+    folder = tmp_path / "run"
+    (folder / "chunk-000001.json").mkdir(parents=True)  # chunk 1's file cannot be replaced
+    with pytest.raises(CheckpointError, match=r"checkpoint: could not write chunk 1 '.*chunk-000001.json' \(IsADirectoryError"):
+        glider.detect(data, checkpoint=folder, **RUN)
+    assert not [f for f in os.listdir(folder) if f.endswith(".tmp")]
+    assert sorted(os.listdir(folder)) == ["chunk-000000.json", "chunk-000001.json", "header.json"]  # chunk 0 kept for a resume
+    header = tmp_path / "broken" / "header.json"
+    header.mkdir(parents=True)
+    with pytest.raises(CheckpointError, match=r"checkpoint: could not read the header '.*header.json' \(IsADirectoryError"):
+        glider.detect(data, checkpoint=header.parent, **RUN)
+    assert isinstance(CheckpointError("x"), OSError)  # code that catches OSError still does

@@ -59,7 +59,7 @@ def test_global_then_encode_produce_files_the_encoder_and_models_accept(files, c
 
     out = folder / "crossed.csv"
     status, text, _ = run(["encode", "--interactions", folder / "g.json", "--data", files["csv"], "--out", out, "--k", 3, "--min-count", 5], capsys)
-    assert status == 0 and "_x_" in text and "of rows with their own id" in text and "binned into up to 100 quantile bins" in text
+    assert status == 0 and "_x_" in text and "of the others with their own id" in text and "binned into up to 100 quantile bins" in text
     status, plain, _ = run(["encode", "--interactions", folder / "g.json", "--data", files["csv"], "--out", folder / "plain.csv",
                             "--k", 3, "--min-count", 5, "--dense", "--onnx", folder / "crosses.onnx"], capsys)
     assert status == 0 and "quantile bins: none" in plain and "wrote the ONNX graph of the crosses" in plain
@@ -236,3 +236,21 @@ def test_bad_row_ranges_are_named(files, capsys, rows, match):
 def test_a_negative_seed_is_named(files, capsys, tmp_path):
     status, _, err = run(["global", files["named"], "--data", files["csv"], "--out", tmp_path / "g.json", "--seed", -1], capsys)
     assert status == 2 and "seed must be an integer >= 0" in err
+
+
+def test_encode_keeps_category_zero_unless_told_it_means_missing(capsys, tmp_path):
+    """Code 0 is a real category by default; ``--missing-value 0`` makes it missing, and the summary
+    says how many rows that sends to id 0 (issue 27, defect 2: 44.7 % went there unreported)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.integers(0, 3, 2000), "b": rng.integers(0, 3, 2000)})
+    data = tmp_path / "codes.csv"
+    frame.to_csv(data, index=False)
+    GlobalInteractions({(0, 1): 5}, {(0, 1): 1.0}, 10, ["a", "b"]).to_json(tmp_path / "g.json")
+    args = ["encode", "--interactions", tmp_path / "g.json", "--data", data, "--out", tmp_path / "out.csv", "--k", 1, "--quiet"]
+    status, text, _ = run(args, capsys)
+    assert status == 0 and "0.0% of rows with a missing parent (empty cells: id 0)" in text
+    assert (pd.read_csv(tmp_path / "out.csv")["a_x_b"] > 0).all()
+    status, text, _ = run([*args, "--missing-value", 0], capsys)
+    zero = float(((frame.a == 0) | (frame.b == 0)).mean())
+    assert status == 0 and f"{zero:.1%} of rows with a missing parent (empty cells or id 0: id 0)" in text
+    assert (pd.read_csv(tmp_path / "out.csv")["a_x_b"] == 0).mean() == zero

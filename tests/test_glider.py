@@ -140,9 +140,9 @@ def test_chunk_work_is_a_picklable_function_of_spec_chunk_options_and_seed(data)
     spec.attribution()  # cached locally, never shipped
     layout, info = build_layout(data[:10], 0.0)
     chunk = ChunkBuilder(layout, info, 10, None, None).chunk(0, np.arange(3, 8))
-    shipped = pickle.loads(pickle.dumps((spec, chunk, ChunkOptions(100, 3), 123)))
+    shipped = pickle.loads(pickle.dumps((spec, chunk, ChunkOptions(158, 3), 123)))
     assert shipped[0]._cache is None
-    here, there = detect_chunk(spec, chunk, ChunkOptions(100, 3), 123), detect_chunk(*shipped)
+    here, there = detect_chunk(spec, chunk, ChunkOptions(158, 3), 123), detect_chunk(*shipped)  # ArchDetect's 12**2 + 12 + 2 rows
     assert there.interactions == here.interactions and list(there.instance_ids) == [3, 4, 5, 6, 7]
 
 

@@ -219,3 +219,34 @@ def test_segment_means_and_channel_axes():
     assert SegmentMeanPerturbation(channel_axis=1)._channel_axes(x, fm) == (1,)
     with pytest.raises(InputError, match="channel_axis"):
         SegmentMeanPerturbation(channel_axis=0)._channel_axes(x, fm)
+
+
+def test_an_image_with_fewer_superpixels_shows_and_exports_only_its_own(cnn, tmp_path):
+    """Issue 27, defect 6: a batch is explained at the largest superpixel count; an image with
+    fewer superpixels had empty features in its heat map and its shapiq values (13 players for 9
+    superpixels). They are now marked absent and left out; a one-segment mask warns."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from glider_plugins.visualization import plot_pairwise_heatmap
+
+    images, _ = striped_images(2, np.random.default_rng(4))
+    def grid(cells: int) -> np.ndarray:  # (1, 32, 32): cells x cells blocks
+        side = np.arange(SIZE) * cells // SIZE
+        return (side[:, None] * cells + side[None, :])[None]
+
+    mask, counts = np.stack([grid(4), grid(3)]), [16, 9]
+    res = InteractionAttribution(cnn, detector="fourier").attribute_interactions(
+        torch.as_tensor(images), baselines=0.5, feature_mask=torch.as_tensor(mask), n_samples=600, seed=0)
+    assert res.n_features == counts[0] and "absent_features" not in res[0].metadata
+    assert res[1].metadata["absent_features"] == list(range(counts[1], counts[0]))
+    assert res[1].present_features == list(range(counts[1]))
+    for index in ("Moebius", "BII", "k-SII"):
+        assert res[1].to_shapiq(index=index).n_players == counts[1] and res[0].to_shapiq(index=index).n_players == counts[0]
+    fig, ax = plot_pairwise_heatmap(res[1])
+    assert len(ax.get_xticklabels()) == counts[1]
+    again = type(res).from_json(res.to_json())  # the mark survives the JSON round trip
+    assert again[1].present_features == res[1].present_features
+    digit = skimage.data.astronaut()[::64, ::64]  # 8 x 8: quickshift's LIME settings find one segment
+    with pytest.warns(UserWarning, match="quickshift found one segment only in image"):
+        superpixel_mask(digit, "quickshift")

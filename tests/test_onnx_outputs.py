@@ -150,3 +150,35 @@ def test_output_name_is_refused_where_there_is_no_output_to_choose():
     with pytest.raises(InputError, match=r"returns 2 unnamed outputs \(a tuple\), so pass a position 0..1"):
         adapt(Pair(), output_name="second")(x)
     np.testing.assert_allclose(adapt(Pair(), output_name=1)(x), [6.0, 6.0])
+
+
+def test_the_output_choice_is_logged_once_per_file_and_the_cli_takes_a_class_label(iris_strings, tmp_path, caplog, capsys):
+    """Issue 27, defect 7: the pipeline logged "explaining 'probabilities'" four times (once per
+    adapter of the same file), and ``--target`` took only an index, not a class the model reports."""
+    import io
+
+    import pandas as pd
+
+    from glider_plugins.cli import main
+
+    x, model = iris_strings
+    path = tmp_path / "iris.onnx"
+    path.write_bytes(_export(model, x, zipmap=True))
+    with caplog.at_level(logging.INFO, logger="glider_plugins"):
+        adapt(str(path))
+        adapt(str(path))
+    assert caplog.text.count("explaining 'output_probability'") == 1
+    table = tmp_path / "iris.csv"
+    pd.DataFrame(x[:20], columns=["sl", "sw", "pl", "pw"]).to_csv(table, index=False)
+    runs = {}
+    for target in ("virginica", "2", "tulip"):
+        out = io.StringIO()
+        status = main(["explain", str(path), "--data", str(table), "--rows", "0", "--target", target, "--quiet"], out=out)
+        runs[target] = (status, out.getvalue(), capsys.readouterr().err)
+    assert runs["virginica"][0] == 0 and runs["virginica"][1] == runs["2"][1]
+    assert runs["tulip"][0] == 2 and "--target: the model reports no class 'tulip'; its classes are ['setosa', 'versicolor', 'virginica']" in runs["tulip"][2]
+    labelled = tmp_path / "labelled.csv"
+    pd.DataFrame(x[:20], columns=["sl", "sw", "pl", "pw"]).assign(species=0).to_csv(labelled, index=False)
+    status = main(["explain", str(path), "--data", str(labelled), "--target", "2", "--quiet"], out=io.StringIO())
+    assert status == 2 and "the table has no column 'label': if one of its columns is the label, name it with --label" in capsys.readouterr().err
+    assert main(["explain", str(path), "--data", str(labelled), "--target", "2", "--label", "species", "--quiet"], out=io.StringIO()) == 0

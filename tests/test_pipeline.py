@@ -121,10 +121,16 @@ def test_save_writes_json_csv_png_and_html(result, tmp_path):
     assert len(table) == 8 and "auc_mean" in table.columns
     assert paths["auc.png"].read_bytes()[:4] == b"\x89PNG" and paths["interactions.png"].stat().st_size > 0
     page = paths["report.html"].read_text()
-    assert "data:image/png;base64," in page and "+glider" in page
+    assert page.count("data:image/png;base64,") == 2 and "+glider" in page
     assert json.loads(paths["summary.json"].read_text())["recovery"]["recall"] >= 0.75
     selections = pd.read_csv(paths["selection.csv"])
-    assert "Cross selection" in page and len(selections) == sum(len(s.report) for ss in result.selections.values() for s in ss)
+    assert "GLIDER's candidates in the selection" in page and len(selections) == sum(len(s.report) for ss in result.selections.values() for s in ss)
+    # a page a person reads (issue 27, defect 9): styled, settings in words, numbers formatted, every variant explained
+    assert "<style>" in page and "<dt>rows explained</dt>" in page and "{" not in page.split("</style>")[1]
+    best = result.table.loc[result.table.groupby("model")["auc_mean"].idxmax()]
+    assert all(f"{auc:.4f} ±" in page for auc in best["auc_mean"]) and page.count("<tr class='best") >= len(best)
+    assert "random candidates (as many, same sizes), through the same selection" in page
+    assert all(name in page for name in result.cross_names()["+glider"])
     assert set(selections["variant"]) == {"+glider", "+random"}
 
 

@@ -51,7 +51,7 @@ def test_torch_mlp_with_batch_size_100_same_alone_and_in_a_batch(detector):
     torch.set_num_threads(2)
     try:
         ia = InteractionAttribution(model, detector=detector, batch_size=100)
-        run = dict(seed=0, n_samples=1000) if detector == "nid" else dict(seed=0)
+        run = dict(seed=0, n_samples=1000) if detector == "nid" else dict(seed=0, n_samples=39**2 + 39 + 2)  # ArchDetect's design
         alone = ia.attribute_interactions(x[:1], **run)[0]
         batch = ia.attribute_interactions(x, **run)[0]
     finally:
@@ -69,7 +69,7 @@ def test_glider_chunk_sizes_agree_with_an_adapter_batch_size_of_100():
     torch.set_num_threads(2)
     try:
         glider = Glider(model, detector="archdetect", batch_size=100)
-        runs = [glider.detect(x, top_k=5, seed=0, chunk_size=c, show_progress=False) for c in (20, 3)]
+        runs = [glider.detect(x, top_k=5, seed=0, chunk_size=c, n_samples=39**2 + 39 + 2, show_progress=False) for c in (20, 3)]
     finally:
         torch.set_num_threads(threads)
     assert runs[0] == runs[1]

@@ -123,6 +123,14 @@ def test_not_and_the_sentiment_word_are_the_top_interaction(scorer, scheme):
     own = tm.local(res, 0)  # row 0 alone: its words, without the batch's other ids
     assert own.n_features == tm.n_words[0] and own.feature_names == tm.words[0]
     assert own.interactions and all(max(f) < own.n_features for f, _ in own.interactions)
+    from glider_plugins.visualization import text_interactions_html
+
+    short = int(np.argmin(tm.n_words))  # the README's recipe on a row shorter than the batch (issue 27, defect 1)
+    assert tm.n_words[short] < tm.n_features
+    page = text_interactions_html(tm.row_words(short), tm.local(res, short), top_k=2)
+    assert page.count('class="glider-word"') == tm.n_words[short]
+    with pytest.raises(InputError, match="words: got"):  # real words beyond the row's features are still refused
+        text_interactions_html(tm.row_words(short)[:-1] + ["extra"] * 9, tm.local(res, short))
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

@@ -27,6 +27,8 @@ from .outputs import maps_to_array
 __all__ = ["OnnxAdapter", "ONNX_TYPES", "choose_output"]
 
 _LOG = logging.getLogger(__name__)
+#: (file or session, output) pairs whose choice of output was logged already (each is logged once).
+_ANNOUNCED: set[tuple[object, str]] = set()
 
 #: onnxruntime type strings -> numpy dtypes.
 ONNX_TYPES = {
@@ -120,7 +122,9 @@ class OnnxAdapter(ModelAdapter):
         self.output_used_, kind = choose_output(outputs, self.output_name)
         self._maps = _is_maps(kind)
         self.output_classes_: list | None = None
-        if len(outputs) > 1:
+        announced = (str(model) if isinstance(model, (str, os.PathLike)) else id(self.session), self.output_used_)
+        if len(outputs) > 1 and announced not in _ANNOUNCED:  # once per file and output, however often it is adapted
+            _ANNOUNCED.add(announced)
             _LOG.info(
                 "the ONNX model has outputs %s; explaining %r (%s%s)%s",
                 [f"{name} {t}" for name, t in outputs], self.output_used_, kind,

@@ -14,7 +14,9 @@ def encode_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="CSV or Parquet: the table with the cross columns appended")
     parser.add_argument("--k", type=int, default=10, help="top interactions to encode (default 10)")
     parser.add_argument("--min-count", type=int, default=10, help="rows a combination needs for its own id (default 10)")
-    parser.add_argument("--missing-value", type=int, default=0, help="id meaning missing in categorical columns (default 0)")
+    parser.add_argument("--missing-value", type=int, default=None,
+                        help="an id that means missing in categorical columns, e.g. 0 where ids start at 1 (default: none; "
+                             "empty cells are always missing). A row with a missing parent gets cross id 0")
     parser.add_argument("--dense", nargs="*", default=None, metavar="COLUMN",
                         help="columns to quantile-bin before crossing (default: numeric columns with more than 100 "
                              "distinct values or with fractions; --dense with no column: none)")
@@ -22,6 +24,7 @@ def encode_arguments(parser: argparse.ArgumentParser) -> None:
                         help="held-out rows with labels: keep only the crosses among the top 3k that lower a logistic "
                              "regression's log loss on them (at most --k), and write the report next to --out")
     parser.add_argument("--label", default="label", help="the label column of --data and --valid (with --valid; default label)")
+    parser.add_argument("--quiet", action="store_true", help="warnings only: no step lines")
     parser.add_argument("--onnx", default=None, metavar="PATH",
                         help="also save the crosses as an ONNX graph (input X: the columns they read, as numbers; "
                              "output cross_ids), to compute them beside an ONNX recommender")
@@ -57,8 +60,11 @@ def encode_run(args: argparse.Namespace, out: TextIO) -> int:
     write_table(frame.join(crosses), args.out)
     binned = [str(encoder.feature_names_in_[c]) for c in encoder.dense_features_]
     print(f"binned into up to {encoder.n_bins} quantile bins: {', '.join(binned) or 'none'}", file=out)
+    missing = "empty cells" + ("" if args.missing_value is None else f" or id {args.missing_value}")
     for name, size, support in zip(encoder.get_feature_names_out(), encoder.cardinalities_, encoder.support_, strict=True):
-        print(f"{name:<40} {int(size)} ids, {support:.1%} of rows with their own id", file=out)
+        unknown = float((crosses[name] == 0).mean())
+        print(f"{name:<40} {int(size)} ids; {unknown:.1%} of rows with a missing parent ({missing}: id 0), "
+              f"{support:.1%} of the others with their own id", file=out)
     print(f"wrote {len(frame)} rows with {crosses.shape[1]} cross columns to {args.out}", file=out)
     if args.onnx:
         import json

@@ -37,11 +37,15 @@ def model_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", default="auto", metavar="KIND|FILE", help="value of an 'off' feature: auto (default: zeros for "
                         "(cat_ids, dense) recommenders, else median of float and mode of id columns), median, mean, mode, zeros, "
                         "or a one-row CSV/Parquet file of the columns")
-    parser.add_argument("--target", type=int, help="the column of the model's output to explain, e.g. the class index 1 of "
-                        "(N, 2) probabilities (default: the model's only score)")
+    parser.add_argument("--target", help="the column of the model's output to explain: an index, e.g. 1 of (N, 2) "
+                        "probabilities, or a class label an ONNX classifier reports (its ZipMap keys) (default: the model's only score)")
     parser.add_argument("--output-name", help="the model output to explain when it has several (name, or position 0, 1, ...)")
-    parser.add_argument("--detector", default="auto", help="local detector: auto (default: moebius where --n-samples fits sets of three, archdetect where only its p^2+p+2 queries fit, nid beyond), moebius, archdetect or nid")
-    parser.add_argument("--n-samples", type=int, default=300, help="queries per row for nid and moebius, and the budget auto chooses by (default 300)")
+    parser.add_argument("--detector", default="auto", help="local detector: auto (default: where --n-samples fits sets of three, the pure effects when "
+                        "their fit is faithful, else the pairs' Banzhaf and Shapley interactions; archdetect where only its "
+                        "p^2+p+2 queries fit; moebius on its 2p+2 screening rows and random masks beyond; nid where even those "
+                        "do not fit), moebius, fourier, archdetect or nid")
+    parser.add_argument("--n-samples", type=int, default=300, help="queries per row at most (default 300); archdetect "
+                        "takes exactly its p^2+p+2, a smaller budget is refused")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples and perturbations (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -114,10 +118,28 @@ def load_model_table(args: argparse.Namespace) -> ModelTable:
     mask, names = mapped.feature_layout(feature_groups(args.feature_groups))
     baselines = table_baselines(mapped, args.baseline, recommender)
     scores = _probe(adapter, mapped, baselines, all_rows=not checked)
-    _check_target(scores, args.target)
+    target = _target_index(args.target, adapter)
+    _check_target(scores, target)
     _check_baseline_scores(adapter, baselines, args.baseline)
     described = _describe_baseline(args.baseline, mapped, recommender)
-    return ModelTable(str(args.model), options, mapped, baselines, mask, names, args.target, described, adapter)
+    return ModelTable(str(args.model), options, mapped, baselines, mask, names, target, described, adapter)
+
+
+def _target_index(target: str | int | None, adapter: Any) -> int | None:
+    """``--target`` as a column index: an integer as it is, a class label by its place among the
+    classes the model reports (``output_classes_``, known once the model has been queried)."""
+    if target is None or isinstance(target, int):
+        return target
+    try:
+        return int(target)
+    except ValueError:
+        pass
+    classes = [str(c) for c in getattr(adapter, "output_classes_", None) or []]
+    if target in classes:
+        return classes.index(target)
+    if not classes:
+        raise InputError(f"--target: {target!r} is not an index, and the model reports no class labels to look it up in; pass 0, 1, ...")
+    raise InputError(f"--target: the model reports no class {target!r}; its classes are {classes} (or pass an index 0..{len(classes) - 1})")
 
 
 def _check_baseline_scores(adapter: Any, baselines: tuple[np.ndarray, ...], how: str) -> None:
@@ -139,8 +161,8 @@ def _describe_baseline(how: str, mapped: MappedInputs, recommender: bool) -> str
 
 
 def detector_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``n_samples`` for the detectors that take it."""
-    return {"n_samples": args.n_samples} if args.detector in ("nid", "moebius", "auto") else {}
+    """``n_samples``: the budget every detector keeps (or refuses before any query)."""
+    return {"n_samples": args.n_samples}
 
 
 def _adapter_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -90,6 +90,17 @@ class AutoDetector(Detector):
         """The options given, by name (sorted)."""
         return dict(sorted(self.options.items()))
 
+    def min_samples(self, n_features: int) -> int:
+        """The smallest budget at which the detector :meth:`resolve` picks can work: the least of
+        the candidates' own minima that the one picked there accepts."""
+        from .nid import NIDDetector
+
+        candidates = {cls().min_samples(n_features) for cls in (MoebiusDetector, ArchDetectDetector, NIDDetector, FourierDetector)}
+        for budget in sorted(candidates):
+            if self.resolve(n_features, budget).min_samples(n_features) <= budget:
+                return budget
+        return max(candidates)
+
     def resolve(self, n_features: int, n_samples: int) -> Detector:
         """The detector for ``n_features`` features and ``n_samples`` queries per instance, the first
         that takes all the options given of:

@@ -226,30 +226,48 @@ def _weighted_solve(columns: np.ndarray, y: np.ndarray, weights: np.ndarray, gri
     gram, moment = centred.T @ centred, centred.T @ target
     n, k = centred.shape
     scale = float(np.trace(gram)) / k
+    coefs, systems = _adaptive_ridges(gram, moment, np.asarray(grid, dtype=np.float64) * scale)
+    effective = np.trace(_solve_many(systems, np.broadcast_to(gram, systems.shape)), axis1=1, axis2=2)
     best: tuple[float, np.ndarray] | None = None
-    for penalty in grid:
-        coef, system = _adaptive_ridge(gram, moment, penalty * scale)
+    for coef, trace in zip(coefs, effective, strict=True):
         residual = target - centred @ coef
-        effective = float(np.trace(_solve(system, gram)))
-        error = float(residual @ residual) / max(1.0 - effective / n, 1e-9) ** 2
+        error = float(residual @ residual) / max(1.0 - float(trace) / n, 1e-9) ** 2
         if best is None or error < best[0] * (1 - 1e-9):
             best = (error, coef)
     coef = best[1]  # type: ignore[index]
     return np.concatenate([[mean_y - float(means @ coef)], coef])
 
 
-def _adaptive_ridge(gram: np.ndarray, moment: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
-    """The coefficients and the final system matrix of a ridge fit of ``penalty`` reweighted
-    :data:`ADAPTIVE_STEPS` times (see :data:`ADAPTIVE_FLOOR`)."""
-    system = gram + penalty * np.eye(len(gram))
-    coef = _solve(system, moment)
-    for _ in range(ADAPTIVE_STEPS if penalty > 0 else 0):
-        typical = float(np.mean(coef**2))
-        if typical <= 0.0:
+def _adaptive_ridges(gram: np.ndarray, moment: np.ndarray, penalties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``penalties`` (G,), the coefficients (G, k) and the final system matrix
+    (G, k, k) of a ridge fit reweighted :data:`ADAPTIVE_STEPS` times toward the coefficients'
+    sizes (see :data:`ADAPTIVE_FLOOR`; penalty 0: plain least squares), every penalty's step
+    solved together."""
+    eye = np.eye(len(gram))
+    systems = gram + penalties[:, None, None] * eye
+    coefs = _solve_many(systems, np.broadcast_to(moment, (len(penalties), len(moment))))
+    active = penalties > 0
+    for _ in range(ADAPTIVE_STEPS):
+        typical = np.mean(coefs**2, axis=1)
+        active &= typical > 0.0
+        rows = np.flatnonzero(active)
+        if rows.size == 0:
             break
-        system = gram + np.diag(penalty * typical / (coef**2 + ADAPTIVE_FLOOR * typical))
-        coef = _solve(system, moment)
-    return coef, system
+        diagonal = penalties[rows, None] * typical[rows, None] / (coefs[rows] ** 2 + ADAPTIVE_FLOOR * typical[rows, None])
+        systems[rows] = gram + diagonal[:, :, None] * eye
+        coefs[rows] = _solve_many(systems[rows], np.broadcast_to(moment, (rows.size, len(moment))))
+    return coefs, systems
+
+
+def _solve_many(systems: np.ndarray, rights: np.ndarray) -> np.ndarray:
+    """:func:`_solve` for a stack: ``systems`` (G, k, k), ``rights`` (G, k) or (G, k, m)."""
+    vectors = rights.ndim == 2
+    stacked = rights[..., None] if vectors else rights
+    try:
+        out = np.linalg.solve(systems, stacked)
+    except np.linalg.LinAlgError:
+        out = np.stack([_solve(system, right) for system, right in zip(systems, stacked, strict=True)])
+    return out[..., 0] if vectors else out
 
 
 def _solve(system: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -68,8 +68,9 @@ class InteractionAttribution(Attribution):
     perturbation : str or PerturbationScheme, default "binary"
         A registered perturbation scheme name or an instance.
     **adapter_options
-        Passed to :func:`~glider_plugins.adapters.adapt`: ``batch_size``, ``output``
-        ("logits"/"probabilities"), ``device``, ``framework``, ...
+        Passed to :func:`~glider_plugins.adapters.adapt`: ``target`` (the output every call
+        explains unless it passes its own), ``batch_size``, ``output`` ("logits"/"probabilities"),
+        ``device``, ``framework``, ...
 
     Examples
     --------
@@ -273,10 +274,11 @@ class InteractionAttribution(Attribution):
         detector = make_detector(self.detector, **detector_options)
         check_int("seed", seed, 0, allow_none=True)
         n_features = layout.n_features
+        chosen = detector
         if hasattr(detector, "resolve"):  # "auto": the detector for this p and budget
             check_int("n_samples", n_samples)
             detector = detector.resolve(n_features, n_samples)
-        _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width)
+        _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width, chosen=chosen)
         target = format_target(target, layout.n_instances)
         rows = _rows_per_eval(perturbations_per_eval, layout)
         extra = format_extra(additional_forward_args, layout.n_instances)
@@ -292,8 +294,10 @@ class InteractionAttribution(Attribution):
         detect_start = time.perf_counter()
         local = _detect(detector, masks, outputs, weights, max_order, rng, show_progress)
         detect_seconds = time.perf_counter() - detect_start
-        for item in local:
+        for item, absent in zip(local, layout.absent_features(), strict=True):
             item.feature_names = layout.feature_names
+            if absent:  # the instance's own mask has fewer features than the batch (pictures and to_shapiq leave them out)
+                item.metadata["absent_features"] = absent
             if top_k is not None:
                 item.interactions = item.interactions[:top_k]
         metadata = {
@@ -364,14 +368,20 @@ def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.n
     return results
 
 
-def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int | None, top_k: int | None, kernel_width: float | None) -> None:
+def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int | None, top_k: int | None,
+                  kernel_width: float | None, chosen: Any = None) -> None:
+    """Refuse counts a run cannot keep: a budget below what ``detector`` must query (a budget is a
+    promise: no detector queries more than ``n_samples`` per instance), named as the user chose it
+    (``chosen``: ``"auto"`` before it resolved)."""
     if n_features < 2:
         raise InputError(f"feature_mask: found {n_features} interpretable feature(s); interactions need at least 2")
     if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
         raise InputError(f"n_samples must be an integer, got {type(n_samples).__name__}")
-    needed = detector.min_samples(n_features)
-    if _uses_random_design(detector) and n_samples < needed:
-        raise InputError(f"n_samples={n_samples} is too small for detector '{detector.name}' with {n_features} features; it needs at least {needed}")
+    if n_samples < detector.min_samples(n_features):
+        named = chosen if chosen is not None else detector  # "auto" as the user chose it, not what it resolved to
+        needed = named.min_samples(n_features)
+        raise InputError(f"n_samples={n_samples} is too small for detector '{named.name}' with {n_features} features; "
+                         f"it queries at least {needed} masks per instance: pass n_samples >= {needed}")
     if max_order is not None and (not isinstance(max_order, (int, np.integer)) or max_order < 2):
         raise InputError(f"max_order must be an integer >= 2 (2 = pairs only), got {max_order!r}")
     check_int("top_k", top_k, allow_none=True)
@@ -379,10 +389,6 @@ def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int
         check_number("kernel_width", kernel_width, low=0.0, low_open=True)
 
 
-def _uses_random_design(detector: Any) -> bool:
-    from ..detectors.base import Detector
-
-    return getattr(type(detector), "design", None) is Detector.design
 
 
 def _rows_per_eval(perturbations_per_eval: int | None, layout: Any) -> int:

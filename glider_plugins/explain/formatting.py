@@ -117,6 +117,7 @@ def build_layout(
 ) -> tuple[FeatureLayout, InputInfo]:
     """Format and check every argument that describes the instances; see ``InteractionAttribution.attribute_interactions``.
     Messages call the instances ``what`` (``"data"`` for :meth:`Glider.detect`)."""
+    inputs, feature_names = from_dataframe(inputs, feature_names, feature_mask, what)
     arrays, info = format_inputs(inputs, what)
     if feature_mask is None and len(arrays) == 1 and arrays[0].ndim == 1:
         raise InputError(f"{what}: got a 1-D array of shape {arrays[0].shape}: {arrays[0].shape[0]} instances of one feature each; "
@@ -138,6 +139,27 @@ def build_layout(
         feature_names=names,
     )
     return layout, info
+
+
+def from_dataframe(data: Any, feature_names: Sequence[str] | None, feature_mask: Any, what: str = "inputs") -> tuple[Any, Sequence[str] | None]:
+    """A pandas DataFrame (N, p) becomes a numeric array once, here (int64 when every column is an
+    integer, else float64); its columns name the features unless ``feature_names`` or a
+    ``feature_mask`` is given. Anything else is returned as it is. Messages call it ``what``."""
+    columns = getattr(data, "columns", None)
+    if columns is None or not hasattr(data, "to_numpy"):
+        return data, feature_names
+    import pandas as pd
+
+    bad = [str(c) for c in columns if not pd.api.types.is_numeric_dtype(data[c])]
+    if bad:
+        raise InputTypeError(f"{what}: columns {bad} are not numeric; encode them as integer ids or numbers first")
+    if len(data) == 0:
+        raise InputError(f"{what}: the DataFrame has no rows; pass at least one instance")
+    all_int = all(pd.api.types.is_integer_dtype(data[c]) for c in columns)
+    array = data.to_numpy(dtype=np.int64 if all_int else np.float64)
+    if feature_names is None and feature_mask is None:
+        feature_names = [str(c) for c in columns]
+    return array, feature_names
 
 
 # ---------------------------------------------------------------------------- feature masks

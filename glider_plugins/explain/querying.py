@@ -52,8 +52,11 @@ class QueryPlan:
         return tuple(arrays) + extras
 
     def target_for(self, instance_ids: np.ndarray) -> TargetType:
-        """The target of each row: per-instance targets are expanded to the rows."""
-        if self.target is None or isinstance(self.target, (int, np.integer, tuple)):
+        """The target of each row: per-instance targets are expanded to the rows; none given: the
+        adapter's own (``InteractionAttribution(model, target=...)``)."""
+        if self.target is None:
+            return "default"
+        if isinstance(self.target, (int, np.integer, tuple)):
             return self.target
         per_instance = list(self.target)
         return [per_instance[i] for i in instance_ids]
@@ -343,7 +346,9 @@ def _expand_extra(value: Any, instance_ids: np.ndarray) -> Any:
 
 
 def _progress(iterable: Iterable[Any], show: bool, desc: str, total: int | None = None) -> Iterable[Any]:
-    if not show:
+    """A tqdm bar over ``iterable`` when ``show``, unless it is known to be one step (a bar that
+    jumps from 0 to 1 says nothing)."""
+    if not show or (total is not None and total <= 1):
         return iterable
     from tqdm.auto import tqdm
 

@@ -20,13 +20,14 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import CheckpointError, InputError
 from .chunks import ChunkResult
 
 __all__ = ["FORMAT", "Checkpoint", "component_header", "fingerprint", "model_fingerprint"]
@@ -165,11 +166,13 @@ class Checkpoint:
             raise InputError(f"checkpoint: '{self.path}' exists and is not a folder")
         self.header = {"format": FORMAT, **_jsonable(header)}
         self.digest = hashlib.sha256(json.dumps(self.header, sort_keys=True).encode()).hexdigest()
-        self.path.mkdir(parents=True, exist_ok=True)
+        with _file_system("create the folder", self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
         existing = self.path / _HEADER
         if existing.exists():
             try:
-                old = json.loads(existing.read_text())
+                with _file_system("read the header", existing):
+                    old = json.loads(existing.read_text())
             except json.JSONDecodeError as exc:
                 raise InputError(f"checkpoint: '{existing}' is not a checkpoint header ({exc})") from exc
             before, now = _flat(old), _flat(self.header)
@@ -181,12 +184,15 @@ class Checkpoint:
                     "resume with the same data and settings, or pass another checkpoint folder"
                 )
         else:
-            _write_atomic(existing, json.dumps(self.header, indent=1))
+            with _file_system("write the header", existing):
+                _write_atomic(existing, json.dumps(self.header, indent=1))
 
     def done(self) -> set[int]:
         """Indices of the chunks already stored."""
         indices = set()
         for file in self.path.glob("chunk-*.json"):
+            if not file.is_file():
+                continue
             try:
                 indices.add(int(file.stem.split("-", 1)[1]))
             except ValueError:
@@ -206,7 +212,8 @@ class Checkpoint:
             "constant": np.asarray(result.constant, dtype=bool).tolist(),
             "stats": {k: float(v) for k, v in result.stats.items()},
         }
-        _write_atomic(self._file(result.index), json.dumps(payload))
+        with _file_system(f"write chunk {result.index}", self._file(result.index)):
+            _write_atomic(self._file(result.index), json.dumps(payload))
 
     def load(self, index: int, instance_ids: Any = None) -> ChunkResult:
         """The stored results of chunk ``index``, checked against this run.
@@ -257,6 +264,22 @@ class Checkpoint:
             bad = sorted({f for f in features if not 0 <= f < self.n_features})
             return f"names features {bad[:10]}, outside this run's 0..{self.n_features - 1}"
         return ""
+
+
+@contextmanager
+def _file_system(action: str, path: Path) -> Iterator[None]:
+    """Turn the file system's errors inside into a :class:`~glider_plugins.errors.CheckpointError`
+    that names the checkpoint, the path and what to do."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, CheckpointError):
+            raise
+        reason = exc.strerror or str(exc)
+        raise CheckpointError(
+            f"checkpoint: could not {action} '{path}' ({type(exc).__name__}: {reason}); no file was left half-written. "
+            "Pass a checkpoint folder you can write, with free space (chunks already stored there are kept: run again to resume)"
+        ) from exc
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_int
-from ..errors import InputError, InputTypeError, ModelError
+from ..errors import InputError, ModelError
 from ..explain.formatting import build_layout, format_target
 from ..global_results import GlobalInteractions
 from ..layout import FeatureLayout
@@ -171,7 +171,6 @@ class Glider:
             check_int("max_in_flight", max_in_flight)
         if checkpoint is not None and seed is None:
             raise InputError("checkpoint: a resumable run needs a seed (the sampled instances and the detection seed come from it); pass seed=...")
-        data, feature_names = _from_dataframe(data, feature_names, feature_mask)
         layout, info = build_layout(data, baselines, feature_mask, feature_names, what="data")
         rng = np.random.default_rng(seed)
         rows = _choose_rows(layout.n_instances, n_instances, rng)
@@ -320,25 +319,6 @@ def _report_failures(failures: list[ChunkFailure], counter: InteractionCounter) 
 def _as_arrays(extra: Any) -> Any:
     values = extra if isinstance(extra, tuple) else (extra,)
     return tuple(np.asarray(v.detach().cpu() if hasattr(v, "detach") else v) if hasattr(v, "shape") else np.asarray(repr(v)) for v in values)
-
-
-def _from_dataframe(data: Any, feature_names: Sequence[str] | None, feature_mask: Any) -> tuple[Any, Sequence[str] | None]:
-    """A DataFrame becomes a numeric (N, p) array once, here; its columns name the features."""
-    columns = getattr(data, "columns", None)
-    if columns is None or not hasattr(data, "to_numpy"):
-        return data, feature_names
-    import pandas as pd
-
-    bad = [str(c) for c in columns if not pd.api.types.is_numeric_dtype(data[c])]
-    if bad:
-        raise InputTypeError(f"data: columns {bad} are not numeric; encode them as integer ids or numbers first")
-    if len(data) == 0:
-        raise InputError("data: the DataFrame has no rows; pass at least one instance")
-    all_int = all(pd.api.types.is_integer_dtype(data[c]) for c in columns)
-    array = data.to_numpy(dtype=np.int64 if all_int else np.float64)
-    if feature_names is None and feature_mask is None:
-        feature_names = [str(c) for c in columns]
-    return array, feature_names
 
 
 def _choose_rows(n_rows: int, n_instances: int | None, rng: np.random.Generator) -> np.ndarray:

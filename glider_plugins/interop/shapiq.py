@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..reference.exact import ExactInteractions
     from ..results import LocalInteractions
 
-__all__ = ["check_instance", "exact_to_shapiq", "index_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths"]
+__all__ = ["check_instance", "exact_to_shapiq", "index_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths", "shapiq_players"]
 
 #: The detectors whose results carry signed pure effects (``"nid"`` only with ``refit=True``).
 SIGNED_DETECTORS = ("moebius", "archdetect", "auto", "nid (refit=True)")
@@ -116,15 +116,25 @@ def local_to_shapiq(local: LocalInteractions, reported_only: bool = False) -> In
         effects = [(s, local.signed_values[s]) for s, _ in local.interactions]
     else:
         effects = list(local.signed_values.items())
-    singles = [((i,), float(v)) for i, v in enumerate(local.main_effects)]
+    players = shapiq_players(local)
+    singles = [((i,), float(v)) for i, v in enumerate(local.main_effects[:players])]
+    effects = [(s, v) for s, v in effects if all(f < players for f in s)]
     n_queries = local.metadata.get("n_queries")
     return moebius_values(
         singles + effects,
-        n_players=local.n_features,
+        n_players=players,
         baseline_value=local.baseline_value,
         estimated=True,
         estimation_budget=None if n_queries is None else int(n_queries),
     )
+
+
+def shapiq_players(local: LocalInteractions) -> int:
+    """The players of an instance's shapiq values: ``p`` less the features its own mask left
+    without elements when they are the last ones (as :func:`~glider_plugins.features.superpixel_mask`
+    numbers each image's superpixels 0..k-1); ``p`` when they are not."""
+    present = local.present_features
+    return len(present) if present == list(range(len(present))) else local.n_features
 
 
 def exact_to_shapiq(exact: ExactInteractions, instance: int) -> InteractionValues:

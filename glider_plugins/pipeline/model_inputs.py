@@ -238,7 +238,7 @@ def _declared(specs: list[InputSpec], entries: list, columns: list[str], label: 
             taken.add(spec.name)
     rest = [s for s in specs if s.name not in chosen]
     if rest:
-        chosen.update(_by_position(rest, [c for c in columns if c != label and c not in taken], label))
+        chosen.update(_by_position(rest, [c for c in columns if c != label and c not in taken], label, label in columns))
     for spec in specs:
         width = _width(spec)
         if width is not None and len(chosen[spec.name]) != width:
@@ -246,7 +246,7 @@ def _declared(specs: list[InputSpec], entries: list, columns: list[str], label: 
     return [(s, chosen[s.name]) for s in specs]
 
 
-def _by_position(specs: list[InputSpec], free: list[str], label: str) -> dict[str, list[str]]:
+def _by_position(specs: list[InputSpec], free: list[str], label: str, has_label: bool = True) -> dict[str, list[str]]:
     widths = [_width(s) for s in specs]
     unknown = [s.name for s, w in zip(specs, widths) if w is None]
     if len(unknown) > 1 or (unknown and widths[-1] is not None):
@@ -254,9 +254,14 @@ def _by_position(specs: list[InputSpec], free: list[str], label: str) -> dict[st
     fixed = sum(w for w in widths if w is not None)
     wanted = ", ".join(f"{s.name!r} {w if w is not None else 'the rest'}" for s, w in zip(specs, widths))
     if len(free) < fixed + bool(unknown) or (not unknown and len(free) != fixed):
+        hint = "name them with --inputs"
+        if not unknown and len(free) == fixed + 1 and not has_label:  # one column too many: most likely the label
+            hint = (f"the table has no column {label!r}: if one of its columns is the label, name it with --label COLUMN "
+                    "(else say which columns feed the model with --inputs)")
+        shown = f"{len(free)} other columns {free[:12]}{' ...' if len(free) > 12 else ''}"
         raise InputError(
             f"--data: the model's inputs take {fixed}{' or more' if unknown else ''} columns by position ({wanted}); the table has "
-            f"{len(free)} other columns {free[:12]}{' ...' if len(free) > 12 else ''} (without {label!r}); name them with --inputs"
+            f"{shown}{f' (without {label!r})' if has_label else ''}; {hint}"
         )
     out: dict[str, list[str]] = {}
     start = 0

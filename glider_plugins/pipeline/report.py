@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..global_results import GlobalInteractions
+from .report_page import report_page
 
 __all__ = ["PipelineResult", "planted_recovery"]
 
@@ -146,7 +145,7 @@ class PipelineResult:
         if reports:
             paths["selection.csv"] = folder / "selection.csv"
             pd.concat(reports, ignore_index=True).to_csv(paths["selection.csv"], index=False)
-        paths["report.html"].write_text(self._html(paths))
+        paths["report.html"].write_text(report_page(self, paths), encoding="utf-8")
         return paths
 
     def _interactions_figure(self) -> Any:
@@ -169,24 +168,3 @@ class PipelineResult:
                                     "final_logloss": self.selection.final_logloss, "kept": [list(k) for k in self.selection.kept]}
         summary["selections"] = {v: [str(s) for s in ss if s is not None] for v, ss in self.selections.items()}
         return summary
-
-    def _html(self, paths: dict[str, Path]) -> str:
-        def image(key: str) -> str:
-            data = base64.b64encode(paths[key].read_bytes()).decode("ascii")
-            return f'<img alt="{key}" src="data:image/png;base64,{data}" style="max-width:100%">'
-
-        crosses = "".join(f"<li>{html.escape(name)}</li>" for name in self.cross_names().get("+glider", []))
-        timings = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
-        settings = html.escape(json.dumps(self.settings))
-        selection = ""
-        if self.selection is not None:
-            table = self.selection.report.to_html(index=False, float_format=lambda x: f"{x:.5f}")
-            selection = f"<h2>Cross selection</h2><p>{html.escape(str(self.selection))}</p>{table}"
-        return (
-            "<!doctype html><html><head><meta charset='utf-8'><title>GLIDER pipeline report</title></head><body>"
-            f"<h1>GLIDER pipeline: {html.escape(str(self.settings.get('data', '')))}</h1>"
-            f"<p>Settings: <code>{settings}</code></p><p>Source model test metrics: {html.escape(str(self.source_metrics))}</p>"
-            f"<h2>Test AUC and log loss</h2>{self.table.to_html(index=False, float_format=lambda x: f'{x:.4f}')}{image('auc.png')}"
-            f"<h2>Global interactions (encoded: {len(self.crosses)})</h2><ol>{crosses}</ol>{image('interactions.png')}"
-            f"{selection}<p>Timings: {html.escape(timings)}</p></body></html>"
-        )

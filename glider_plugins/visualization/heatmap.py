@@ -121,7 +121,8 @@ def _matrix_and_names(
     if isinstance(local_or_matrix, (LocalInteractions, AttributionResult)):
         local = as_local(local_or_matrix, "local_or_matrix")
         matrix = local.pairwise(local.index) if local.index != "Moebius" else local.pairwise()  # BII: signed
-        return matrix, feature_names_for(local, feature_names)
+        names, kept = feature_names_for(local, feature_names), local.present_features  # an image's own superpixels only
+        return matrix[np.ix_(kept, kept)], [names[i] for i in kept]
     matrix = np.asarray(local_or_matrix, dtype=float)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
         raise InputError(f"local_or_matrix: expected a square (p, p) matrix, got shape {matrix.shape}")

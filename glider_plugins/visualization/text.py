@@ -159,8 +159,11 @@ def _check_words(words: Sequence[str], p: int) -> list[str]:
         raise InputError("words: expected a sequence of words (one per feature), got one string; "
                          "split it first, e.g. text.split()")
     words = [str(w) for w in words]
+    if len(words) > p and not any(words[p:]):  # TokenMask.row_words pads a short row with "" to the batch's count
+        words = words[:p]
     if len(words) != p:
-        raise InputError(f"words: got {len(words)} words for {p} features; pass one word per feature")
+        raise InputError(f"words: got {len(words)} words for {p} features; pass one word per feature (for a row of a "
+                         "token_mask: tm.row_words(i) with tm.local(res, i), or tm.words[i])")
     return words
 
 
