@@ -29,8 +29,12 @@ __all__ = [
 
 #: Perturbed rows per model call are sized to keep one chunk of model inputs near this many bytes.
 CHUNK_BYTES = 64 * 2**20
-#: Bounds of the rows per model call :func:`default_rows_per_eval` chooses.
-MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL = 64, 16384
+#: Bounds of the rows per model call :func:`default_rows_per_eval` chooses. Calls of more rows
+#: are slower per row once a small model's activations leave the cache (one thread, idle machine:
+#: the digits CNN of the real-model panel 11.8 us a row at 1024 rows, 19.1 at 16384; the 39-field
+#: ONNX DeepFMs of ``benchmarks/ctr_onnx.py`` 1.43-1.47 and 8.3-8.9 us at 1024-2048, 1.83 and 10.2
+#: at 16384): 2048 at most.
+MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL = 64, 2048
 
 #: Every instance's rows start at a multiple of this many rows within a model call (a few
 #: copies of its last row fill the gap). Compute libraries treat rows in small groups, and a

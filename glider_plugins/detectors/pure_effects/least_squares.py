@@ -140,8 +140,8 @@ class _GramFactor:
             return np.sum((design @ self._inverse) * design, axis=1)
         import torch
 
-        whitened = torch.linalg.solve_triangular(self._lower, torch.from_numpy(np.ascontiguousarray(design.T)), upper=False)
-        return whitened.square().sum(dim=0).numpy()
+        whitened = torch.linalg.solve_triangular(self._lower.mT, torch.from_numpy(design), upper=True, left=False)  # design L^-T
+        return whitened.square().sum(dim=1).numpy()
 
 
 def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, ...]], low: tuple | None, noise: float) -> MoebiusFit:
