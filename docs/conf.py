@@ -29,7 +29,10 @@ copyright = "2026, glider-plugins developers"
 release = glider_plugins.__version__  # the one version source
 version = ".".join(release.split(".")[:2])
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode", "myst_parser"]
+# the user guide (docs/guide/*.md) is Markdown, read by MyST; headings get anchors for links
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_heading_anchors = 3
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path: list[str] = []

@@ -1,4 +1,4 @@
-"""The API reference builds from the docstrings without a single warning (as ``tox -e docs`` does).
+"""The user guide and the API reference build without a single warning (as ``tox -e docs`` does).
 
 Run in the test suite so that a docstring that breaks the reference fails CI, not only the docs env.
 """
@@ -25,6 +25,8 @@ def test_the_api_reference_builds_without_warnings(tmp_path):
     assert build.returncode == 0, build.stderr[-4000:]
     index = (tmp_path / "html" / "index.html").read_text()
     assert "glider-plugins" in index
+    guide = (tmp_path / "html" / "guide" / "detectors.html").read_text()  # the user guide, from Markdown
+    assert "Images and text: the indices a budget can identify" in guide and "<table" in guide
     api = (tmp_path / "html" / "api" / "core.html").read_text()
     for name in ("InteractionAttribution", "attribute_interactions", "Glider", "to_shapiq"):
         assert name in api, name
