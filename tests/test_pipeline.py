@@ -131,6 +131,7 @@ def test_save_writes_json_csv_png_and_html(result, tmp_path):
     assert all(f"{auc:.4f} ±" in page for auc in best["auc_mean"]) and page.count("<tr class='best") >= len(best)
     assert "random candidates (as many, same sizes), through the same selection" in page
     assert all(name in page for name in result.cross_names()["+glider"])
+    assert ">nan<" not in page and ">True<" not in page and ">False<" not in page  # missing as a dash, kept as yes/no
     assert set(selections["variant"]) == {"+glider", "+random"}
 
 

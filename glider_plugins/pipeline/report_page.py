@@ -8,6 +8,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["report_page"]
@@ -112,8 +113,10 @@ def _crosses(result: Any) -> str:
 
 def _selection(report: pd.DataFrame, limit: int = 30) -> str:
     shown = report.head(limit)
-    numeric = {k for k, column in enumerate(shown.columns) if pd.api.types.is_numeric_dtype(shown[column])}
-    rows = [[_number(v, 5) if k in numeric else v for k, v in enumerate(row)] for row in shown.itertuples(index=False)]
+    numeric = {k for k, column in enumerate(shown.columns)
+               if pd.api.types.is_numeric_dtype(shown[column]) and not pd.api.types.is_bool_dtype(shown[column])}
+    whole = {k for k in numeric if _whole_numbers(shown.iloc[:, k].to_numpy(dtype=np.float64))}  # counts, sizes: no decimals
+    rows = [[_cell(v, k in whole) for k, v in enumerate(row)] for row in shown.itertuples(index=False)]
     more = f"<p class='note'>The first {limit} of {len(report)} candidates (all in selection.csv).</p>" if len(report) > limit else ""
     return _table([str(c) for c in shown.columns], rows, numeric=numeric) + more
 
@@ -139,6 +142,27 @@ def _words(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return " / ".join(str(v) for v in value)
     return "—" if value is None else str(value)
+
+
+def _whole_numbers(values: np.ndarray) -> bool:
+    known = values[~np.isnan(values)]
+    return bool(known.size) and bool(np.all(known == np.round(known)))
+
+
+def _cell(value: Any, whole: bool = False) -> str:
+    """A selection-report cell: yes/no, numbers of a ``whole``-number column without decimals,
+    others to 5 decimals, missing as a dash, tuples of columns joined."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (tuple, list)):
+        return " x ".join(str(v) for v in value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "—"
+        return str(int(value)) if whole else f"{value:.5f}"
+    return str(value)
 
 
 def _number(value: Any, digits: int) -> str:
