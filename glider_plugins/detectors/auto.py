@@ -2,7 +2,7 @@
 pure effects beyond pairs, ArchDetect where only its design fits, pure-effect regression on the
 features its screening rows find interacting beyond, NID where an instance has very many of those.
 
-Chosen by the real-model panel (``benchmarks/real_model_panel.py``, README): against the exact
+Chosen by the real-model panel (``benchmarks/real_model_panel.py``, user guide): against the exact
 pure effects of a LightGBM census model, a LightGBM breast-cancer model and a DeepFM, at 1000
 queries, ``"moebius"`` (:mod:`.moebius`) ranks pairs like the reference (precision@5 0.89-0.99,
 Spearman 0.97-1.00), with exact main effects, stable across seeds, where ArchDetect's two contexts
@@ -12,7 +12,7 @@ n_samples`` (p <= 31 at 1000) ArchDetect's fixed design is used (its pairs and m
 at the baseline). Beyond, ``"moebius"`` queries ArchDetect's ``2 p + 2`` main-effect rows and
 random masks: the features whose main difference is the same in both contexts act alone and keep
 their exact main effect, and the fit covers the others (many features, few queries:
-``benchmarks/many_features.py``, README); with every field interacting, as on most real models at
+``benchmarks/many_features.py``, user guide); with every field interacting, as on most real models at
 that size, pairs only (on the panel's census model and DeepFM at 120 queries, where this path is
 taken, precision@5 0.78-0.82 and Spearman 0.90-0.98 against NID's 0.62-0.64 and 0.21-0.31). An
 instance with more interacting features than pairs fit in

@@ -31,7 +31,7 @@ exact for it, estimates for the model; the Shapley pairs add what the surrogate'
 the sets of four features or more (:func:`shapley_pair_correction`). Where every mask was queried,
 both indices are exact.
 
-On the dense panel (``benchmarks/real_model_panel.py``, README) this ranks pairs by BII against the
+On the dense panel (``benchmarks/real_model_panel.py``, user guide) this ranks pairs by BII against the
 exact index at precision@5 of about 0.9 or more at 1000 queries, with the Shapley pairs close behind.
 Where a sparse fit of pure effects is faithful (tabular models), ``"auto"`` keeps the pure effects
 (:class:`~glider_plugins.detectors.auto.AutoDetector`).

@@ -43,7 +43,7 @@ the above holds for the background-averaged game.
 
 With many features and few queries (``benchmarks/many_features.py``: the NID functions on 10 of
 p = 100 or 300 inputs, main effects on the others, 1000 queries) the screening keeps the 10 and
-the fit is as on 10 features alone (README). When every feature interacts (most real models at
+the fit is as on 10 features alone (user guide, detectors). When every feature interacts (most real models at
 p > 16), the features kept are too many for sets of three: the fit is pairs only (on the panel's
 census model and DeepFM at 120 queries, still precision@5 0.78-0.82 and Spearman 0.90-0.98, where
 NID reaches 0.62-0.64 and 0.21-0.31); ``"auto"`` hands such an instance to ArchDetect when its
@@ -53,7 +53,7 @@ design was queried, and to NID when even the pairs are more than :data:`MAX_TERM
 The fit itself is the pure-effect regression both detector families share
 (:mod:`glider_plugins.detectors.pure_effects.instance`); this class is its design and its settings.
 
-On the real-model panel (``benchmarks/real_model_panel.py``, README), at 1000 queries, this ranks
+On the real-model panel (``benchmarks/real_model_panel.py``, user guide), at 1000 queries, this ranks
 pairs like the exact reference (precision@5 0.89-0.99, Spearman 0.97-1.00 on LightGBM and DeepFM
 models, with a typical row and with a background), where ArchDetect's two contexts alone reach
 0.61-0.88 and 0.84-0.99.
