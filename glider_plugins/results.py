@@ -200,15 +200,11 @@ class LocalInteractions:
             When the strengths are not signed pure effects (NID with ``refit=False``): the message
             names the detector and the detectors to use instead; for another ``index``.
         """
-        from .interop.shapiq import index_to_shapiq, local_to_shapiq, shapiq_players
+        from .interop.shapiq import local_index_to_shapiq, local_to_shapiq
 
         if check_index(index) == "Moebius":
             return local_to_shapiq(self, reported_only=reported_only)
-        n_queries = self.metadata.get("n_queries")
-        players = shapiq_players(self)
-        values = {s: v for s, v in self.index_values(index).items() if all(f < players for f in s)}
-        return index_to_shapiq(values, players, index, baseline_value=self.baseline_value,
-                               estimation_budget=None if n_queries is None else int(n_queries))
+        return local_index_to_shapiq(self, index)
 
     def names_of(self, features: Sequence[int]) -> tuple[str, ...]:
         names = self.feature_names or [f"x{i}" for i in range(self.n_features)]

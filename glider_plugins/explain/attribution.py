@@ -389,8 +389,6 @@ def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int
         check_number("kernel_width", kernel_width, low=0.0, low_open=True)
 
 
-
-
 def _rows_per_eval(perturbations_per_eval: int | None, layout: Any) -> int:
     if perturbations_per_eval is None:
         return default_rows_per_eval(layout)

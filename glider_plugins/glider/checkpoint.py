@@ -212,8 +212,9 @@ class Checkpoint:
             "constant": np.asarray(result.constant, dtype=bool).tolist(),
             "stats": {k: float(v) for k, v in result.stats.items()},
         }
-        with _file_system(f"write chunk {result.index}", self._file(result.index)):
-            _write_atomic(self._file(result.index), json.dumps(payload))
+        file = self._file(result.index)
+        with _file_system(f"write chunk {result.index}", file):
+            _write_atomic(file, json.dumps(payload))
 
     def load(self, index: int, instance_ids: Any = None) -> ChunkResult:
         """The stored results of chunk ``index``, checked against this run.

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..reference.exact import ExactInteractions
     from ..results import LocalInteractions
 
-__all__ = ["check_instance", "exact_to_shapiq", "index_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths", "shapiq_players"]
+__all__ = ["check_instance", "exact_to_shapiq", "index_to_shapiq", "local_index_to_shapiq", "local_to_shapiq", "moebius_values", "pair_strengths", "shapiq_players"]
 
 #: The detectors whose results carry signed pure effects (``"nid"`` only with ``refit=True``).
 SIGNED_DETECTORS = ("moebius", "archdetect", "auto", "nid (refit=True)")
@@ -118,7 +118,7 @@ def local_to_shapiq(local: LocalInteractions, reported_only: bool = False) -> In
         effects = list(local.signed_values.items())
     players = shapiq_players(local)
     singles = [((i,), float(v)) for i, v in enumerate(local.main_effects[:players])]
-    effects = [(s, v) for s, v in effects if all(f < players for f in s)]
+    effects = [(s, v) for s, v in effects if _among(s, players)]
     n_queries = local.metadata.get("n_queries")
     return moebius_values(
         singles + effects,
@@ -127,6 +127,21 @@ def local_to_shapiq(local: LocalInteractions, reported_only: bool = False) -> In
         estimated=True,
         estimation_budget=None if n_queries is None else int(n_queries),
     )
+
+
+def local_index_to_shapiq(local: LocalInteractions, index: str) -> InteractionValues:
+    """One instance's order-2 ``index`` (``"BII"``, ``"k-SII"``; :meth:`LocalInteractions.index_values
+    <glider_plugins.results.LocalInteractions.index_values>`) as :func:`index_to_shapiq` lays it
+    out, on the instance's own players (:func:`shapiq_players`)."""
+    players = shapiq_players(local)
+    values = {s: v for s, v in local.index_values(index).items() if _among(s, players)}
+    n_queries = local.metadata.get("n_queries")
+    return index_to_shapiq(values, players, index, baseline_value=local.baseline_value,
+                           estimation_budget=None if n_queries is None else int(n_queries))
+
+
+def _among(members: tuple[int, ...], players: int) -> bool:
+    return all(f < players for f in members)
 
 
 def shapiq_players(local: LocalInteractions) -> int:
