@@ -15,7 +15,8 @@ import shapiq
 from shapiq.game_theory.exact import ExactComputer
 
 from glider_plugins import AttributionResult, Background, InteractionAttribution
-from glider_plugins.detectors.fourier import _walsh_columns, fourier_fit, shapley_pair_correction
+from glider_plugins.detectors.fourier import fourier_fit, shapley_pair_correction
+from glider_plugins.detectors.fourier.fit import _walsh_columns
 from glider_plugins.errors import InputError
 from glider_plugins.reference import (
     MaskGame,

@@ -1,78 +1,21 @@
-"""Interaction indices a query budget can identify (``"fourier"``): the Banzhaf and Shapley
-interactions of every pair, by weighted least squares in the Fourier basis of the masks.
-
-Image and text models spread their pure effects ``m(S)`` over thousands of sets of four or more
-features: no budget of about a thousand queries determines a pair's mass ``sum |m(S)|`` there. Their
-games are low-order in the Fourier (Walsh) basis instead, ``v(z) = sum_S f(S) prod_{i in S} (2 z_i - 1)``:
-terms of up to two features carry most of their variance over the masks. The pairwise indices that
-are linear in the game are then estimable with bounded error:
-
-* the **Banzhaf interaction** of a pair, ``BII(ij) = sum_{R containing i, j} 2**-(|R| - 2) m(R)``,
-  its mean second difference over all contexts, is ``4 f(ij)``: the Fourier coefficient of the best
-  surrogate of order 2 under uniform masks (:func:`glider_plugins.set_functions.index_values`);
-* the **Shapley interaction**, ``SII(ij) = sum_R m(R) / (|R| - 1)``, weighs every context size
-  alike: it comes from the surrogate of order 2 fitted under masks whose sizes are uniform, and
-  ``"k-SII"`` adds its singles (Shapley values less half their pairs).
-
-**Design** (:func:`fourier_design`): ArchDetect's masks (all sets of at most two features on, and
-of at most two off) when they take at most a fifth of the budget (:data:`FIXED_SHARE`), else their
-``2 p + 2`` main-effect rows; they enumerate the smallest and largest sizes, and give the exact
-``m({})`` and ``m({i})``. The rest are pairs of complementary masks (``z`` and ``1 - z``: the even
-and the odd Fourier terms then separate, so a pair's term is confounded only with terms of four
-features or more), their sizes drawn from a mixture of the binomial sizes of uniform masks and
-uniform sizes (:data:`SIZE_MIXTURE` of the latter), each set of a size equally likely.
-
-**Fit** (:func:`fourier_fit`): every mask size is a stratum; a mask of size ``t`` weighs
-``pi_t / n_t`` (the target's mass of that size over the rows of that size), with ``pi`` the
-binomial sizes of uniform masks for BII and uniform sizes for the Shapley index; weighted adaptive
-ridge regression on the Fourier terms of up to two features (a sparse prior: a few pairs carry most
-of the interaction; the penalty by generalised cross-validation). The indices are those of the fitted surrogate,
-exact for it, estimates for the model; the Shapley pairs add what the surrogate's residuals say of
-the sets of four features or more (:func:`shapley_pair_correction`). Where every mask was queried,
-both indices are exact.
-
-On the dense panel (``benchmarks/real_model_panel.py``, user guide) this ranks pairs by BII against the
-exact index at precision@5 of about 0.9 or more at 1000 queries, with the Shapley pairs close behind.
-Where a sparse fit of pure effects is faithful (tabular models), ``"auto"`` keeps the pure effects
-(:class:`~glider_plugins.detectors.auto.AutoDetector`).
-"""
+"""The Fourier fit of one instance: weighted adaptive ridge on the Walsh terms of up to two
+features, the Banzhaf and Shapley interactions of the surrogate, and the Shapley pairs' correction
+from its residuals (see :mod:`glider_plugins.detectors.fourier`)."""
 
 from __future__ import annotations
 
 import itertools
 from math import comb
-from typing import ClassVar
 
 import numpy as np
 
-from .._checks import check_int, check_number
-from ..errors import InputError
-from ..perturbations.base import PerturbationScheme
-from ..results import LocalInteractions
-from ..set_functions import all_masks, index_values
-from .base import Detector, check_experiments
-from .pure_effects.differences import ContextRows, archdetect_design, noise_rtol
-from .pure_effects.sets import rank_interactions
+from ...results import LocalInteractions
+from ...set_functions import index_values
+from ..pure_effects.differences import ContextRows
+from ..pure_effects.sets import rank_interactions
 
-__all__ = ["SIZE_MIXTURE", "FourierDetector", "fourier_design", "fourier_fit", "fourier_result", "shapley_pair_correction"]
+__all__ = ["ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "RIDGE_GRID", "fourier_fit", "fourier_result", "shapley_pair_correction"]
 
-#: The share of the random masks whose sizes are uniform (the rest are binomial, as uniform masks'):
-#: 0 ranks Shapley pairs worst, 0.5 Banzhaf pairs worst. Simulated on the dense panel's exact games
-#: (6 seeds, 1000 queries, adaptive ridge): 0.15 against 0.3 ranks BII pairs at precision@5 0.94
-#: against 0.93 (emotion CNN) and 0.93 against 0.92 (digits CNN), top-5 overlap across seeds 0.91
-#: against 0.90, at k-SII precision@5 0.77 against 0.78 and 0.84 against 0.86; text models alike.
-SIZE_MIXTURE = 0.15
-#: ArchDetect's design (every set of up to two features on or off) takes at most this share of the
-#: budget, or its ``2 p + 2`` main-effect rows stand in: those sizes weigh almost nothing in the BII
-#: fit (simulated at 1000 queries: with the design, 24-27 % of the budget at 15-16 features, the
-#: emotion and digits CNNs' BII precision@5 0.89 and 0.92; without it 0.94 and 0.93). At 12 features
-#: (16 %) the text models keep it (0.98 with it, 0.97 without).
-FIXED_SHARE = 0.2
-#: ArchDetect's design is queried only where it leaves this many random rows per fitted term at
-#: least (:func:`archdetect_leaves_room`: what ``"auto"`` reads to choose its detector).
-ROWS_PER_TERM = 2.0
-#: The fewest random masks per fitted term (:meth:`FourierDetector.min_samples`).
-MIN_ROWS_PER_TERM = 1.25
 #: Ridge penalties tried, as shares of the mean squared singular value of the centred terms, each
 #: made adaptive (:data:`ADAPTIVE_STEPS` reweightings toward the coefficients' own sizes, a sparse
 #: prior: a few pairs carry most of an image model's interaction); the one of least generalised
@@ -85,85 +28,6 @@ RIDGE_GRID = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 ADAPTIVE_STEPS = 3
 #: Keeps a coefficient's adaptive penalty finite: its share of the mean squared coefficient.
 ADAPTIVE_FLOOR = 0.01
-
-
-def n_terms(n_features: int) -> int:
-    """The Fourier terms of up to two features: ``1 + p + p (p - 1) / 2``."""
-    return 1 + n_features + comb(n_features, 2)
-
-
-def archdetect_rows(n_features: int) -> int:
-    """The rows of ArchDetect's design, ``p**2 + p + 2``: every set of at most two features on, and
-    of at most two off, twice the terms of the fit."""
-    return 2 * n_terms(n_features)
-
-
-def archdetect_leaves_room(n_features: int, n_samples: int) -> bool:
-    """Whether ArchDetect's design leaves :data:`ROWS_PER_TERM` random rows per term of the fit."""
-    return archdetect_rows(n_features) + ROWS_PER_TERM * n_terms(n_features) <= n_samples
-
-
-def fixed_rows(n_features: int, n_samples: int) -> np.ndarray:
-    """ArchDetect's design when it leaves room (:func:`archdetect_leaves_room`) and takes at most
-    :data:`FIXED_SHARE` of ``n_samples``, else its ``2 p + 2`` main-effect rows (all on, all on but
-    one, all off, one on); closed under complement either way."""
-    p = int(n_features)
-    if archdetect_leaves_room(p, n_samples) and archdetect_rows(p) <= FIXED_SHARE * n_samples:
-        return archdetect_design(p)
-    eye = np.eye(p, dtype=bool)
-    return np.concatenate([np.ones((1, p), bool), ~eye, np.zeros((1, p), bool), eye])
-
-
-def fourier_design(n_features: int, n_samples: int, rng: np.random.Generator, mixture: float = SIZE_MIXTURE) -> np.ndarray:
-    """One instance's masks, shape (n, p), bool, ``n = max(n_samples, len(fixed rows))``: the
-    :func:`fixed_rows` (row 0 all on), then pairs of complementary masks whose sizes avoid those
-    the fixed rows enumerate (see the module docstring); one unpaired mask when the count is odd.
-    All ``2**p`` masks (all on first, repeated up to ``n_samples``) when they fit."""
-    p = int(n_features)
-    check_int("n_features", p, 2)
-    if 2**p <= n_samples:
-        every = all_masks(p)[::-1]
-        cycles, rest = divmod(int(n_samples), 2**p)
-        tail = every[np.sort(rng.choice(2**p, rest, replace=False))] if rest else every[:0]
-        return np.concatenate([np.tile(every, (cycles, 1)), tail])
-    fixed = fixed_rows(p, n_samples)
-    covered = set(fixed.sum(axis=1).tolist())
-    sizes = np.array([t for t in range(p + 1) if t not in covered])
-    if sizes.size == 0 or n_samples <= len(fixed):
-        return fixed
-    binomial = np.array([comb(p, int(t)) for t in sizes], dtype=np.float64)
-    allocation = mixture / sizes.size + (1.0 - mixture) * binomial / binomial.sum()
-    n_random = min(int(n_samples) - len(fixed), int(binomial.sum()))
-    half = _distinct_pairs(p, sizes, allocation / allocation.sum(), (n_random + 1) // 2, rng)
-    random = np.concatenate([half, ~half])[:n_random]
-    return np.concatenate([fixed, random])
-
-
-def _distinct_pairs(p: int, sizes: np.ndarray, allocation: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` masks, shape (count, p), of sizes drawn from ``allocation``, each a uniformly random
-    set of its size, no two equal and none the complement of another (so that with their
-    complements they are ``2 count`` distinct masks); sizes with no set left are drawn no more."""
-    weights = allocation.copy()
-    room = {int(t): comb(p, int(t)) for t in sizes}  # sets of each size not yet taken (or complemented)
-    seen: set[bytes] = set()
-    out: list[np.ndarray] = []
-    while len(out) < count and weights.sum() > 0:
-        batch = 2 * (count - len(out)) + 8
-        drawn = rng.choice(sizes, size=batch, p=weights / weights.sum())
-        ranks = np.argsort(np.argsort(rng.random((batch, p)), axis=1), axis=1)
-        for row, size in zip(ranks < drawn[:, None], drawn.tolist(), strict=True):
-            key = np.packbits(row).tobytes()
-            if key in seen or room[size] == 0:
-                continue
-            seen.update((key, np.packbits(~row).tobytes()))
-            out.append(row)
-            for taken in {size, p - size} & room.keys():
-                room[taken] -= 1
-            if len(out) == count:
-                break
-        weights = np.where([room[int(t)] > 0 for t in sizes], weights, 0.0)
-    return np.asarray(out, dtype=bool).reshape(-1, p)
-
 
 def _walsh_columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray:
     signs = 2.0 * masks - 1.0
@@ -374,73 +238,3 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
         baseline_value=empty,
         indices={"BII": bii, "k-SII": ksii},
     )
-
-
-class FourierDetector(Detector):
-    """The Banzhaf (BII) and Shapley (k-SII) interaction of every pair, by weighted least squares in
-    the Fourier basis; ``interactions`` ranked by ``|BII|`` (see the module docstring).
-
-    Parameters
-    ----------
-    mixture : float, default 0.15
-        The share of the random masks with uniform sizes (:data:`SIZE_MIXTURE`), in [0, 1].
-    rtol : float or None, default None
-        Differences under ``rtol`` times the outputs' scale are zero in the exact main effects;
-        ``None``: from the outputs' precision, as ArchDetect.
-
-    Notes
-    -----
-    Pairs only: ``max_order`` above 2 reports no larger sets (their indices are not identifiable
-    either). ``weights`` are accepted and ignored: the size strata weigh the masks.
-    """
-
-    name: ClassVar[str] = "fourier"
-
-    def __init__(self, mixture: float = SIZE_MIXTURE, rtol: float | None = None) -> None:
-        check_number("mixture", mixture, low=0.0, high=1.0)
-        if rtol is not None:
-            check_number("rtol", rtol, low=0.0, high=1.0, high_open=True)
-        self.mixture = float(mixture)
-        self.rtol = None if rtol is None else float(rtol)
-
-    def min_samples(self, n_features: int) -> int:
-        """The ``2 p + 2`` main-effect rows and :data:`MIN_ROWS_PER_TERM` random masks per term of
-        the fit (or all ``2**p`` masks, when fewer)."""
-        return min(2 * n_features + 2 + int(np.ceil(MIN_ROWS_PER_TERM * n_terms(n_features))), 2**n_features)
-
-    def design(
-        self,
-        n_instances: int,
-        n_features: int,
-        n_samples: int,
-        perturbation: PerturbationScheme,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """:func:`fourier_design` for each instance, shape (N, n, p); row 0 all ``True``."""
-        check_int("n_instances", n_instances, 0)
-        check_int("n_samples", n_samples)
-        if n_samples < self.min_samples(n_features):
-            raise InputError(f"n_samples={n_samples} is too small for detector 'fourier' with {n_features} features; "
-                             f"it needs at least {self.min_samples(n_features)}")
-        designs = [fourier_design(n_features, n_samples, rng, self.mixture) for _ in range(int(n_instances))]
-        return np.stack(designs) if designs else np.zeros((0, n_samples, n_features), dtype=bool)
-
-    def detect(
-        self,
-        masks: np.ndarray,
-        outputs: np.ndarray,
-        weights: np.ndarray | None = None,
-        *,
-        max_order: int | None = None,
-        rng: np.random.Generator,
-        show_progress: bool = False,
-    ) -> list[LocalInteractions]:
-        """Each instance's :func:`fourier_result`."""
-        masks, outputs, _, max_order = check_experiments(masks, outputs, weights, max_order, rng)
-        rtols = noise_rtol(outputs) if self.rtol is None else np.full(len(outputs), self.rtol)
-        instances = range(len(masks))
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            instances = tqdm(instances, desc="fourier fits", unit="instance")
-        return [fourier_result(masks[k], outputs[k], float(rtols[k]), self.name) for k in instances]
