@@ -25,7 +25,7 @@ def test_the_api_reference_builds_without_warnings(tmp_path):
     assert build.returncode == 0, build.stderr[-4000:]
     index = (tmp_path / "html" / "index.html").read_text()
     assert "glider-plugins" in index
-    guide = (tmp_path / "html" / "guide" / "detectors.html").read_text()  # the user guide, from Markdown
+    guide = (tmp_path / "html" / "guide" / "benchmarks.html").read_text()  # the user guide, from Markdown
     assert "Images and text: the indices a budget can identify" in guide and "<table" in guide
     api = (tmp_path / "html" / "api" / "core.html").read_text()
     for name in ("InteractionAttribution", "attribute_interactions", "Glider", "to_shapiq"):
