@@ -50,7 +50,7 @@ _LAZY = {
     "adapt": ("glider_plugins.adapters.dispatch", "adapt"),
     "hookimpl": ("glider_plugins.plugins", "hookimpl"),
     "Glider": ("glider_plugins.glider.glider", "Glider"),
-    "GlobalInteractions": ("glider_plugins.global_results", "GlobalInteractions"),
+    "GlobalInteractions": ("glider_plugins.results", "GlobalInteractions"),
     "CrossFeatureEncoder": ("glider_plugins.encoders.cross", "CrossFeatureEncoder"),
 }
 

@@ -31,6 +31,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "glider_plugins.chunking": ("glider_plugins.glider.chunks", "glider_plugins.glider.models"),
     "glider_plugins.executors": ("glider_plugins.glider.executors", "glider_plugins.glider.models"),
     "glider_plugins.checkpoint": ("glider_plugins.glider.checkpoint",),
+    "glider_plugins.global_results": ("glider_plugins.results.global_interactions",),
     "glider_plugins.shapiq_interop": ("glider_plugins.interop.shapiq",),
     "glider_plugins._captum_args": ("glider_plugins.interop.captum",),
     "glider_plugins.detectors.moebius_design": ("glider_plugins.detectors.moebius.design",),

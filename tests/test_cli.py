@@ -16,10 +16,10 @@ import pytest
 
 from glider_plugins.cli import main
 from glider_plugins.encoders.cross import CrossFeatureEncoder
-from glider_plugins.global_results import GlobalInteractions
 from glider_plugins.pipeline import prepare_data
 from glider_plugins.pipeline.tabular import add_metadata
 from glider_plugins.recsys import CTRDataset, evaluate, export_onnx, fit, make_model
+from glider_plugins.results import GlobalInteractions
 
 pytest.importorskip("onnxruntime")
 

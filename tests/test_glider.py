@@ -16,7 +16,7 @@ from glider_plugins.errors import InputError, InputTypeError
 from glider_plugins.explain.formatting import build_layout
 from glider_plugins.glider.chunks import ChunkBuilder, ChunkOptions, detect_chunk
 from glider_plugins.glider.models import ModelSpec
-from glider_plugins.global_results import prune_subsets
+from glider_plugins.results import prune_subsets
 from tests.groundtruth.planted import PLANTED, planted_function, planted_instances, recovery
 
 K = int(1.5 * len(PLANTED))  # the acceptance: K = 1.5 x planted

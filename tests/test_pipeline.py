@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 
 from glider_plugins.errors import InputError
-from glider_plugins.global_results import GlobalInteractions
 from glider_plugins.pipeline import (
     ModelFields,
     PipelineResult,
@@ -30,6 +29,7 @@ from glider_plugins.pipeline import (
     run_pipeline,
     table_inputs,
 )
+from glider_plugins.results import GlobalInteractions
 
 pytest.importorskip("onnxruntime")
 

@@ -23,8 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from glider_plugins import visualization as vis  # noqa: E402
 from glider_plugins.errors import InputError  # noqa: E402
-from glider_plugins.global_results import GlobalInteractions  # noqa: E402
-from glider_plugins.results import LocalInteractions  # noqa: E402
+from glider_plugins.results import GlobalInteractions, LocalInteractions  # noqa: E402
 
 from .test_visualization import (  # noqa: E402
     WORDS,

@@ -33,8 +33,8 @@ def encode_arguments(parser: argparse.ArgumentParser) -> None:
 def encode_run(args: argparse.Namespace, out: TextIO) -> int:
     from ..encoders.cross import CrossFeatureEncoder
     from ..errors import InputError
-    from ..global_results import GlobalInteractions
     from ..pipeline import read_table, write_table
+    from ..results import GlobalInteractions
 
     try:
         interactions = GlobalInteractions.from_json(args.interactions)

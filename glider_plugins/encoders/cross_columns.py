@@ -15,7 +15,7 @@ __all__ = ["as_float", "column_index", "column_values", "has_fractions", "intera
 
 def interaction_sets(interactions: Any, top_k: int | None, names: np.ndarray | None) -> tuple[list[Sequence[Any]], bool]:
     """The interaction member lists, and whether GlobalInteractions ids should be read as names."""
-    from ..global_results import GlobalInteractions
+    from ..results import GlobalInteractions
 
     if interactions is None:
         raise InputError("interactions: pass the interactions to encode (a GlobalInteractions or a list of column tuples)")

@@ -267,7 +267,7 @@ def logistic_auc(crosses: Sequence[Sequence[str]], train: Any, y_train: Any, tes
 
 
 def _candidates(candidates: Any, n_candidates: int | None) -> tuple[list[tuple[str, ...]], list[float], list[float]]:
-    from ..global_results import GlobalInteractions
+    from ..results import GlobalInteractions
 
     if isinstance(candidates, GlobalInteractions):
         rows = candidates.to_dataframe(k=n_candidates) if n_candidates is not None else candidates.to_dataframe()

@@ -10,7 +10,7 @@ Layers, top to bottom (each imports only those below it; ``tox`` checks it):
 * :mod:`.models`: the model in a form that travels to workers (:class:`ModelFactory`,
   :class:`TorchScriptBytes`).
 
-The result, :class:`~glider_plugins.GlobalInteractions`, lives in :mod:`glider_plugins.global_results`
+The result, :class:`~glider_plugins.GlobalInteractions`, lives in :mod:`glider_plugins.results`
 (below every stage: the encoders and pictures read it without importing GLIDER).
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..global_results import GlobalInteractions
+from ..results import GlobalInteractions
 from . import glider as _glider
 from .glider import Glider
 from .models import ModelFactory, TorchScriptBytes

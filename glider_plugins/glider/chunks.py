@@ -20,8 +20,8 @@ import numpy as np
 from ..adapters.base import Static
 from ..errors import ConstantOutputError, ConstantOutputWarning
 from ..explain.formatting import InputInfo, format_extra, format_target
-from ..global_results import GlobalInteractions
 from ..layout import FeatureLayout
+from ..results import GlobalInteractions
 from .models import ModelSpec
 
 __all__ = [

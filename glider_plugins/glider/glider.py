@@ -32,8 +32,8 @@ import numpy as np
 from .._checks import check_int
 from ..errors import InputError, ModelError
 from ..explain.formatting import build_layout, format_target
-from ..global_results import GlobalInteractions
 from ..layout import FeatureLayout
+from ..results import GlobalInteractions
 from .checkpoint import Checkpoint, component_header, fingerprint, model_fingerprint
 from .chunks import (
     CONSTANT_ALL,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..global_results import GlobalInteractions
+from ..results import GlobalInteractions
 
 __all__ = ["ALL_PAIRS_MAX", "CONTROLS", "Candidates", "all_pairs", "fast_candidates", "glider_candidates", "random_candidates"]
 

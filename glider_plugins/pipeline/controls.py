@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..global_results import GlobalInteractions
+from ..results import GlobalInteractions
 from .candidates import (
     ALL_PAIRS_MAX,
     CONTROLS,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..global_results import GlobalInteractions
+from ..results import GlobalInteractions
 from .report_page import report_page
 
 __all__ = ["PipelineResult", "planted_recovery"]

@@ -15,8 +15,8 @@ import pandas as pd
 from .._checks import check_int
 from ..encoders.cross import CrossFeatureEncoder
 from ..errors import InputError
-from ..global_results import GlobalInteractions
 from ..recsys import MODELS, CTRDataset, evaluate, export_onnx, fit, make_model, model_key
+from ..results import GlobalInteractions
 from .candidates import CONTROLS
 from .controls import (
     candidate_lists,

@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from glider_plugins.errors import InputError
-from glider_plugins.global_results import MIN_FREQUENCY
+from glider_plugins.results import MIN_FREQUENCY
 
 from ._common import (
     STRENGTH_COLOR,

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_int
-from ._json import jsonable, read_document, write_document
-from .errors import InputError
+from .._checks import check_int
+from .._json import jsonable, read_document, write_document
+from ..errors import InputError
 
 __all__ = ["FORMAT", "MIN_FREQUENCY", "GlobalInteractions", "prune_subsets"]
 
