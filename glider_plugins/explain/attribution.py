@@ -287,7 +287,9 @@ class InteractionAttribution(Attribution):
 
         unperturbed = probe_instances(plan)
         seeds = instance_seeds(layout, seed, rng)
+        design_start = time.perf_counter()
         masks = design_per_instance(detector, layout, n_samples, self.perturbation, seeds)
+        design_seconds = time.perf_counter() - design_start
         outputs, stats = query_design(plan, detector, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
         weights = self.perturbation.kernel_weights(masks, kernel_width) if kernel_width is not None else None
 
@@ -309,6 +311,7 @@ class InteractionAttribution(Attribution):
             "kernel_width": kernel_width,
             **stats,
             "n_queries": stats["n_queries"] + layout.n_instances,
+            "design_seconds": design_seconds,
             "detect_seconds": detect_seconds,
             "total_seconds": time.perf_counter() - total_start,
         }

@@ -285,6 +285,7 @@ class Glider:
             "options": {k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v) for k, v in options.attribute_options.items()},
             "n_queries": int(counter.stats.get("n_queries", 0)),
             "n_repeated": int(counter.stats.get("n_repeated", 0)),
+            "design_seconds": counter.stats.get("design_seconds", 0.0),
             "query_seconds": counter.stats.get("query_seconds", 0.0),
             "detect_seconds": counter.stats.get("detect_seconds", 0.0),
             "total_seconds": time.perf_counter() - start,

@@ -46,8 +46,9 @@ class AttributionResult(Sequence[LocalInteractions]):
     input_devices : tuple, optional
         Per input, the torch device its attributions go to (not saved by :meth:`to_json`).
     metadata : dict
-        Detector, perturbation, n_samples, seed, number of model queries, and the split between
-        query time and detection time (``query_seconds``, ``detect_seconds``).
+        Detector, perturbation, n_samples, seed, number of model queries, and where the time went:
+        drawing the masks (``design_seconds``), the model's answers (``query_seconds``), the
+        detector's fit and ranking (``detect_seconds``), all of it (``total_seconds``).
     """
 
     def __init__(

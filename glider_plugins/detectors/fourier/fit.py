@@ -90,8 +90,7 @@ def _weighted_solve(columns: np.ndarray, y: np.ndarray, weights: np.ndarray, gri
     gram, moment = centred.T @ centred, centred.T @ target
     n, k = centred.shape
     scale = float(np.trace(gram)) / k
-    coefs, systems = _adaptive_ridges(gram, moment, np.asarray(grid, dtype=np.float64) * scale)
-    effective = np.trace(_solve_many(systems, np.broadcast_to(gram, systems.shape)), axis1=1, axis2=2)
+    coefs, effective = _adaptive_ridges(gram, moment, np.asarray(grid, dtype=np.float64) * scale)
     best: tuple[float, np.ndarray] | None = None
     for coef, trace in zip(coefs, effective, strict=True):
         residual = target - centred @ coef
@@ -103,13 +102,14 @@ def _weighted_solve(columns: np.ndarray, y: np.ndarray, weights: np.ndarray, gri
 
 
 def _adaptive_ridges(gram: np.ndarray, moment: np.ndarray, penalties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``penalties`` (G,), the coefficients (G, k) and the final system matrix
-    (G, k, k) of a ridge fit reweighted :data:`ADAPTIVE_STEPS` times toward the coefficients'
-    sizes (see :data:`ADAPTIVE_FLOOR`; penalty 0: plain least squares), every penalty's step
-    solved together."""
-    eye = np.eye(len(gram))
-    systems = gram + penalties[:, None, None] * eye
-    coefs = _solve_many(systems, np.broadcast_to(moment, (len(penalties), len(moment))))
+    """For each of ``penalties`` (G,), the coefficients (G, k) of a ridge fit reweighted
+    :data:`ADAPTIVE_STEPS` times toward the coefficients' sizes (see :data:`ADAPTIVE_FLOOR`;
+    penalty 0: plain least squares), every penalty's step solved together, and the fit's effective
+    number of parameters ``trace(S^-1 G)`` (G,), ``S = G + D`` its final system."""
+    k = len(gram)
+    diagonals = np.repeat(penalties[:, None], k, axis=1)
+    solver = _RidgeSystems(gram, moment)
+    coefs = solver.solve(np.arange(len(penalties)), diagonals)
     active = penalties > 0
     for _ in range(ADAPTIVE_STEPS):
         typical = np.mean(coefs**2, axis=1)
@@ -117,21 +117,53 @@ def _adaptive_ridges(gram: np.ndarray, moment: np.ndarray, penalties: np.ndarray
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        diagonal = penalties[rows, None] * typical[rows, None] / (coefs[rows] ** 2 + ADAPTIVE_FLOOR * typical[rows, None])
-        systems[rows] = gram + diagonal[:, :, None] * eye
-        coefs[rows] = _solve_many(systems[rows], np.broadcast_to(moment, (rows.size, len(moment))))
-    return coefs, systems
+        diagonals[rows] = penalties[rows, None] * typical[rows, None] / (coefs[rows] ** 2 + ADAPTIVE_FLOOR * typical[rows, None])
+        coefs[rows] = solver.solve(rows, diagonals[rows])
+    return coefs, solver.effective_parameters(diagonals)
 
 
-def _solve_many(systems: np.ndarray, rights: np.ndarray) -> np.ndarray:
-    """:func:`_solve` for a stack: ``systems`` (G, k, k), ``rights`` (G, k) or (G, k, m)."""
-    vectors = rights.ndim == 2
-    stacked = rights[..., None] if vectors else rights
-    try:
-        out = np.linalg.solve(systems, stacked)
-    except np.linalg.LinAlgError:
-        out = np.stack([_solve(system, right) for system, right in zip(systems, stacked, strict=True)])
-    return out[..., 0] if vectors else out
+class _RidgeSystems:
+    """The systems ``G + diag(d)`` of one Gram matrix ``G`` solved for a stack of diagonals by
+    Cholesky factorisation (torch's LAPACK, batched; LU or least squares for a system that is not
+    positive definite), each member's last factor kept for its effective number of parameters."""
+
+    def __init__(self, gram: np.ndarray, moment: np.ndarray) -> None:
+        import torch
+
+        self.gram, self.moment = gram, moment
+        self._torch_gram = torch.from_numpy(np.ascontiguousarray(gram))
+        self._factors: dict[int, object] = {}  # member -> its last Cholesky factor, or None (not positive definite)
+
+    def solve(self, members: np.ndarray, diagonals: np.ndarray) -> np.ndarray:
+        """``(G + diag(d_m))^-1 moment`` for each member ``m`` of ``members``, shape (len(members), k)."""
+        import torch
+
+        systems = self._torch_gram + torch.diag_embed(torch.from_numpy(np.ascontiguousarray(diagonals)))
+        factors, info = torch.linalg.cholesky_ex(systems)
+        right = torch.from_numpy(self.moment)[:, None].expand(len(members), -1, 1)
+        out = torch.cholesky_solve(right, factors)[..., 0].numpy().copy()
+        failed = set(np.flatnonzero(info.numpy() != 0).tolist())
+        for row in failed:
+            out[row] = _solve(systems[row].numpy(), self.moment)
+        for row, member in enumerate(members.tolist()):
+            self._factors[member] = None if row in failed else factors[row]
+        return out
+
+    def effective_parameters(self, diagonals: np.ndarray) -> np.ndarray:
+        """``trace((G + D)^-1 G) = k - sum_j D_jj [(G + D)^-1]_jj`` of each member (G,)."""
+        import torch
+
+        k = len(self.gram)
+        out = np.empty(len(diagonals))
+        factorised = [member for member, factor in self._factors.items() if factor is not None]
+        for member in set(self._factors) - set(factorised):
+            out[member] = float(np.trace(_solve(self.gram + np.diag(diagonals[member]), self.gram)))
+        if factorised:
+            factors = torch.stack([self._factors[member] for member in factorised])
+            inverse_factors = torch.linalg.solve_triangular(factors, torch.eye(k, dtype=torch.float64).expand_as(factors), upper=False)
+            inverse_diagonals = (inverse_factors**2).sum(dim=1).numpy()  # diag(S^-1) = column sums of (L^-1)^2
+            out[factorised] = k - np.einsum("mk,mk->m", diagonals[factorised], inverse_diagonals)
+        return out
 
 
 def _solve(system: np.ndarray, right: np.ndarray) -> np.ndarray:
