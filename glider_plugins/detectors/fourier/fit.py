@@ -138,7 +138,8 @@ class _RidgeSystems:
         """``(G + diag(d_m))^-1 moment`` for each member ``m`` of ``members``, shape (len(members), k)."""
         import torch
 
-        systems = self._torch_gram + torch.diag_embed(torch.from_numpy(np.ascontiguousarray(diagonals)))
+        systems = self._torch_gram.expand(len(members), -1, -1).clone()
+        systems.diagonal(dim1=-2, dim2=-1).add_(torch.from_numpy(np.ascontiguousarray(diagonals)))
         factors, info = torch.linalg.cholesky_ex(systems)
         right = torch.from_numpy(self.moment)[:, None].expand(len(members), -1, 1)
         out = torch.cholesky_solve(right, factors)[..., 0].numpy().copy()
