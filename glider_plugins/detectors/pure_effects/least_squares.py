@@ -53,19 +53,28 @@ class MoebiusFit:
         mask held out in turn), as a share of that error without it. Held-out errors within the
         noise level count as zero. ``inf`` for an exact term, and for a fit no row can be held out
         of (every row fixes a term: the transform is exact there)."""
-        if not self.fitted[term] or self.design is None:
-            return float("inf")
+        return float(self.held_out_gains([term])[0])
+
+    def held_out_gains(self, terms: list[int]) -> np.ndarray:
+        """:meth:`held_out_gain` of each of ``terms``, (len(terms),): every term's downdate of the
+        fit computed at once (one product with the inverse's columns instead of one per term)."""
+        out = np.full(len(terms), np.inf)
+        fitted = [n for n, term in enumerate(terms) if self.fitted[term]]
+        if not fitted or self.design is None:
+            return out
         free = 1.0 - self.leverage > _LEVERAGE_TOL  # rows that can be held out
         if not free.any():
-            return float("inf")
-        column = int(self.fitted[:term].sum())  # its place among the fitted columns
-        u = self.design[free] @ self.inverse[:, column]
-        corner = self.inverse[column, column]
-        with_term = self._press(self.residual[free], self.leverage[free])
-        without = self._press(self.residual[free] + u * self.coef[term] / corner, self.leverage[free] - u**2 / corner)
-        if without <= 0:
-            return 0.0
-        return float((without - with_term) / without)
+            return out
+        place = np.cumsum(self.fitted) - 1  # each fitted term's place among the fitted columns
+        columns = place[[terms[n] for n in fitted]]
+        downdates = self.design[free] @ self.inverse[:, columns]  # (free rows, len(fitted))
+        residual, leverage = self.residual[free], self.leverage[free]
+        with_term = self._press(residual, leverage)
+        for n, column, u in zip(fitted, columns.tolist(), downdates.T, strict=True):
+            corner = self.inverse[column, column]
+            without = self._press(residual + u * self.coef[terms[n]] / corner, leverage - u**2 / corner)
+            out[n] = 0.0 if without <= 0 else (without - with_term) / without
+        return out
 
     def held_out_r2(self, y: np.ndarray) -> float:
         """The share of the variance of ``y`` (the outputs the fit was made on, (n,)) that the fit
@@ -233,14 +242,14 @@ def confirmed_sets(fit: MoebiusFit, report: int | None, min_share: float, signif
     largest = np.abs(fit.coef[sizes >= 2]).max(initial=0.0)
     if largest <= 0:
         return []
-    keep = []
+    candidates = []
     for c in np.flatnonzero((sizes >= 3) & (sizes <= (report or sizes.max()))):
         value = abs(fit.coef[c])
-        if value <= 0 or value < min_share * largest or value < significance * fit.errors[c]:
-            continue
-        if saturated or fit.held_out_gain(c) > 0:
-            keep.append(int(c))
-    return keep
+        if value > 0 and value >= min_share * largest and value >= significance * fit.errors[c]:
+            candidates.append(int(c))
+    if saturated or not candidates:
+        return candidates
+    return [c for c, gain in zip(candidates, fit.held_out_gains(candidates), strict=True) if gain > 0]
 
 
 def cross_columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray:
