@@ -8,6 +8,7 @@ callables, and planted games whose Fourier terms stop at two features (there the
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -266,3 +267,28 @@ def test_archdetect_rows_are_queried_only_where_they_take_at_most_a_fifth_of_the
     assert len(fixed_rows(16, 1000)) == 2 * 16 + 2
     assert isinstance(AutoDetector().resolve(16, 1000), MoebiusOrFourier)
     assert isinstance(AutoDetector().resolve(20, 1000), ArchDetectDetector)
+
+
+def test_autos_pure_effect_attempt_is_capped_in_terms_but_never_cuts_the_exact_transform():
+    """At 3000 queries on 12 features the attempt fits sets of up to four (794 terms), not five
+    (1,586); 1000 queries never reach the cap; where every combination of the active features was
+    queried the exact transform stays; an explicit fit_order is the user's."""
+    from glider_plugins.detectors.auto import MAX_ATTEMPT_TERMS, MoebiusOrFourier
+    from glider_plugins.detectors.fourier import fourier_design
+    from glider_plugins.detectors.pure_effects.instance import plan_instance
+
+    dense, row = dense_model(), np.random.default_rng(0).uniform(0.5, 1.5, size=12)
+    masks = fourier_design(12, 3000, np.random.default_rng(0))
+    y = dense(np.where(masks, row, 0.0))
+    uncapped = plan_instance(masks, y, 1e-9)
+    capped = MoebiusOrFourier().plan_instance(masks, y, 1e-9)
+    assert uncapped.order == 5 and capped.order == 4 and capped.room == uncapped.room
+    assert sum(math.comb(12, k) for k in range(5)) <= MAX_ATTEMPT_TERMS < sum(math.comb(12, k) for k in range(6))
+    assert MoebiusOrFourier(fit_order=5).plan_instance(masks, y, 1e-9).order == 5
+    masks_1000 = fourier_design(12, 1000, np.random.default_rng(0))
+    y_1000 = dense(np.where(masks_1000, row, 0.0))
+    assert MoebiusOrFourier().plan_instance(masks_1000, y_1000, 1e-9).order == plan_instance(masks_1000, y_1000, 1e-9).order
+    small = dense_model(10)  # 2**10 masks fit in 3000 queries: the exact transform, 1024 terms and more
+    masks_10 = fourier_design(10, 3000, np.random.default_rng(0))
+    y_10 = small(np.where(masks_10, np.random.default_rng(1).uniform(0.5, 1.5, size=10), 0.0))
+    assert plan_instance(masks_10, y_10, 1e-9).saturated and MoebiusOrFourier().plan_instance(masks_10, y_10, 1e-9).saturated

@@ -50,7 +50,7 @@ def fit_order(n_features: int, n_distinct: int, rows_per_term: float = 1.25) -> 
 
 
 def plan_instance(masks: np.ndarray, y: np.ndarray, rtol: float, *, rows_per_term: float = 1.25,
-                  max_fit_order: int | None = None) -> Plan:
+                  max_fit_order: int | None = None, max_terms: int | None = None) -> Plan:
     """What one instance's rows allow: the exact low orders, the active features, what is left of
     the outputs once the other features' exact main effects are taken off, the fit order.
 
@@ -65,6 +65,9 @@ def plan_instance(masks: np.ndarray, y: np.ndarray, rtol: float, *, rows_per_ter
         Distinct masks per fitted term at least (:func:`fit_order`).
     max_fit_order : int or None, default None
         Largest order fitted; ``None``: the largest the distinct masks allow.
+    max_terms : int or None, default None
+        At most this many terms (all sets of up to the fit order of the active features) where the
+        masks are not every combination of them (the exact transform is never cut); at least pairs.
     """
     rows = ContextRows(masks, y, rtol)
     low = rows.low_orders()
@@ -76,6 +79,8 @@ def plan_instance(masks: np.ndarray, y: np.ndarray, rtol: float, *, rows_per_ter
     distinct = len(np.unique(masks[:, active], axis=0)) if active.size else 1
     room = fit_order(active.size, distinct, rows_per_term)
     order = min(max(max_fit_order or room, min(2, active.size)), active.size)
+    if max_terms is not None and distinct < 2**active.size:
+        order = min(order, max(fit_order(active.size, max_terms, 1.0), min(2, active.size)))
     saturated = active.size > 0 and order == active.size and distinct == 2**active.size
     return Plan(low, active, target, order, saturated, room)
 
