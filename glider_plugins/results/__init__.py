@@ -20,11 +20,6 @@ from .global_interactions import MIN_FREQUENCY, GlobalInteractions, prune_subset
 from .local import Interaction as _Interaction
 from .local import LocalInteractions
 
-# The public home of the classes: repr, pickles and the API reference name them by this path.
-for _cls in (AttributionResult, GlobalInteractions, LocalInteractions):
-    _cls.__module__ = __name__
-del _cls
-
 #: One interaction: the sorted tuple of feature ids that act together, and its strength.
 Interaction = _Interaction  # bound here, not only imported: the API reference reads this comment
 
