@@ -14,7 +14,8 @@ pasting its blocks in order would:
   ones the test environment installs, ``python examples/...`` scripts must exist and take the
   options shown, ``tox -e`` environments must exist;
 * ``toml`` blocks must parse (an entry-point table becomes the installed metadata of the page's
-  plugin); ``text`` blocks are printed output and are not run.
+  plugin); ``text`` blocks are printed output: not run, but a hidden block after one may check it
+  against what the code prints or raises (``__text__``).
 """
 
 from __future__ import annotations
@@ -220,6 +221,8 @@ def test_every_block_of_the_page_runs(page, tmp_path, monkeypatch):
             run_console(block, page)
         elif block.kind == "bash":
             check_commands(block, page)
+        elif block.kind == "text":
+            namespace["__text__"] = block.code  # printed output: a hidden block after it may check it
         elif block.kind == "toml":
             namespace["__toml__"] = pytest.importorskip("tomllib").loads(block.code)  # Python 3.11+
     reset_plugin_manager()
