@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from glider_plugins._threads import torch_threads
 from tests import models
 
 
@@ -48,7 +49,5 @@ def rng():
 def one_torch_thread():
     """Small (batched) networks on a busy 2-core machine: two OpenMP threads spin against other
     processes (measured 10-20x slower, e.g. 14 s instead of 0.2 s for a small NID fit)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield

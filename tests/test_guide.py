@@ -119,11 +119,13 @@ def check_commands(block: Block, page: Path) -> None:
         if not command:
             continue
         words = shlex.split(command)
+        if words[:3] == ["python", "-m", "pip"]:
+            words = words[2:]
         where = f"{page.name}:{block.line}: {command}"
         if words[0] == "glider":
             check_glider_command(words[1:], where)
-        elif words[:2] in (["pip", "install"], ["python", "-m"]) and "pip" in words[:3]:
-            check_pins(words, where)
+        elif words[:2] == ["pip", "install"]:
+            check_pins(words[2:], where)
         elif words[0] == "python" and words[1].startswith("examples/"):
             check_example(words[1:], where)
         elif words[0] == "tox":
@@ -153,7 +155,7 @@ def check_glider_command(words: list[str], where: str) -> None:
 
 def check_pins(words: list[str], where: str) -> None:
     tox = (ROOT / "tox.ini").read_text()
-    for word in words[2:]:
+    for word in words:
         if word.startswith("-"):
             continue
         if "==" in word:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from glider_plugins import Glider, InteractionAttribution
+from glider_plugins._threads import torch_threads
 from glider_plugins.errors import InputError, InputTypeError
 from glider_plugins.explain.querying import ROW_ALIGN
 from tests.test_attribution import instances, planted
@@ -47,15 +48,11 @@ def test_torch_mlp_with_batch_size_100_same_alone_and_in_a_batch(detector):
     instance 0 alone and in a batch of 20, number for number."""
     model = _mlp()
     x = np.random.default_rng(0).normal(size=(20, 39)).astype(np.float32)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(2):
         ia = InteractionAttribution(model, detector=detector, batch_size=100)
         run = dict(seed=0, n_samples=1000) if detector == "nid" else dict(seed=0, n_samples=39**2 + 39 + 2)  # ArchDetect's design
         alone = ia.attribute_interactions(x[:1], **run)[0]
         batch = ia.attribute_interactions(x, **run)[0]
-    finally:
-        torch.set_num_threads(threads)
     np.testing.assert_array_equal(alone.pairwise(), batch.pairwise())
     np.testing.assert_array_equal(alone.main_effects, batch.main_effects)
     assert alone.interactions == batch.interactions
@@ -65,13 +62,9 @@ def test_glider_chunk_sizes_agree_with_an_adapter_batch_size_of_100():
     """Issue 15's case: the same model through Glider, chunk_size 20 and 3 over 20 rows."""
     model = _mlp()
     x = np.random.default_rng(1).normal(size=(20, 39)).astype(np.float32)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(2):
         glider = Glider(model, detector="archdetect", batch_size=100)
         runs = [glider.detect(x, top_k=5, seed=0, chunk_size=c, n_samples=39**2 + 39 + 2, show_progress=False) for c in (20, 3)]
-    finally:
-        torch.set_num_threads(threads)
     assert runs[0] == runs[1]
     frames = [r.to_dataframe() for r in runs]
     for other in frames[1:]:

@@ -40,14 +40,7 @@ from .base import Detector
 from .fourier import FourierDetector, archdetect_leaves_room, fourier_design, fourier_result
 from .moebius import MAX_TERMS, MoebiusDetector, fit_order
 from .pure_effects.differences import archdetect_design
-from .pure_effects.instance import (
-    Plan,
-    faithfulness_of,
-    fit_terms,
-    fitted_result,
-    plan_instance,
-    top_order_share,
-)
+from .pure_effects.instance import Plan, faithfulness_of, fit_terms, fitted_result, top_order_share
 from .pure_effects.least_squares import MoebiusFit
 
 __all__ = ["EXACT_R2", "FAITHFUL_R2", "MAX_ATTEMPT_TERMS", "MAX_TOP_ORDER_SHARE", "AutoDetector", "MoebiusHandOver", "MoebiusOrFourier", "moebius_detector"]
@@ -243,8 +236,11 @@ class MoebiusOrFourier(MoebiusHandOver):
     Parameters
     ----------
     **options
-        :class:`~glider_plugins.detectors.moebius.MoebiusDetector`'s.
+        :class:`~glider_plugins.detectors.moebius.MoebiusDetector`'s. Its pure-effect attempt
+        fits at most :data:`MAX_ATTEMPT_TERMS` terms unless ``fit_order`` is given.
     """
+
+    attempt_terms: ClassVar[int | None] = MAX_ATTEMPT_TERMS
 
     def design(
         self,
@@ -275,12 +271,6 @@ class MoebiusOrFourier(MoebiusHandOver):
         local.metadata.update({f"moebius_{k}": v for k, v in trust.items()})
         local.metadata["chosen_by"] = f"{reason} (not faithful: see is_faithful)"
         return local
-
-    def plan_instance(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> Plan:
-        """:meth:`MoebiusDetector.plan_instance` with the pure-effect attempt at most
-        :data:`MAX_ATTEMPT_TERMS` terms (unless ``fit_order`` was given)."""
-        max_terms = None if self.fit_order is not None else MAX_ATTEMPT_TERMS
-        return plan_instance(masks, y, rtol, rows_per_term=self.rows_per_term, max_fit_order=self.fit_order, max_terms=max_terms)
 
     @staticmethod
     def _idle_part(masks: np.ndarray, plan: Plan) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._threads import torch_threads
 from ..errors import InputError
 from .base import CTRDataset, CTRModel, check_compatible
 
@@ -96,15 +97,11 @@ def fit(
         _check_labelled(valid, "valid")
         check_compatible(model, valid, "valid")
     _check_positive(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience)
-    history, threads = TrainingHistory(), torch.get_num_threads()
-    try:
-        torch.set_num_threads(int(num_threads or threads))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            generator = torch.Generator().manual_seed(seed)
-            _train_epochs(model, train, valid, history, generator, epochs, batch_size, lr, weight_decay, patience, show_progress)
-    finally:
-        torch.set_num_threads(threads)
+    history = TrainingHistory()
+    with torch_threads(num_threads or None), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        _train_epochs(model, train, valid, history, generator, epochs, batch_size, lr, weight_decay, patience, show_progress)
     history.seconds = time.perf_counter() - start
     return history
 

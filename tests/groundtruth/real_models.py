@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from glider_plugins._threads import torch_threads
 
 __all__ = ["DENSE", "PANEL", "RealModel", "breast_cancer", "census", "digits_cnn", "fer_cnn", "movielens_deepfm", "review_cnn", "review_gru"]
 
@@ -52,20 +53,6 @@ class RealModel:
     module: Any = None  #: the torch module or Keras model behind ``forward`` (for an ONNX export)
     target: int | None = None  #: the output ``forward`` explains, for the ONNX twin
     twin_options: dict = field(default_factory=dict)  #: adapter options giving the twin ``forward``'s scores
-
-
-@contextmanager
-def _training_threads(n: int) -> Iterator[None]:
-    """Train on ``n`` torch threads, then give the process its thread count back: explaining and
-    timing run with what the caller set (one thread in the benchmarks), not the training's."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _typical(frame: pd.DataFrame, numeric: list[str]) -> np.ndarray:
@@ -218,7 +205,7 @@ def _reviews(name: str, architecture: Any, n_rows: int, n_background: int, seed:
     train_ids, test_ids = order[:n_train], order[n_train:]
     vocabulary = Vocabulary([pieces[i] for i in train_ids])
     ids = vocabulary.encode(pieces, 80)
-    with torch.random.fork_rng(), _training_threads(2):
+    with torch.random.fork_rng(), torch_threads(2):
         model = train(ids[train_ids], labels[train_ids], len(vocabulary.pieces), epochs, seed, architecture)
     # the first n_words words of held-out reviews (no contraction split into pieces): one feature per word
     whole = [i for i in test_ids if len(pieces[i]) >= n_words and "##n't" not in pieces[i][:n_words]]
@@ -280,7 +267,7 @@ def digits_cnn(n_rows: int = 20, n_background: int = 20, seed: int = 0, digit: i
     x = (images / 16.0).astype(np.float32)
     order = np.random.default_rng(seed).permutation(len(x))
     train_ids, test_ids = order[:1200], order[1200:]
-    with torch.random.fork_rng(), _training_threads(2):
+    with torch.random.fork_rng(), torch_threads(2):
         torch.manual_seed(seed)
         model = nn.Sequential(
             nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),

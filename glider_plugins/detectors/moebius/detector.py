@@ -116,6 +116,8 @@ class MoebiusDetector(Detector):
     """
 
     name: ClassVar[str] = "moebius"
+    #: At most this many fitted terms where no ``fit_order`` is given (None: what the masks allow).
+    attempt_terms: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -214,7 +216,7 @@ class MoebiusDetector(Detector):
 
     def plan_instance(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> Plan:
         """What one instance's rows allow, with this detector's ``rows_per_term`` and ``fit_order``
-        (:func:`~glider_plugins.detectors.pure_effects.instance.plan_instance`).
+        (or :attr:`attempt_terms`; :func:`~glider_plugins.detectors.pure_effects.instance.plan_instance`).
 
         Parameters
         ----------
@@ -224,7 +226,8 @@ class MoebiusDetector(Detector):
         rtol : float
             The noise floor relative to the outputs (:meth:`rtols`).
         """
-        return plan_instance(masks, y, rtol, rows_per_term=self.rows_per_term, max_fit_order=self.fit_order)
+        max_terms = self.attempt_terms if self.fit_order is None else None
+        return plan_instance(masks, y, rtol, rows_per_term=self.rows_per_term, max_fit_order=self.fit_order, max_terms=max_terms)
 
     def fit_instance(self, masks: np.ndarray, plan: Plan, rtol: float, report: int | None,
                      extra: tuple[tuple[int, ...], ...] = ()) -> LocalInteractions:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..._threads import torch_threads
 from ...errors import InputError
 from .network import StackedAdam, StackLayout, init_params, loss_gradient, weighted_mse
 
@@ -47,18 +48,9 @@ def split_samples(n_inst: int, n: int, fraction: float, rng: np.random.Generator
 MIN_STACK_FOR_THREADS = 16
 
 
-@contextlib.contextmanager
-def _threads_for(n_inst: int) -> Iterator[None]:
+def _threads_for(n_inst: int) -> contextlib.AbstractContextManager[None]:
     """One torch thread while training a stack of fewer than :data:`MIN_STACK_FOR_THREADS`."""
-    before = torch.get_num_threads()
-    if n_inst >= MIN_STACK_FOR_THREADS or before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return torch_threads(1 if n_inst < MIN_STACK_FOR_THREADS else None)
 
 
 def _threads_by_stack(train: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:

@@ -48,16 +48,12 @@ class MoebiusFit:
         """The inverse of the (jittered) Gram matrix of the fitted columns."""
         return self.factor.inverse()
 
-    def held_out_gain(self, term: int) -> float:
-        """How much term ``term`` lowers the leave-one-out squared error of the fit (PRESS: each
-        mask held out in turn), as a share of that error without it. Held-out errors within the
-        noise level count as zero. ``inf`` for an exact term, and for a fit no row can be held out
-        of (every row fixes a term: the transform is exact there)."""
-        return float(self.held_out_gains([term])[0])
-
     def held_out_gains(self, terms: list[int]) -> np.ndarray:
-        """:meth:`held_out_gain` of each of ``terms``, (len(terms),): every term's downdate of the
-        fit computed at once (one product with the inverse's columns instead of one per term)."""
+        """How much each of ``terms`` lowers the leave-one-out squared error of the fit (PRESS: each
+        mask held out in turn), as a share of that error without it, shape (len(terms),); every
+        term's downdate of the fit comes from one product with the inverse's columns. Held-out
+        errors within the noise level count as zero. ``inf`` for an exact term, and for a fit no
+        row can be held out of (every row fixes a term: the transform is exact there)."""
         out = np.full(len(terms), np.inf)
         fitted = [n for n, term in enumerate(terms) if self.fitted[term]]
         if not fitted or self.design is None:
