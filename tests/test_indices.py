@@ -16,7 +16,13 @@ import shapiq
 from shapiq.game_theory.exact import ExactComputer
 
 from glider_plugins import AttributionResult, Background, InteractionAttribution
-from glider_plugins.detectors.fourier import fourier_fit, shapley_pair_correction
+from glider_plugins.detectors.fourier import (
+    RIDGE_GRID,
+    fourier_design,
+    fourier_fit,
+    search_grid,
+    shapley_pair_correction,
+)
 from glider_plugins.detectors.fourier.fit import _walsh_columns
 from glider_plugins.errors import InputError
 from glider_plugins.reference import (
@@ -28,9 +34,11 @@ from glider_plugins.reference import (
 )
 from glider_plugins.set_functions import (
     all_masks,
+    distinct_masks,
     exact_pair_index,
     game_values,
     index_values,
+    mask_keys,
     moebius_transform,
     walsh_transform,
 )
@@ -142,6 +150,66 @@ def test_the_shapley_correction_is_what_four_features_add():
     correction = shapley_pair_correction(masks, residual)
     assert correction[0, 1] == pytest.approx(1 / 3 - 2 / 7)
     assert correction[4, 5] == pytest.approx(0.0, abs=1e-12) and np.allclose(correction, correction.T)
+
+
+def test_the_shapley_correction_sums_each_pair_over_each_size_as_its_definition_does():
+    """On sampled masks: the stratified estimate of ``sum_z r(z) chi_ij(z) q(|z - ij|)``, each size's
+    sum scaled to its population and shrunk by its sampling variance, pair by pair as written."""
+    p = 7
+    rng = np.random.default_rng(3)
+    masks = fourier_design(p, 60, rng)
+    residual = rng.normal(size=len(masks))
+    sizes = masks.sum(axis=1)
+    total, variance = np.zeros((p, p)), np.zeros((p, p))
+    for size in np.unique(sizes):
+        rows = np.flatnonzero(sizes == size)
+        population = math.comb(p, int(size))
+        for i, j in itertools.combinations(range(p), 2):
+            outside = size - masks[rows, i].astype(int) - masks[rows, j].astype(int)
+            weight = np.array([1 / ((p - 1) * math.comb(p - 2, int(t))) for t in outside])
+            chi = (2.0 * masks[rows, i] - 1) * (2.0 * masks[rows, j] - 1)
+            terms = residual[rows] * population / len(rows) * weight * chi
+            total[i, j] += terms.sum()
+            if len(rows) > 1:
+                spread = (terms**2).sum() - terms.sum() ** 2 / len(rows)
+                variance[i, j] += spread * len(rows) / (len(rows) - 1) * max(0.0, 1 - len(rows) / population)
+    expected = total**2 / (total**2 + variance) * total
+    found = shapley_pair_correction(masks, residual)
+    iu = np.triu_indices(p, 1)
+    assert found[iu] == pytest.approx(expected[iu], rel=1e-10, abs=1e-12)
+    assert np.allclose(found, found.T) and not np.diag(found).any()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, len(RIDGE_GRID), 11])
+def test_the_penalty_search_finds_the_least_error_of_the_grid_from_any_start(size):
+    """Error curves with one minimum (anywhere, flat stretches included): the walk from every start
+    returns the first point of least error, as a scan of the whole grid does, trying each point
+    at most once."""
+    rng = np.random.default_rng(size)
+    curves = [np.abs(np.arange(size) - rng.integers(size)) + 0.0 for _ in range(5)]
+    curves += [np.maximum(np.abs(np.arange(size) - size // 2) - 1, 0.0) * 2.0 + 1.0, np.full(size, 3.0)]  # flat bottoms
+    for curve in curves:
+        for start in range(size):
+            tried: list[int] = []
+
+            def errors_of(points, curve=curve, tried=tried):
+                tried.extend(points)
+                return curve[points].tolist()
+
+            assert search_grid(errors_of, size, start) == int(np.argmin(curve))
+            assert len(tried) == len(set(tried)) <= size
+
+
+def test_mask_keys_tell_rows_apart_as_numpy_unique_does():
+    rng = np.random.default_rng(0)
+    for p in (1, 3, 8, 9, 16, 17, 40):
+        masks = rng.random((200, p)) < 0.5
+        masks[100:] = masks[:100]  # repeats
+        keys, inverse = distinct_masks(masks)
+        rows, expected = np.unique(masks, axis=0, return_inverse=True)
+        assert len(keys) == len(rows) and (inverse == expected.ravel()).all()
+        assert (mask_keys(masks[:5]) == keys[inverse[:5]]).all()
+    assert len(distinct_masks(np.zeros((4, 0), dtype=bool))[0]) == 1
 
 
 def dense_model(p: int = 12):

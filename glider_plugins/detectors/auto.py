@@ -267,7 +267,7 @@ class MoebiusOrFourier(MoebiusHandOver):
                                   name=self.name)
             local.metadata["chosen_by"] = f"{reason} (faithful)"
             return local
-        local = fourier_result(masks, plan.target + self._idle_part(masks, plan), rtol)
+        local = fourier_result(masks, plan.target + self._idle_part(masks, plan), rtol, low=plan.low)
         local.metadata.update({f"moebius_{k}": v for k, v in trust.items()})
         local.metadata["chosen_by"] = f"{reason} (not faithful: see is_faithful)"
         return local

@@ -26,7 +26,7 @@ uniform sizes (:data:`SIZE_MIXTURE` of the latter), each set of a size equally l
 ``pi_t / n_t`` (the target's mass of that size over the rows of that size), with ``pi`` the
 binomial sizes of uniform masks for BII and uniform sizes for the Shapley index; weighted adaptive
 ridge regression on the Fourier terms of up to two features (a sparse prior: a few pairs carry most
-of the interaction; the penalty by generalised cross-validation). The indices are those of the fitted surrogate,
+of the interaction; the penalty by generalised cross-validation, :func:`search_grid`). The indices are those of the fitted surrogate,
 exact for it, estimates for the model; the Shapley pairs add what the surrogate's residuals say of
 the sets of four features or more (:func:`shapley_pair_correction`). Where every mask was queried,
 both indices are exact.
@@ -62,6 +62,7 @@ from .fit import (
     RIDGE_GRID,
     fourier_fit,
     fourier_result,
+    search_grid,
     shapley_pair_correction,
 )
 
@@ -71,5 +72,5 @@ FourierDetector.__module__ = __name__
 __all__ = [
     "ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "RIDGE_GRID", "ROWS_PER_TERM", "SIZE_MIXTURE",
     "FourierDetector", "archdetect_leaves_room", "archdetect_rows", "fixed_rows", "fourier_design", "fourier_fit",
-    "fourier_result", "n_terms", "shapley_pair_correction",
+    "fourier_result", "n_terms", "search_grid", "shapley_pair_correction",
 ]

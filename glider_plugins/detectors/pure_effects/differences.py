@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InputError
+from ...set_functions import distinct_masks, mask_keys
 
 __all__ = ["FLOAT32_RTOL", "FLOAT64_RTOL", "ContextRows", "archdetect_design", "mixed_differences", "noise_rtol"]
 
@@ -116,11 +117,11 @@ class ContextRows:
 
     def __init__(self, masks: np.ndarray, y: np.ndarray, rtol: float) -> None:
         p = masks.shape[1]
-        codes, inverse = np.unique(np.packbits(masks, axis=1), axis=0, return_inverse=True)
-        inverse = inverse.ravel()
+        codes, inverse = distinct_masks(masks)
         mean = np.bincount(inverse, weights=y) / np.bincount(inverse)
-        index = {code.tobytes(): n for n, code in enumerate(codes)}
-        found = np.array([index.get(code.tobytes(), -1) for code in np.packbits(archdetect_design(p), axis=1)])
+        design = mask_keys(archdetect_design(p))
+        where = np.minimum(np.searchsorted(codes, design), len(codes) - 1)
+        found = np.where(codes[where] == design, where, -1)  # each design row's place among the distinct masks, or -1
         self.half = 1 + p + p * (p - 1) // 2  # the instance-context rows, then the baseline-context ones
         present = found >= 0
         #: the main-effect rows of each context: (instance, baseline)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...results import LocalInteractions
-from ...set_functions import pair_mass
+from ...set_functions import distinct_masks, pair_mass
 from .differences import ContextRows
 from .least_squares import MoebiusFit, confirmed_sets, least_squares_fit, transform_fit
 from .sets import rank_interactions
@@ -76,7 +76,7 @@ def plan_instance(masks: np.ndarray, y: np.ndarray, rtol: float, *, rows_per_ter
     if low is not None:
         idle = np.setdiff1d(np.arange(masks.shape[1]), active)
         target = target - masks[:, idle] @ low[1][idle]
-    distinct = len(np.unique(masks[:, active], axis=0)) if active.size else 1
+    distinct = len(distinct_masks(masks[:, active])[0]) if active.size else 1
     room = fit_order(active.size, distinct, rows_per_term)
     order = min(max(max_fit_order or room, min(2, active.size)), active.size)
     if max_terms is not None and distinct < 2**active.size:
