@@ -36,9 +36,14 @@ stability. Every score is the mean over the rows and the seeds 0, 1, 2, ours and
 (``--peer-seeds 1``: the peers with seed 0 only, a third of their time, and every method scored on
 seed 0).
 ``ms``: per row, model queries included, every method on the same model in the same run.
+``--timing`` (with ``--indices``): no scores; ``auto`` and each peer take turns on the same rows for
+``--repeats`` rounds, each time split into answering the queries and fitting, and the median ratio
+of the two methods' times in the same round (the fair speed comparison on a shared machine).
 
     python benchmarks/real_model_panel.py --indices [--index-models review_cnn fer_cnn] [--budgets 300 1000]
         [--methods auto fourier] [--peers KernelSHAPIQ SPEX ProxySPEX]
+    python benchmarks/real_model_panel.py --indices --timing [--repeats 5] [--index-models review_gru digits_cnn]
+        [--budgets 300 1000] [--peers KernelSHAPIQ]
 """
 
 from __future__ import annotations
@@ -202,6 +207,54 @@ def index_table(args) -> None:
           "faith >= 0.9 of ceil; ahead of every peer's own P@5 at 300 and 1000 queries.")
 
 
+def timing_table(args) -> None:
+    """Time per row of ``auto`` and each peer on the same rows, the methods taking turns
+    (``--repeats`` rounds, seed = round): a machine whose speed drifts over minutes slows both alike.
+    Each method's time is split into what answering the queries took (``auto``: drawing the masks
+    and querying; a peer: its calls of the game) and the rest (fitting), and the ratio is the
+    median over the rounds of auto's time over the peer's in the same round."""
+    import shapiq
+
+    print(f"\n{'model':12s} {'baseline':10s} {'budget':>6s} {'peer':13s} {'auto ms':>8s} {'queries':>8s} {'fit':>6s} "
+          f"{'peer ms':>8s} {'queries':>8s} {'fit':>6s} {'ratio':>6s}", flush=True)
+    for name in args.index_models:
+        model = PANEL[name]() if name == "fer_cnn" else PANEL[name](n_rows=args.rows)
+        rows = len(model.rows)
+        for kind in args.baselines:
+            base = model.typical if kind == "typical" else Background(model.background)
+            for budget in args.budgets:
+                for peer in args.peers:
+                    ours, theirs = [], []
+                    for seed in range(args.repeats):
+                        start = time.perf_counter()
+                        result = InteractionAttribution(model.forward).attribute_interactions(
+                            model.rows, baselines=base, feature_mask=model.feature_mask, n_samples=budget, seed=seed)
+                        total = time.perf_counter() - start
+                        asked = result.metadata["design_seconds"] + result.metadata["query_seconds"]
+                        ours.append((total, asked))
+                        game_seconds, start = 0.0, time.perf_counter()
+                        for i in range(rows):
+                            mask = model.feature_mask
+                            if mask is not None and len(mask) == rows > 1:
+                                mask = mask[i : i + 1]
+                            game = MaskGame(model.forward, model.rows[i : i + 1], baselines=base, feature_mask=mask)
+
+                            def timed(coalitions, game=game):
+                                nonlocal game_seconds
+                                clock = time.perf_counter()
+                                values = game(coalitions)
+                                game_seconds += time.perf_counter() - clock
+                                return values
+
+                            approximator = getattr(shapiq, peer)(n=game.n_features, max_order=2, index=PEERS[peer], random_state=seed)
+                            approximator.approximate(budget=budget, game=timed)
+                        theirs.append((time.perf_counter() - start, game_seconds))
+                    ms = [1000 * np.median([t[k] for t in runs]) / rows for runs in (ours, theirs) for k in (0, 1)]
+                    ratio = np.median([a[0] / b[0] for a, b in zip(ours, theirs, strict=True)])
+                    print(f"{name:12s} {kind:10s} {budget:6d} {peer:13s} {ms[0]:8.1f} {ms[1]:8.1f} {ms[0] - ms[1]:6.1f} "
+                          f"{ms[2]:8.1f} {ms[3]:8.1f} {ms[2] - ms[3]:6.1f} {ratio:6.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20)
@@ -216,8 +269,14 @@ def main() -> None:
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
     parser.add_argument("--peer-seeds", type=int, default=len(SEEDS), choices=[1, len(SEEDS)],
                         help="seeds the peers run (every method is scored on these): 3, or 1 for a third of their time")
+    parser.add_argument("--timing", action="store_true",
+                        help="with --indices: time auto and the peers taking turns, --repeats rounds, instead of scoring them")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of --timing")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.indices and args.timing:
+        timing_table(args)
+        return
     if args.indices:
         index_table(args)
         return

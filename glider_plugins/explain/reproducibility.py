@@ -33,8 +33,12 @@ CHUNK_BYTES = 64 * 2**20
 #: are slower per row once a small model's activations leave the cache (one thread, idle machine:
 #: the digits CNN of the real-model panel 11.8 us a row at 1024 rows, 19.1 at 16384; the 39-field
 #: ONNX DeepFMs of ``benchmarks/ctr_onnx.py`` 1.43-1.47 and 8.3-8.9 us at 1024-2048, 1.83 and 10.2
-#: at 16384): 2048 at most.
-MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL = 64, 2048
+#: at 16384). 1024 at most: the queries of ``auto`` per row (median of 3 interleaved runs, 6 rows)
+#: at 2048 / 1024 / 512 / 256 rows a call: digits CNN, 1000 queries, typical baseline 21.6 / 17.2
+#: / 17.0 / 18.1 ms, with a background at 300 queries 132.6 / 94.3 / 95.9 / 103.8 ms; review GRU
+#: 8.3 / 7.7 / 8.2 / 9.5 and 44.3 / 44.4 / 48.0 / 59.2; review CNN 10.5 / 9.8 / 10.5 / 11.5 and
+#: 65.8 / 59.0 / 62.9 / 71.0.
+MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL = 64, 1024
 
 #: Every instance's rows start at a multiple of this many rows within a model call (a few
 #: copies of its last row fill the gap). Compute libraries treat rows in small groups, and a
