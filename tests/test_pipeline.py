@@ -102,6 +102,11 @@ def test_every_pair_and_fast_go_through_the_same_selection():
     assert set(planted) <= {tuple(sorted(c)) for c in res.selections["+fast"][0].report["columns"]}
     gains = res.gains().loc["logreg"]
     assert gains["+all-pairs"] >= 0.9 * gains["+oracle"] > 0
+    # the list to use: the lowest held-out log loss after the selection, of GLIDER's and the deterministic controls
+    losses = res.validation_loglosses()
+    assert set(losses) == {"+glider", "+all-pairs", "+fast"}
+    assert losses == {v: res.selections[v][0].final_logloss for v in losses}
+    assert res.recommended == min(losses, key=losses.get) and res.recommended_crosses == res.variants[res.recommended]
 
 
 def test_table_shape_and_timings(result):
@@ -133,6 +138,11 @@ def test_save_writes_json_csv_png_and_html(result, tmp_path):
     assert all(name in page for name in result.cross_names()["+glider"])
     assert ">nan<" not in page and ">True<" not in page and ">False<" not in page  # missing as a dash, kept as yes/no
     assert set(selections["variant"]) == {"+glider", "+random"}
+    # the random draws are a control, never the list to use: with only them beside it, GLIDER's is recommended
+    assert result.recommended == "+glider" and result.recommended_crosses == result.crosses
+    summary = json.loads(paths["summary.json"].read_text())["recommended"]
+    assert summary["variant"] == "+glider" and set(summary["validation_logloss"]) == {"+glider"}
+    assert "Crosses to use: those <b>+glider</b> kept" in page
 
 
 # ------------------------------------------------------------------------------------ small pieces

@@ -45,6 +45,10 @@ def demo_run(args: argparse.Namespace, out: TextIO) -> int:
     result = run_pipeline(data, source_model=source, k=args.k, detector=args.detector, out=args.out, show_progress=not args.quiet,
                           workers=args.workers, **options)
     print("global interactions encoded: " + (", ".join(result.cross_names()["+glider"]) or "none"), file=out)
+    if result.recommended is not None:
+        losses = ", ".join(f"{variant} {loss:.5f}" for variant, loss in result.validation_loglosses().items())
+        print(f"crosses to use: {result.recommended}'s ({', '.join(result.cross_names()[result.recommended]) or 'none'}; "
+              f"held-out log loss after the selection: {losses})", file=out)
     print(result.format_table(), file=out)
     times = ", ".join(f"{key} {value:.0f}s" for key, value in result.timings.items())
     print(f"timings: {times}\nreport: {args.out}/report.html", file=out)

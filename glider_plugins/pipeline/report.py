@@ -12,7 +12,11 @@ import pandas as pd
 from ..results import GlobalInteractions
 from .report_page import report_page
 
-__all__ = ["PipelineResult", "planted_recovery"]
+__all__ = ["RECOMMENDABLE", "PipelineResult", "planted_recovery"]
+
+#: The candidate lists :attr:`PipelineResult.recommended` chooses among, in the order that breaks a
+#: tie (the random draws are controls, not a list to use).
+RECOMMENDABLE = ("+glider", "+all-pairs", "+fast")
 
 
 def planted_recovery(found: list[tuple[int, ...]], planted: list[tuple[int, ...]]) -> dict[str, float]:
@@ -54,7 +58,9 @@ class PipelineResult:
     timings : dict of str -> float
         Seconds per step (``prepare, source_fit, export, detect, targets, total``).
     crosses : list of tuple of int
-        The encoded top-K interactions (feature ids; names via ``interactions.names_of``).
+        GLIDER's encoded top-K interactions (feature ids; names via :attr:`feature_names`); the
+        crosses to use are :attr:`recommended_crosses` (a control's where it did better on the
+        validation rows).
     variants : dict of str -> list of tuple of int
         The feature groups crossed in each fixed variant (``baseline``, ``+glider``, ``+oracle``).
     planted : list of tuple of int, or None
@@ -93,6 +99,27 @@ class PipelineResult:
     def recovery(self) -> dict[str, float] | None:
         """:func:`planted_recovery` of the top-K against the planted groups (None without them)."""
         return None if not self.planted else planted_recovery(self.crosses, self.planted)
+
+    @property
+    def recommended(self) -> str | None:
+        """The candidate list whose kept crosses to use: of :data:`RECOMMENDABLE` run here, the one
+        whose selection reached the lowest held-out log loss (validation rows: the test rows are
+        not looked at; a tie goes to the first). GLIDER's interactions stay the source model's
+        explanation (:attr:`interactions`) whichever wins. ``None`` without a selection."""
+        losses = self.validation_loglosses()
+        return min(losses, key=lambda variant: (losses[variant], RECOMMENDABLE.index(variant))) if losses else None
+
+    @property
+    def recommended_crosses(self) -> list[tuple[int, ...]]:
+        """The crosses :attr:`recommended` kept (feature ids; names via :attr:`feature_names`);
+        without a selection, :attr:`crosses`."""
+        return list(self.variants.get(self.recommended, self.crosses)) if self.recommended else list(self.crosses)
+
+    def validation_loglosses(self) -> dict[str, float]:
+        """The held-out log loss each candidate list of :data:`RECOMMENDABLE` reached with its kept
+        crosses (its selection's ``final_logloss``), by variant."""
+        return {variant: float(found[0].final_logloss) for variant, found in self.selections.items()
+                if variant in RECOMMENDABLE and found and found[0] is not None}
 
     def gains(self) -> pd.DataFrame:
         """AUC gain of every variant over the baseline, per model (columns: variants)."""
@@ -167,4 +194,7 @@ class PipelineResult:
             summary["selection"] = {"text": str(self.selection), "base_logloss": self.selection.base_logloss,
                                     "final_logloss": self.selection.final_logloss, "kept": [list(k) for k in self.selection.kept]}
         summary["selections"] = {v: [str(s) for s in ss if s is not None] for v, ss in self.selections.items()}
+        if self.recommended is not None:
+            summary["recommended"] = {"variant": self.recommended, "crosses": self.cross_names()[self.recommended],
+                                      "validation_logloss": self.validation_loglosses()}
         return summary

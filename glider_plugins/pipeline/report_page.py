@@ -59,7 +59,7 @@ def report_page(result: Any, paths: dict[str, Path]) -> str:
         "<p class='note'>Mean ± spread over the training seeds; the best AUC of each model in bold. Every variant's crosses "
         "went through the same selection on held-out rows.</p>",
         _results(result.table), _image(paths["auc.png"], "test AUC per model and variant"),
-        "<h2>The crosses</h2>", _crosses(result),
+        "<h2>The crosses</h2>", _recommendation(result), _crosses(result),
         _image(paths["interactions.png"], "GLIDER's global interactions"),
     ]
     if result.selection is not None:
@@ -100,6 +100,15 @@ def _results(table: pd.DataFrame) -> str:
         previous = row.model
     return _table(["model", "variant", "test AUC", "test log loss", "candidates tried", "selection s"], rows, numeric={2, 3, 4, 5},
                   row_classes=classes)
+
+
+def _recommendation(result: Any) -> str:
+    """Which list's crosses to use and why (the held-out log loss of each list's kept crosses)."""
+    if result.recommended is None:
+        return ""
+    losses = ", ".join(f"{variant} {loss:.5f}" for variant, loss in result.validation_loglosses().items())
+    return (f"<p>Crosses to use: those <b>{_text(result.recommended)}</b> kept, the lowest held-out log loss after the "
+            f"selection ({_text(losses)}; validation rows, not the test rows above).</p>")
 
 
 def _crosses(result: Any) -> str:

@@ -165,6 +165,9 @@ def run_pipeline(
     Returns
     -------
     PipelineResult
+        Its :attr:`~PipelineResult.recommended` says which list's kept crosses to use (GLIDER's or
+        a deterministic control's: the lowest held-out log loss after the selection, on the
+        validation rows); :attr:`~PipelineResult.crosses` are GLIDER's kept crosses whichever wins.
     """
     _check_args(target_models, k, seeds, random_draws, workers)
     user_source = None if is_registered(source_model) else resolve_source(source_model, source_inputs, source_options)
