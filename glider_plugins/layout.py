@@ -92,9 +92,15 @@ class FeatureLayout:
         """Expand feature masks (M, p) to per-element on/off arrays, one (M, *shape_k) per input."""
         out = []
         for fm in self.feature_mask:
-            ids = fm[instance_ids] if fm.shape[0] > 1 else np.broadcast_to(fm, (len(instance_ids), *fm.shape[1:]))
-            rows = np.arange(len(instance_ids)).reshape((-1,) + (1,) * (ids.ndim - 1))
-            out.append(masks[rows, ids])
+            shape = fm.shape[1:]
+            if fm.shape[0] == 1:  # one mask for every instance: one gather of the mask columns
+                out.append(np.take(masks, fm[0].ravel(), axis=1).reshape((len(masks), *shape)))
+                continue
+            expanded = np.empty((len(masks), *shape), dtype=masks.dtype)
+            for instance in np.unique(instance_ids).tolist():  # each instance's rows through its own mask
+                rows = np.flatnonzero(instance_ids == instance)
+                expanded[rows] = np.take(masks[rows], fm[instance].ravel(), axis=1).reshape((len(rows), *shape))
+            out.append(expanded)
         return tuple(out)
 
     def off_values(self, instance_ids: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
