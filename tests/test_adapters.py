@@ -121,6 +121,23 @@ def test_output_probabilities_and_logits():
     np.testing.assert_allclose(adapt(lambda x: x, output="probabilities")(multi, target=2), softmax[:, 2])
 
 
+def test_two_class_probabilities_give_log_odds_and_saturated_ones_stay_finite():
+    """(N, 2) probabilities to logits: each class's log-odds against the other, as a binary
+    classifier's logit; probabilities of exactly 0 or 1 (a saturated float32 tree ensemble) give
+    the largest log-odds their precision tells apart, never an infinity."""
+    z = np.array([-3.0, 0.5, 4.0])
+    two = np.stack([1 / (1 + np.exp(z)), 1 / (1 + np.exp(-z))], axis=1)
+    to_logits = adapt(lambda x: x, output="logits", model_output="probabilities")
+    np.testing.assert_allclose(to_logits(two, target=1), z, atol=1e-12)
+    np.testing.assert_allclose(to_logits(two, target=0), -z, atol=1e-12)
+    saturated = to_logits(np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32), target=1)
+    assert np.isfinite(saturated).all() and saturated[0] == -saturated[1] < -80
+    single = to_logits(np.array([[0.0], [1.0]], dtype=np.float32))
+    assert np.isfinite(single).all() and single[0] < -80 and 16 < single[1] < 17
+    three = np.array([[0.2, 0.3, 0.5]])
+    np.testing.assert_allclose(to_logits(three, target=2), np.log([0.5]))  # more classes: log-probabilities
+
+
 def test_target_tuple_indexes_multidimensional_output():
     out = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)
     adapter = adapt(lambda x: out[: len(x)])

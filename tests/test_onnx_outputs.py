@@ -100,18 +100,19 @@ def test_zipmap_with_string_classes_reads_columns_in_class_order(iris_strings):
 
 def test_target_one_explains_the_positive_class_of_a_default_export(cancer):
     """A default (ZipMap) export, target=1, the 30 columns in 4 groups: every mask queried, so the
-    pure effects add up from the baseline's log-probability of class 1 to the instance's."""
+    pure effects add up from the baseline's log-odds of class 1 to the instance's."""
     pytest.importorskip("shapiq")
     x, models = cancer
     model = models["gb"]
     ia = InteractionAttribution(_export(model, x, zipmap=True), detector="moebius", output="logits", model_output="probabilities")
     groups = (np.arange(x.shape[1]) * 4 // x.shape[1])[None]
     res = ia.attribute_interactions(x[:2], baselines=0.0, target=1, feature_mask=groups, n_samples=16, seed=0)
-    log_p1 = np.log(model.predict_proba(np.vstack([x[:2], np.zeros_like(x[:1])]).astype(np.float64))[:, 1])
+    proba = model.predict_proba(np.vstack([x[:2], np.zeros_like(x[:1])]).astype(np.float64))
+    log_odds = np.log(proba[:, 1]) - np.log(proba[:, 0])
     for i in range(2):
         iv = res.to_shapiq(i)
-        assert iv.baseline_value == pytest.approx(log_p1[2], abs=1e-4)
-        assert sum(iv.dict_values.values()) == pytest.approx(log_p1[i], abs=1e-4)
+        assert iv.baseline_value == pytest.approx(log_odds[2], abs=1e-4)
+        assert sum(iv.dict_values.values()) == pytest.approx(log_odds[i], abs=1e-4)
 
 
 def test_choose_output_prefers_floats_then_maps_then_the_first():

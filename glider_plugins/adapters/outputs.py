@@ -35,18 +35,26 @@ def convert_output(scores: np.ndarray, output: str | None, model_output: str) ->
     """Turn the model's scores into ``output`` ("logits" or "probabilities").
 
     A model with one score per row is treated as binary (sigmoid / log-odds); several scores per row
-    as classes along the last axis (softmax / log-probabilities, logits up to a constant per row).
+    as classes along the last axis: softmax, or back to logits. Two class probabilities give each
+    class's log-odds against the other (``log p_k - log p_other``: a binary classifier's logit, the
+    logit difference of a softmax model); more give log-probabilities (logits up to a constant per
+    row). A probability that is exactly 0 or 1 in the model's precision (a saturated tree
+    ensemble's, in float32) becomes the nearest one that precision tells from it (its smallest
+    normal number, ``1 - epsneg``), so that log-odds stay finite: at most about 87.3 in float32
+    (16.6 toward a single score's 1).
     """
     if output is None or output == model_output:
         return scores
     single = scores.ndim == 1 or scores.shape[-1] == 1
+    precision = np.finfo(scores.dtype if np.issubdtype(scores.dtype, np.floating) else np.float64)
     scores = scores.astype(np.float64, copy=False)
     if output == "probabilities":  # model gives logits
         return _sigmoid(scores) if single else _softmax(scores)
-    with np.errstate(divide="ignore"):
-        if single:
-            return np.log(scores) - np.log1p(-scores)
-        return np.log(scores)
+    if single:
+        scores = np.clip(scores, float(precision.tiny), 1.0 - float(precision.epsneg))
+        return np.log(scores) - np.log1p(-scores)
+    log_p = np.log(np.maximum(scores, float(precision.tiny)))
+    return log_p - log_p[..., ::-1] if scores.shape[-1] == 2 else log_p
 
 
 def select_target(scores: np.ndarray, target: TargetType) -> np.ndarray:
