@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import captum.attr
@@ -150,6 +151,28 @@ def test_metadata_reports_query_and_detection_time():
     assert meta["design_seconds"] > 0
     assert meta["total_seconds"] >= meta["design_seconds"] + meta["query_seconds"] + meta["detect_seconds"]
     assert meta["framework"] == "callable" and meta["perturbation"] == "binary"
+    # detection split: fitting models of the outputs, and the rest; ArchDetect fits none
+    assert 0 < meta["fit_seconds"] <= meta["detect_seconds"]
+    assert meta["fit_seconds"] + meta["rank_seconds"] == pytest.approx(meta["detect_seconds"])
+    for detector, fits in (("archdetect", False), ("fourier", True), ("nid", True)):
+        meta = InteractionAttribution(planted, detector=detector).attribute_interactions(instances(), n_samples=200, seed=0).metadata
+        assert (meta["fit_seconds"] > 0) == fits and meta["rank_seconds"] > 0, detector
+
+
+def test_a_part_timed_inside_itself_counts_once_and_nothing_is_kept_without_a_collector():
+    from glider_plugins._timing import collect, spent
+
+    with spent("fit"):  # no collector: nothing recorded anywhere
+        pass
+    with collect() as seconds:
+        with spent("fit"):
+            time.sleep(0.02)
+            with spent("fit"):
+                time.sleep(0.02)
+    assert 0.04 <= seconds["fit"] < 0.06
+    with collect() as fresh:
+        pass
+    assert fresh == {}
 
 
 def test_feature_mask_groups_elements_across_a_tuple_of_inputs():

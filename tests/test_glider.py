@@ -279,6 +279,7 @@ def test_glider_reports_query_and_detection_time(found):
     meta = found.metadata
     assert meta["query_seconds"] > 0 and meta["detect_seconds"] > 0 and meta["design_seconds"] > 0
     assert meta["total_seconds"] >= meta["design_seconds"] + meta["query_seconds"] + meta["detect_seconds"]
+    assert meta["fit_seconds"] + meta["rank_seconds"] == pytest.approx(meta["detect_seconds"])
     assert meta["n_queries"] > 0 and meta["n_repeated"] >= 0 and meta["executor"] == "local" and meta["failed_chunks"] == []
 
 

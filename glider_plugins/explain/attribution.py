@@ -17,6 +17,7 @@ from captum.attr import Attribution
 from captum.log import log_usage
 
 from .._checks import check_int, check_number
+from .._timing import collect
 from ..adapters.base import TargetType
 from ..adapters.dispatch import adapt
 from ..errors import ConstantOutputError, ConstantOutputWarning, InputError
@@ -294,7 +295,8 @@ class InteractionAttribution(Attribution):
         weights = self.perturbation.kernel_weights(masks, kernel_width) if kernel_width is not None else None
 
         detect_start = time.perf_counter()
-        local = _detect(detector, masks, outputs, weights, max_order, rng, show_progress)
+        with collect() as parts:  # the detector's fits, within its detection
+            local = _detect(detector, masks, outputs, weights, max_order, rng, show_progress)
         detect_seconds = time.perf_counter() - detect_start
         for item, absent in zip(local, layout.absent_features(), strict=True):
             item.feature_names = layout.feature_names
@@ -313,6 +315,8 @@ class InteractionAttribution(Attribution):
             "n_queries": stats["n_queries"] + layout.n_instances,
             "design_seconds": design_seconds,
             "detect_seconds": detect_seconds,
+            "fit_seconds": parts.get("fit", 0.0),
+            "rank_seconds": max(detect_seconds - parts.get("fit", 0.0), 0.0),
             "total_seconds": time.perf_counter() - total_start,
         }
         return AttributionResult(

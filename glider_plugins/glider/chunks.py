@@ -108,7 +108,8 @@ def detect_chunk(spec: ModelSpec, chunk: Chunk, options: ChunkOptions, seed: int
         except ConstantOutputError:
             return ChunkResult(chunk.index, chunk.instance_ids, [[] for _ in range(n)], np.ones(n, bool), {"seconds": time.perf_counter() - start})
     constant = np.array([bool(item.metadata.get("constant_output")) for item in res], dtype=bool)
-    stats = {key: float(res.metadata.get(key, 0.0)) for key in ("n_queries", "n_repeated", "design_seconds", "query_seconds", "detect_seconds", "n_samples")}
+    stats = {key: float(res.metadata.get(key, 0.0)) for key in ("n_queries", "n_repeated", "design_seconds", "query_seconds", "detect_seconds", "fit_seconds",
+                                                              "rank_seconds", "n_samples")}
     stats["seconds"] = time.perf_counter() - start
     found = [_informative(item.interactions, res.n_features) for item in res]
     return ChunkResult(chunk.index, chunk.instance_ids, found, constant, stats)

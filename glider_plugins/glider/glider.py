@@ -288,6 +288,8 @@ class Glider:
             "design_seconds": counter.stats.get("design_seconds", 0.0),
             "query_seconds": counter.stats.get("query_seconds", 0.0),
             "detect_seconds": counter.stats.get("detect_seconds", 0.0),
+            "fit_seconds": counter.stats.get("fit_seconds", 0.0),
+            "rank_seconds": counter.stats.get("rank_seconds", 0.0),
             "total_seconds": time.perf_counter() - start,
         }
 

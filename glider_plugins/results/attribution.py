@@ -48,7 +48,9 @@ class AttributionResult(Sequence[LocalInteractions]):
     metadata : dict
         Detector, perturbation, n_samples, seed, number of model queries, and where the time went:
         drawing the masks (``design_seconds``), the model's answers (``query_seconds``), the
-        detector's fit and ranking (``detect_seconds``), all of it (``total_seconds``).
+        detector's work (``detect_seconds``: ``fit_seconds`` fitting models of the outputs, the
+        pure-effect least squares, the Fourier ridge fits or NID's networks, and ``rank_seconds``
+        the rest: differences, checks, indices, ranking), all of it (``total_seconds``).
     """
 
     def __init__(

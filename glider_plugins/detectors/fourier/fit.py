@@ -10,6 +10,7 @@ from math import comb
 
 import numpy as np
 
+from ..._timing import spent
 from ...results import LocalInteractions
 from ...set_functions import distinct_masks
 from ..pure_effects.differences import ContextRows
@@ -300,7 +301,8 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
         where the caller has them; ``None``: found from the rows.
     """
     p = masks.shape[1]
-    terms, columns, (banzhaf_coef, shapley_coef) = _fits(masks, y, ("BII", "SII"))
+    with spent("fit"):
+        terms, columns, (banzhaf_coef, shapley_coef) = _fits(masks, y, ("BII", "SII"))
     if low is None:
         low = ContextRows(masks, y, rtol).low_orders()
     surrogate_empty, surrogate_main, surrogate_pairs = _order2_moebius(banzhaf_coef, p)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..._threads import torch_threads
+from ..._timing import spent
 from ...errors import InputError
 from .network import StackedAdam, StackLayout, init_params, loss_gradient, weighted_mse
 
@@ -288,11 +289,12 @@ def train_in_stacks(
         group_seed = seed
     else:
         group_seed = int(np.random.SeedSequence(seed, spawn_key=(stage,)).generate_state(1, np.uint64)[0] >> 1)
-    fits = [
-        train_stacked(masks[part], targets[part], sample_w[part], split[part], linear_start[part], seed=group_seed,
-                      show_progress=show_progress, **training)
-        for part in (slice(lo, lo + step) for lo in range(0, n_inst, step))
-    ]
+    with spent("fit"):
+        fits = [
+            train_stacked(masks[part], targets[part], sample_w[part], split[part], linear_start[part], seed=group_seed,
+                          show_progress=show_progress, **training)
+            for part in (slice(lo, lo + step) for lo in range(0, n_inst, step))
+        ]
     if len(fits) == 1:
         return fits[0]
     joined: dict[str, Any] = {}

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..._timing import spent
 from ...errors import InputError
 from ...results import LocalInteractions
 from ...set_functions import distinct_masks, pair_mass
@@ -100,18 +101,19 @@ def fit_terms(masks: np.ndarray, plan: Plan, rtol: float, name: str = "moebius",
     """The pure effects of every term the plan allows (and ``extra`` sets of active features beyond
     its order): the Moebius transform when every combination was queried, else least squares over
     the exact low orders."""
-    scale = float(np.abs(plan.target).max())
-    if plan.saturated:  # every combination queried: the transform itself, no least squares
-        return transform_fit(masks, plan.target, plan.active, rtol * scale)
-    terms = [members for size in range(plan.order + 1) for members in itertools.combinations(plan.active.tolist(), size)]
-    active = set(plan.active.tolist())
-    terms += list(dict.fromkeys(tuple(sorted(t)) for t in extra if len(t) > plan.order and set(t) <= active))
-    if len(terms) > MAX_TERMS:
-        raise InputError(
-            f"the {name!r} detector would fit {len(terms)} terms for {plan.active.size} features (at most {MAX_TERMS}); "
-            "use detector='auto' or 'nid' for this many features, or lower fit_order"
-        )
-    return least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale)
+    with spent("fit"):
+        scale = float(np.abs(plan.target).max())
+        if plan.saturated:  # every combination queried: the transform itself, no least squares
+            return transform_fit(masks, plan.target, plan.active, rtol * scale)
+        terms = [members for size in range(plan.order + 1) for members in itertools.combinations(plan.active.tolist(), size)]
+        active = set(plan.active.tolist())
+        terms += list(dict.fromkeys(tuple(sorted(t)) for t in extra if len(t) > plan.order and set(t) <= active))
+        if len(terms) > MAX_TERMS:
+            raise InputError(
+                f"the {name!r} detector would fit {len(terms)} terms for {plan.active.size} features (at most {MAX_TERMS}); "
+                "use detector='auto' or 'nid' for this many features, or lower fit_order"
+            )
+        return least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale)
 
 
 def faithfulness_of(fit: MoebiusFit, plan: Plan) -> dict[str, float]:
