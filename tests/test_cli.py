@@ -233,6 +233,15 @@ def test_bad_row_ranges_are_named(files, capsys, rows, match):
     assert status == 2 and re.search(match, err), err
 
 
+def test_demo_names_an_unknown_target_model_before_any_work(capsys, tmp_path):
+    import time
+
+    start = time.perf_counter()
+    status, _, err = run(["demo", "--data", "census", "--targets", "deepfm", "widedeepp", "--out", tmp_path / "demo"], capsys)
+    assert status == 2 and "--targets: unknown model(s) ['widedeepp']" in err and "deepfm" in err
+    assert time.perf_counter() - start < 5  # the census tree source was not trained
+
+
 def test_a_negative_seed_is_named(files, capsys, tmp_path):
     status, _, err = run(["global", files["named"], "--data", files["csv"], "--out", tmp_path / "g.json", "--seed", -1], capsys)
     assert status == 2 and "seed must be an integer >= 0" in err

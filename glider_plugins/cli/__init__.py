@@ -12,7 +12,7 @@ new one is a function pair and a line, not a change to :func:`main`.
     GLIDER's global interactions over (a sample of) the rows.
 ``glider encode --interactions interactions.json --data FILE --out FILE``
     The table with one cross-feature column per top interaction appended.
-``glider demo [--out DIR] [--quick] [--data census] [--source gbt|deepfm|FILE.onnx]``
+``glider demo [--out DIR] [--quick] [--data census|protein|synthetic] [--source gbt|deepfm|FILE.onnx] [--targets MODEL ...]``
     The whole pipeline on MovieLens-100K (or the census table): table printed, HTML/PNG report written.
 
 MODEL is an ONNX file, a TorchScript file (.pt, .pth, .ts: torch.jit.save) or a Keras file
