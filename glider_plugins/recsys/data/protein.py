@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import GliderError, InputError
-from .census import widedeep_file
+from .wheel_files import widedeep_file
 
 __all__ = ["PROTEIN_FIELDS", "ProteinNotFoundError", "load_protein", "protein_path"]
 
