@@ -159,6 +159,25 @@ def test_metadata_reports_query_and_detection_time():
         assert (meta["fit_seconds"] > 0) == fits and meta["rank_seconds"] > 0, detector
 
 
+def test_the_rows_of_a_model_call_change_its_speed_not_its_random_draws(monkeypatch):
+    """A background row drawn per query (``background_rows=None``): the draws come in perturbation
+    blocks, so calls of 64 rows (instead of the default) give the very same result."""
+    import glider_plugins.explain.reproducibility as reproducibility
+    from glider_plugins.detectors.moebius import MoebiusDetector
+
+    x = instances(4, p=8, seed=2)
+    explain = InteractionAttribution(planted, detector=MoebiusDetector(background_rows=None))
+    background = Background(instances(30, p=8, seed=5))
+    wide = explain.attribute_interactions(x, baselines=background, n_samples=400, seed=1)
+    calls: list[int] = []
+    monkeypatch.setattr(reproducibility, "CALL_BYTES", 1)  # every call holds MIN_ROWS_PER_CALL rows
+    narrow = InteractionAttribution(lambda rows: calls.append(len(rows)) or planted(rows), detector=MoebiusDetector(background_rows=None)
+                                    ).attribute_interactions(x, baselines=background, n_samples=400, seed=1)
+    assert max(calls) == reproducibility.MIN_ROWS_PER_CALL
+    assert [a.interactions for a in wide] == [b.interactions for b in narrow]
+    np.testing.assert_array_equal(wide.pairwise(), narrow.pairwise())
+
+
 def test_a_part_timed_inside_itself_counts_once_and_nothing_is_kept_without_a_collector():
     from glider_plugins._timing import collect, spent
 

@@ -27,7 +27,7 @@ from ..perturbations.base import PerturbationScheme
 from ..results import AttributionResult, LocalInteractions
 from .formatting import InputInfo, build_layout, format_extra, format_target
 from .querying import QueryPlan, design_per_instance, probe_instances, query_design
-from .reproducibility import default_rows_per_eval, instance_seeds
+from .reproducibility import default_call_rows, default_rows_per_eval, instance_seeds
 
 __all__ = ["InteractionAttribution"]
 
@@ -201,9 +201,11 @@ class InteractionAttribution(Attribution):
             own design of p**2 + p + 2 queries and ignores this; ``"moebius"`` queries at least
             that design, and all 2**p masks when they fit.
         perturbations_per_eval : int, optional
-            Most perturbed rows (over all instances) per model call. Default: as many as fit in
-            about 64 MB of model input. Background draws depend on it: keep it fixed to
-            reproduce a run with ``seed``. From 16 on, each instance's rows start at a multiple
+            Most perturbed rows (over all instances) per model call, and the block an
+            instance's random draws (a background row per query, noise) come in. Default: blocks
+            of as many rows as fit in about 64 MB of model input (at most 2048), calls of about
+            512 KB (at most 1024 rows: small models run faster so). Random draws depend on the
+            block: keep it fixed to reproduce a run with ``seed``. From 16 on, each instance's rows start at a multiple
             of 16 in every call (:data:`~glider_plugins.explain.reproducibility.ROW_ALIGN`), so a model whose
             scores depend on a row's place in its kernel blocks still scores an instance the
             same alone or in a batch; below 16 rows are not aligned.
@@ -283,7 +285,8 @@ class InteractionAttribution(Attribution):
         target = format_target(target, layout.n_instances)
         rows = _rows_per_eval(perturbations_per_eval, layout)
         extra = format_extra(additional_forward_args, layout.n_instances)
-        plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows)
+        per_call = default_call_rows(layout) if perturbations_per_eval is None else None  # given: every call holds that many
+        plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows, per_call)
         rng = np.random.default_rng(seed)
 
         unperturbed = probe_instances(plan)

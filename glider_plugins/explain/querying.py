@@ -41,6 +41,8 @@ class QueryPlan:
     target: TargetType = None
     additional_forward_args: tuple[Any, ...] = ()
     rows_per_eval: int = 1024
+    #: The most rows of a model call (speed only); ``None``: ``rows_per_eval``.
+    rows_per_call: int | None = None
 
     def model_inputs(self, arrays: tuple[np.ndarray, ...], instance_ids: np.ndarray) -> Any:
         """Arrange perturbed arrays (and expanded extra arguments) the way the user passed inputs."""
@@ -235,7 +237,8 @@ def design_per_instance(
 
 def plan_call_rows(plan: QueryPlan) -> int:
     """:func:`~glider_plugins.explain.reproducibility.call_rows` for this plan's adapter."""
-    return call_rows(plan.rows_per_eval, plan.adapter.chunk_size())
+    wanted = plan.rows_per_eval if plan.rows_per_call is None else min(plan.rows_per_eval, plan.rows_per_call)
+    return call_rows(wanted, plan.adapter.chunk_size())
 
 
 def _instance_blocks(todo: np.ndarray, n_samples: int, step: int) -> list[np.ndarray]:

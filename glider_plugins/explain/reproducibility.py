@@ -10,10 +10,11 @@ chunk, executor or resumed run, for the same seed.
 * **Row alignment** (:data:`ROW_ALIGN`, :func:`row_alignment`): every instance's rows start at a
   multiple of 16 rows in a model call, so grouped compute kernels see each row at the same place
   modulo 16 alone or in any batch.
-* **Rows per call** (:func:`default_rows_per_eval`, :func:`call_rows`): about
-  :data:`CHUNK_BYTES` of inputs, between :data:`MIN_ROWS_PER_CALL` and :data:`MAX_ROWS_PER_CALL`
-  rows, and never more than the adapter's own chunk size, so the adapter does not cut a call
-  off the alignment.
+* **Rows per block and per call** (:func:`default_rows_per_eval`, :func:`default_call_rows`,
+  :func:`call_rows`): blocks of about :data:`CHUNK_BYTES` of inputs (their random streams), calls
+  of about :data:`CALL_BYTES` (speed only) or the ``perturbations_per_eval`` a caller gives, and
+  never more than the adapter's own chunk size, so the adapter does not cut a call off the
+  alignment.
 """
 
 from __future__ import annotations
@@ -23,22 +24,30 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "CHUNK_BYTES", "MAX_ROWS_PER_CALL", "MIN_ROWS_PER_CALL", "ROW_ALIGN", "background_generator", "block_generator",
-    "call_rows", "default_rows_per_eval", "instance_seeds", "row_alignment",
+    "CALL_BYTES", "CHUNK_BYTES", "MAX_CALL_ROWS", "MAX_ROWS_PER_CALL", "MIN_ROWS_PER_CALL", "ROW_ALIGN", "background_generator",
+    "block_generator", "call_rows", "default_call_rows", "default_rows_per_eval", "instance_seeds", "row_alignment",
 ]
 
-#: Perturbed rows per model call are sized to keep one chunk of model inputs near this many bytes.
+#: An instance's perturbed rows are realised in blocks of ``rows_per_eval`` samples, each block
+#: drawing its random values (a background row, noise) from its own stream
+#: (:func:`block_generator`); by default a block holds about this many bytes of inputs ...
 CHUNK_BYTES = 64 * 2**20
-#: Bounds of the rows per model call :func:`default_rows_per_eval` chooses. Calls of more rows
-#: are slower per row once a small model's activations leave the cache (one thread, idle machine:
-#: the digits CNN of the real-model panel 11.8 us a row at 1024 rows, 19.1 at 16384; the 39-field
-#: ONNX DeepFMs of ``benchmarks/ctr_onnx.py`` 1.43-1.47 and 8.3-8.9 us at 1024-2048, 1.83 and 10.2
-#: at 16384). 1024 at most: the queries of ``auto`` per row (median of 3 interleaved runs, 6 rows)
-#: at 2048 / 1024 / 512 / 256 rows a call: digits CNN, 1000 queries, typical baseline 21.6 / 17.2
-#: / 17.0 / 18.1 ms, with a background at 300 queries 132.6 / 94.3 / 95.9 / 103.8 ms; review GRU
-#: 8.3 / 7.7 / 8.2 / 9.5 and 44.3 / 44.4 / 48.0 / 59.2; review CNN 10.5 / 9.8 / 10.5 / 11.5 and
-#: 65.8 / 59.0 / 62.9 / 71.0.
-MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL = 64, 1024
+#: ... and between these many rows (the names of the release in which a block was also a model
+#: call; the random streams of the schemes that draw depend on them, so they stay as they were:
+#: a larger block, 16384, was slower per row).
+MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL = 64, 2048
+#: A model call holds about this many bytes of inputs by default (:func:`default_call_rows`),
+#: between :data:`MIN_ROWS_PER_CALL` and :data:`MAX_CALL_ROWS` rows: speed only, no result
+#: depends on it. Calls of more rows are slower per row once a small model's activations leave
+#: the cache. One thread, idle machine, ``auto``'s queries per row (median of 3 interleaved runs)
+#: at 2048 / 1024 / 512 / 256 rows a call: the digits CNN (256 bytes a row), 1000 queries 21.6 /
+#: 17.2 / 17.0 / 18.1 ms, with a background at 300 queries 132.6 / 94.3 / 95.9 / 103.8 ms; the
+#: review GRU 8.3 / 7.7 / 8.2 / 9.5 and 44.3 / 44.4 / 48.0 / 59.2; the review CNN 10.5 / 9.8 /
+#: 10.5 / 11.5 and 65.8 / 59.0 / 62.9 / 71.0; the emotion CNN (Keras, 48 x 48 faces, 9 KiB a row)
+#: at 300 queries at 1024 / 512 / 256 / 128 / 64 / 32 rows 267 / 255 / 226 / 203 / 195 / 187 ms.
+CALL_BYTES = 512 * 2**10
+#: The most rows of a model call by default.
+MAX_CALL_ROWS = 1024
 
 #: Every instance's rows start at a multiple of this many rows within a model call (a few
 #: copies of its last row fill the gap). Compute libraries treat rows in small groups, and a
@@ -49,9 +58,17 @@ ROW_ALIGN = 16
 
 
 def default_rows_per_eval(layout: Any) -> int:
-    """Rows per model call so that one chunk of perturbed inputs stays near :data:`CHUNK_BYTES`."""
-    row_bytes = sum(int(np.prod(a.shape[1:], dtype=np.int64)) * a.dtype.itemsize for a in layout.inputs)
-    return int(np.clip(CHUNK_BYTES // max(row_bytes, 1), MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL))
+    """Rows per perturbation block, so that one block of perturbed inputs stays near :data:`CHUNK_BYTES`."""
+    return int(np.clip(CHUNK_BYTES // _row_bytes(layout), MIN_ROWS_PER_CALL, MAX_ROWS_PER_CALL))
+
+
+def default_call_rows(layout: Any) -> int:
+    """Rows per model call by default, so that one call's inputs stay near :data:`CALL_BYTES`."""
+    return int(np.clip(CALL_BYTES // _row_bytes(layout), MIN_ROWS_PER_CALL, MAX_CALL_ROWS))
+
+
+def _row_bytes(layout: Any) -> int:
+    return max(sum(int(np.prod(a.shape[1:], dtype=np.int64)) * a.dtype.itemsize for a in layout.inputs), 1)
 
 
 def call_rows(rows_per_eval: int, adapter_chunk: int | None) -> int:

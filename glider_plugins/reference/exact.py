@@ -33,7 +33,7 @@ from ..adapters.dispatch import adapt
 from ..errors import InputError
 from ..explain.formatting import build_layout, format_extra, format_target
 from ..explain.querying import QueryPlan, probe_instances, query_masks
-from ..explain.reproducibility import default_rows_per_eval
+from ..explain.reproducibility import default_call_rows, default_rows_per_eval
 from ..layout import FeatureLayout
 from ..set_functions import (
     all_masks,
@@ -242,7 +242,7 @@ def exact_interactions(
     layouts = list(fixed_baselines(layout, n_background))
     n_queries = 0
     for fixed in layouts:
-        plan = QueryPlan(adapter, fixed, scheme, target, extra, int(rows))
+        plan = QueryPlan(adapter, fixed, scheme, target, extra, int(rows), default_call_rows(layout) if perturbations_per_eval is None else None)
         scores, stats = query_masks(
             plan, np.ascontiguousarray(masks), seeds, unperturbed=probe_instances(plan), show_progress=show_progress, dedupe=False
         )

@@ -23,7 +23,7 @@ from ..adapters.dispatch import adapt
 from ..errors import InputError
 from ..explain.formatting import build_layout, format_extra, format_target
 from ..explain.querying import QueryPlan, probe_instances, query_masks
-from ..explain.reproducibility import default_rows_per_eval
+from ..explain.reproducibility import default_call_rows, default_rows_per_eval
 from .exact import fixed_baselines
 
 __all__ = ["MaskGame"]
@@ -63,7 +63,8 @@ class MaskGame:
         extra = format_extra(additional_forward_args, 1)
         chosen = format_target(target, 1)
         rows = default_rows_per_eval(layout)
-        self._plans = [QueryPlan(adapter, fixed, scheme, chosen, extra, rows) for fixed in fixed_baselines(layout, n_background)]
+        per_call = default_call_rows(layout)
+        self._plans = [QueryPlan(adapter, fixed, scheme, chosen, extra, rows, per_call) for fixed in fixed_baselines(layout, n_background)]
         self._unperturbed = [probe_instances(plan) for plan in self._plans]
         self.n_features = int(layout.n_features)
         self.n_queries = 0
