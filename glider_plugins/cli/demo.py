@@ -31,16 +31,12 @@ def demo_run(args: argparse.Namespace, out: TextIO) -> int:
     from pathlib import Path
 
     from ..pipeline import prepare_data, run_pipeline
+    from ..pipeline.run import check_target_models
     from ..pipeline.tree_source import TREE_SOURCE_OPTIONS, train_tree_source
 
     options: dict[str, Any] = {"n_instances": 200, "seeds": (0,), "epochs": 3} if args.quick else {"n_instances": 500, "seeds": (0, 1, 2), "epochs": 5}
     if args.targets:  # checked before any work (the tree source trains for minutes)
-        from ..errors import InputError
-        from ..recsys import MODELS, model_key
-
-        unknown = [name for name in args.targets if model_key(name) not in MODELS]
-        if unknown:
-            raise InputError(f"--targets: unknown model(s) {unknown}; expected some of {sorted(MODELS)}")
+        check_target_models(args.targets, "--targets")
         options["target_models"] = tuple(args.targets)
     if args.n_instances is not None:
         options["n_instances"] = args.n_instances
@@ -56,10 +52,10 @@ def demo_run(args: argparse.Namespace, out: TextIO) -> int:
     result = run_pipeline(data, source_model=source, k=args.k, detector=args.detector, out=args.out, show_progress=not args.quiet,
                           workers=args.workers, **options)
     print("global interactions encoded: " + (", ".join(result.cross_names()["+glider"]) or "none"), file=out)
-    if result.recommended is not None:
-        losses = ", ".join(f"{variant} {loss:.5f}" for variant, loss in result.validation_loglosses().items())
-        print(f"crosses to use: {result.recommended}'s ({', '.join(result.cross_names()[result.recommended]) or 'none'}; "
-              f"held-out log loss after the selection: {losses})", file=out)
+    chosen = result.recommended
+    if chosen is not None:
+        print(f"crosses to use: {chosen}'s ({', '.join(result.cross_names()[chosen]) or 'none'}; "
+              f"held-out log loss after the selection: {result.recommendation_reasons()})", file=out)
     print(result.format_table(), file=out)
     times = ", ".join(f"{key} {value:.0f}s" for key, value in result.timings.items())
     print(f"timings: {times}\nreport: {args.out}/report.html", file=out)

@@ -27,7 +27,7 @@ from ..perturbations.base import PerturbationScheme
 from ..results import AttributionResult, LocalInteractions
 from .formatting import InputInfo, build_layout, format_extra, format_target
 from .querying import QueryPlan, design_per_instance, probe_instances, query_design
-from .reproducibility import default_call_rows, default_rows_per_eval, instance_seeds
+from .reproducibility import instance_seeds, query_rows
 
 __all__ = ["InteractionAttribution"]
 
@@ -283,9 +283,8 @@ class InteractionAttribution(Attribution):
             detector = detector.resolve(n_features, n_samples)
         _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width, chosen=chosen)
         target = format_target(target, layout.n_instances)
-        rows = _rows_per_eval(perturbations_per_eval, layout)
+        rows, per_call = query_rows(layout, perturbations_per_eval)
         extra = format_extra(additional_forward_args, layout.n_instances)
-        per_call = default_call_rows(layout) if perturbations_per_eval is None else None  # given: every call holds that many
         plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows, per_call)
         rng = np.random.default_rng(seed)
 
@@ -397,10 +396,3 @@ def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int
     check_int("top_k", top_k, allow_none=True)
     if kernel_width is not None:
         check_number("kernel_width", kernel_width, low=0.0, low_open=True)
-
-
-def _rows_per_eval(perturbations_per_eval: int | None, layout: Any) -> int:
-    if perturbations_per_eval is None:
-        return default_rows_per_eval(layout)
-    check_int("perturbations_per_eval", perturbations_per_eval)
-    return int(perturbations_per_eval)

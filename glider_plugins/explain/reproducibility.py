@@ -23,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
+
 __all__ = [
     "CALL_BYTES", "CHUNK_BYTES", "MAX_CALL_ROWS", "MAX_ROWS_PER_CALL", "MIN_ROWS_PER_CALL", "ROW_ALIGN", "background_generator",
-    "block_generator", "call_rows", "default_call_rows", "default_rows_per_eval", "instance_seeds", "row_alignment",
+    "block_generator", "call_rows", "default_call_rows", "default_rows_per_eval", "instance_seeds", "query_rows", "row_alignment",
 ]
 
 #: An instance's perturbed rows are realised in blocks of ``rows_per_eval`` samples, each block
@@ -65,6 +67,16 @@ def default_rows_per_eval(layout: Any) -> int:
 def default_call_rows(layout: Any) -> int:
     """Rows per model call by default, so that one call's inputs stay near :data:`CALL_BYTES`."""
     return int(np.clip(CALL_BYTES // _row_bytes(layout), MIN_ROWS_PER_CALL, MAX_CALL_ROWS))
+
+
+def query_rows(layout: Any, perturbations_per_eval: int | None) -> tuple[int, int | None]:
+    """The rows of a perturbation block and the most rows of a model call: the defaults
+    (:func:`default_rows_per_eval`, :func:`default_call_rows`), or ``perturbations_per_eval`` for
+    both where the caller gives it (then ``None`` for the call: as many as the block)."""
+    if perturbations_per_eval is None:
+        return default_rows_per_eval(layout), default_call_rows(layout)
+    check_int("perturbations_per_eval", perturbations_per_eval)
+    return int(perturbations_per_eval), None
 
 
 def _row_bytes(layout: Any) -> int:

@@ -104,11 +104,11 @@ def _results(table: pd.DataFrame) -> str:
 
 def _recommendation(result: Any) -> str:
     """Which list's crosses to use and why (the held-out log loss of each list's kept crosses)."""
-    if result.recommended is None:
+    chosen = result.recommended
+    if chosen is None:
         return ""
-    losses = ", ".join(f"{variant} {loss:.5f}" for variant, loss in result.validation_loglosses().items())
-    return (f"<p>Crosses to use: those <b>{_text(result.recommended)}</b> kept, the lowest held-out log loss after the "
-            f"selection ({_text(losses)}; validation rows, not the test rows above).</p>")
+    return (f"<p>Crosses to use: those <b>{_text(chosen)}</b> kept, the lowest held-out log loss after the "
+            f"selection ({_text(result.recommendation_reasons())}; validation rows, not the test rows above).</p>")
 
 
 def _crosses(result: Any) -> str:

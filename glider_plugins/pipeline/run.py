@@ -211,11 +211,17 @@ def run_pipeline(
     return result
 
 
-def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None, workers: int = 1) -> None:
-    names = list(target_models)
+def check_target_models(names: Sequence[str], argument: str = "target_models") -> None:
+    """An :class:`InputError` naming ``argument`` unless ``names`` are one or more of
+    :data:`~glider_plugins.recsys.MODELS` (the ``glider demo --targets`` check before any work, too)."""
+    names = list(names)
     unknown = [n for n in names if model_key(n) not in MODELS]
     if unknown or not names:
-        raise InputError(f"target_models: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
+        raise InputError(f"{argument}: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
+
+
+def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None, workers: int = 1) -> None:
+    check_target_models(target_models)
     check_int("random_draws", random_draws, allow_none=True)
     check_int("workers", workers)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:

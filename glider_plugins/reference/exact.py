@@ -33,7 +33,7 @@ from ..adapters.dispatch import adapt
 from ..errors import InputError
 from ..explain.formatting import build_layout, format_extra, format_target
 from ..explain.querying import QueryPlan, probe_instances, query_masks
-from ..explain.reproducibility import default_call_rows, default_rows_per_eval
+from ..explain.reproducibility import query_rows
 from ..layout import FeatureLayout
 from ..set_functions import (
     all_masks,
@@ -231,8 +231,7 @@ def exact_interactions(
     if getattr(scheme, "deterministic", True) is False:
         raise InputError(f"perturbation: exact enumeration needs a deterministic scheme, {scheme!r} draws at random")
     check_int("n_background", n_background, allow_none=True)
-    rows = default_rows_per_eval(layout) if perturbations_per_eval is None else perturbations_per_eval
-    check_int("perturbations_per_eval", rows)
+    rows, per_call = query_rows(layout, perturbations_per_eval)
     extra = format_extra(additional_forward_args, layout.n_instances)
     target = format_target(target, layout.n_instances)
     adapter = adapt(forward_func, **adapter_options)
@@ -242,7 +241,7 @@ def exact_interactions(
     layouts = list(fixed_baselines(layout, n_background))
     n_queries = 0
     for fixed in layouts:
-        plan = QueryPlan(adapter, fixed, scheme, target, extra, int(rows), default_call_rows(layout) if perturbations_per_eval is None else None)
+        plan = QueryPlan(adapter, fixed, scheme, target, extra, rows, per_call)
         scores, stats = query_masks(
             plan, np.ascontiguousarray(masks), seeds, unperturbed=probe_instances(plan), show_progress=show_progress, dedupe=False
         )

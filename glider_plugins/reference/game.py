@@ -23,7 +23,7 @@ from ..adapters.dispatch import adapt
 from ..errors import InputError
 from ..explain.formatting import build_layout, format_extra, format_target
 from ..explain.querying import QueryPlan, probe_instances, query_masks
-from ..explain.reproducibility import default_call_rows, default_rows_per_eval
+from ..explain.reproducibility import query_rows
 from .exact import fixed_baselines
 
 __all__ = ["MaskGame"]
@@ -62,8 +62,7 @@ class MaskGame:
         adapter = adapt(forward_func, **adapter_options)
         extra = format_extra(additional_forward_args, 1)
         chosen = format_target(target, 1)
-        rows = default_rows_per_eval(layout)
-        per_call = default_call_rows(layout)
+        rows, per_call = query_rows(layout, None)
         self._plans = [QueryPlan(adapter, fixed, scheme, chosen, extra, rows, per_call) for fixed in fixed_baselines(layout, n_background)]
         self._unperturbed = [probe_instances(plan) for plan in self._plans]
         self.n_features = int(layout.n_features)
