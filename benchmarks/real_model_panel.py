@@ -25,9 +25,10 @@ of the detector call (queries included), ``queries`` per row.
 Second table (``--indices``, issue 24), the dense models (``--index-models``, default the review
 CNN, the review GRU, the emotion CNN and the digits CNN): the interaction indices a budget can
 identify, at ``--budgets`` queries per row (300 1000 3000). For glider-plugins' detectors
-(``--methods``, default ``auto``): the share of rows reported by BII (``bii``), BII precision@5,
+(``--methods``, default ``auto``; ``auto:k-SII`` asks it for the Shapley interactions): the share of
+rows reported by an identifiable index, BII or k-SII, not by pure effects (``idx``), BII precision@5,
 Spearman over the pairs whose exact |BII| is at least 5 % of the largest, captured@5 (the exact
-|BII| of its top 5 over the best 5), the same for k-SII, ``stable`` as above (BII ranking), and
+|BII| of its top 5 over the best 5), the same for k-SII, ``stable`` as above (of the ranking reported), and
 ``faith``/``ceil``: the R^2 over all masks of its surrogate beside the best R^2 of that order. For
 shapiq's KernelSHAPIQ (k-SII), SPEX and ProxySPEX (FBII: its pairs are the BII) on the same game
 (:class:`~glider_plugins.reference.MaskGame`: the same queries through the same adapter, averaged
@@ -49,6 +50,7 @@ of the two methods' times in the same round (the fair speed comparison on a shar
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import tempfile
 import time
@@ -60,7 +62,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.groundtruth
 
 from glider_plugins import Background, InteractionAttribution  # noqa: E402
+from glider_plugins.plugins import make_detector  # noqa: E402
 from glider_plugins.reference import (  # noqa: E402
+    ExactInteractions,
     MaskGame,
     compare_with_reference,
     exact_interactions,
@@ -128,17 +132,24 @@ def _mean_scores(runs, ref, index: str) -> dict:
     return {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
 
 
+def method_detector(method: str):
+    """A ``--methods`` entry as a detector: a name (``auto``), or a name and the index it is asked
+    for (``auto:k-SII``: ``make_detector("auto", index="k-SII")``)."""
+    name, _, index = method.partition(":")
+    return make_detector(name, index=index) if index else name
+
+
 def glider_index_row(model, ref, base, method: str, budget: int, n_scored: int = len(SEEDS)) -> dict:
     runs, seconds = [], []
     for seed in SEEDS:
         start = time.perf_counter()
-        runs.append(InteractionAttribution(model.forward, detector=method).attribute_interactions(
+        runs.append(InteractionAttribution(model.forward, detector=method_detector(method)).attribute_interactions(
             model.rows, baselines=base, feature_mask=model.feature_mask, n_samples=budget, seed=seed))
         seconds.append(time.perf_counter() - start)
     first = runs[0]
     faith = faithfulness(first, ref)
     scored = runs[:n_scored]
-    return {"method": method, "bii": np.mean([local.index == "BII" for local in first]),
+    return {"method": method, "idx": np.mean([local.index != "Moebius" for local in first]),
             "BII": _mean_scores(scored, ref, "BII"), "k-SII": _mean_scores(scored, ref, "k-SII"),
             "stable": np.nanmean([top_overlap(first, other) for other in runs[1:]]),
             "faith": faith.r2.mean(), "ceil": faith.ceiling.mean(),
@@ -182,19 +193,40 @@ def peer_index_row(model, ref, base, name: str, budget: int, seeds: tuple[int, .
             "ms": 1000 * np.median(seconds) / len(model.rows), "queries": budget}
 
 
+def cached_reference(model, name: str, kind: str, base, cache: Path | None) -> ExactInteractions:
+    """The exact reference of a panel model's rows, read from ``cache`` (a folder) where an earlier
+    run left it (the faces with a background take about 50 minutes), else computed and left there.
+    Files are named by the model, the baseline and a digest of the rows, the baseline rows and the
+    feature mask, so other rows never read them."""
+    if cache is None:
+        return exact_interactions(model.forward, model.rows, baselines=base, feature_mask=model.feature_mask)
+    digest = hashlib.sha256()
+    for part in (model.rows, model.typical if kind == "typical" else model.background, model.feature_mask):
+        digest.update(b"-" if part is None else np.ascontiguousarray(part).tobytes())
+    path = Path(cache) / f"{name}_{kind}_{digest.hexdigest()[:16]}.npz"
+    if path.exists():
+        with np.load(path) as stored:
+            return ExactInteractions(moebius=stored["moebius"], values=stored["values"],
+                                     feature_names=[str(n) for n in stored["feature_names"]], metadata={"cached": str(path)})
+    ref = exact_interactions(model.forward, model.rows, baselines=base, feature_mask=model.feature_mask)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, moebius=ref.moebius, values=ref.values, feature_names=np.array(ref.feature_names))
+    return ref
+
+
 def index_table(args) -> None:
-    print(f"\n{'model':12s} {'baseline':10s} {'budget':>6s} {'method':22s} {'bii':>4s} {'BII P@5':>7s} {'rho':>5s} {'capt':>5s} "
+    print(f"\n{'model':12s} {'baseline':10s} {'budget':>6s} {'method':22s} {'idx':>4s} {'BII P@5':>7s} {'rho':>5s} {'capt':>5s} "
           f"{'kSII P@5':>8s} {'rho':>5s} {'capt':>5s} {'stable':>6s} {'faith':>5s} {'ceil':>5s} {'ms':>7s}", flush=True)
     for name in args.index_models:
         model = PANEL[name]() if name == "fer_cnn" else PANEL[name](n_rows=args.rows)
         for kind in args.baselines:
             base = model.typical if kind == "typical" else Background(model.background)
-            ref = exact_interactions(model.forward, model.rows, baselines=base, feature_mask=model.feature_mask)
+            ref = cached_reference(model, name, kind, base, args.reference_cache)
             for budget in args.budgets:
                 lead = f"{name:12s} {kind:10s} {budget:6d}"
                 for method in args.methods:
                     r = glider_index_row(model, ref, base, method, budget, args.peer_seeds)
-                    print(f"{lead} {r['method']:22s} {r['bii']:4.2f} {r['BII']['P@5']:7.2f} {r['BII']['rho']:5.2f} {r['BII']['capt']:5.2f} "
+                    print(f"{lead} {r['method']:22s} {r['idx']:4.2f} {r['BII']['P@5']:7.2f} {r['BII']['rho']:5.2f} {r['BII']['capt']:5.2f} "
                           f"{r['k-SII']['P@5']:8.2f} {r['k-SII']['rho']:5.2f} {r['k-SII']['capt']:5.2f} {r['stable']:6.2f} "
                           f"{r['faith']:5.2f} {r['ceil']:5.2f} {r['ms']:7.1f}", flush=True)
                 for peer in args.peers:
@@ -265,13 +297,16 @@ def main() -> None:
     parser.add_argument("--indices", action="store_true", help="the indices table of the dense models instead")
     parser.add_argument("--index-models", nargs="+", default=list(DENSE), choices=list(PANEL))
     parser.add_argument("--budgets", type=int, nargs="+", default=[300, 1000, 3000])
-    parser.add_argument("--methods", nargs="+", default=["auto"], choices=[*CHOICES, "fourier"])
+    parser.add_argument("--methods", nargs="+", default=["auto"], choices=[*CHOICES, "fourier", "auto:k-SII", "fourier:k-SII"],
+                        help="ours: a detector, or a detector asked for an index (auto:k-SII)")
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
     parser.add_argument("--peer-seeds", type=int, default=len(SEEDS), choices=[1, len(SEEDS)],
                         help="seeds the peers run (every method is scored on these): 3, or 1 for a third of their time")
     parser.add_argument("--timing", action="store_true",
                         help="with --indices: time auto and the peers taking turns, --repeats rounds, instead of scoring them")
     parser.add_argument("--repeats", type=int, default=5, help="rounds of --timing")
+    parser.add_argument("--reference-cache", type=Path, default=None,
+                        help="with --indices: a folder to keep the exact references in and read them from in later runs")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.indices and args.timing:

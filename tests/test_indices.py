@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import matplotlib
 import numpy as np
 import pytest
 import shapiq
@@ -360,3 +361,55 @@ def test_autos_pure_effect_attempt_is_capped_in_terms_but_never_cuts_the_exact_t
     masks_10 = fourier_design(10, 3000, np.random.default_rng(0))
     y_10 = small(np.where(masks_10, np.random.default_rng(1).uniform(0.5, 1.5, size=10), 0.0))
     assert plan_instance(masks_10, y_10, 1e-9).saturated and MoebiusOrFourier().plan_instance(masks_10, y_10, 1e-9).saturated
+
+
+def test_asked_for_shapley_interactions_the_masks_weigh_every_size_alike_and_the_pairs_rank_by_them():
+    from glider_plugins.detectors.fourier import (
+        SHAPLEY_MIXTURE,
+        SIZE_MIXTURE,
+        FourierDetector,
+        fixed_rows,
+    )
+    from glider_plugins.perturbations import BinaryPerturbation
+    from glider_plugins.plugins import make_detector
+
+    dense = dense_model()
+    x = np.random.default_rng(0).uniform(0.5, 1.5, size=(4, 12))
+    res = InteractionAttribution(dense, detector=make_detector("auto", index="k-SII")).attribute_interactions(
+        x, baselines=0.0, n_samples=1000, seed=0)
+    assert {local.index for local in res} == {"k-SII"} and res[0].metadata["detector"] == "fourier"
+    for local in res:
+        np.testing.assert_array_equal(local.pairwise(), np.abs(local.pairwise("k-SII")))
+        strengths = [strength for _, strength in local.interactions]
+        assert strengths == sorted(strengths, reverse=True)
+        first, _ = local.interactions[0]
+        assert local.signed_interactions()[0] == (first, pytest.approx(local.pairwise("k-SII")[first]))
+    ref = exact_interactions(dense, x, baselines=0.0)
+    assert compare_with_reference(res, ref, index="k-SII").precision_at_k.mean() >= 0.9
+    matplotlib.use("Agg")
+    from glider_plugins.visualization import plot_interactions, plot_pairwise_heatmap
+
+    fig, (bars, _) = plot_interactions(res[0], top_k=5)
+    signed = [value for _, value in res[0].signed_interactions()[:5]]
+    assert bars.get_xlabel() == "Shapley interaction (k-SII)" and any(value < 0 for value in signed)
+    np.testing.assert_allclose([patch.get_width() for patch in bars.patches], signed)  # the sign is drawn
+    fig, ax = plot_pairwise_heatmap(res[0])
+    assert fig.axes[-1].get_ylabel() == "Shapley interaction (k-SII, signed)"
+    np.testing.assert_array_equal(ax.images[0].get_array(), res[0].pairwise("k-SII"))
+    assert faithfulness(res, ref).r2.mean() >= 0.9 * faithfulness(res, ref).ceiling.mean()  # both indices' surrogate
+
+    def extreme_share(detector: FourierDetector) -> float:
+        """The share of the random masks (after ArchDetect's rows: sizes 3 to 9 of 12) of size 3 or 9."""
+        masks = detector.design(20, 12, 1000, BinaryPerturbation(), np.random.default_rng(0))[:, len(fixed_rows(12, 1000)):]
+        sizes = masks.sum(axis=2)
+        assert sizes.min() == 3 and sizes.max() == 9
+        return float(((sizes == 3) | (sizes == 9)).mean())
+
+    shapley, banzhaf = FourierDetector(index="k-SII"), FourierDetector()
+    assert (shapley.mixture, banzhaf.mixture) == (SHAPLEY_MIXTURE, SIZE_MIXTURE)
+    # every size alike: 2/7 of the draws, less the repeats of the 220 sets of 3 (or their complements)
+    # refused; binomial sizes mixed with 15 % uniform ones: 0.14
+    assert extreme_share(shapley) > 0.22 and extreme_share(banzhaf) < 0.16
+    for build in (FourierDetector, lambda index: make_detector("auto", index=index)):
+        with pytest.raises(InputError, match=r"index: expected one of \['BII', 'k-SII'\]"):
+            build(index="SII")

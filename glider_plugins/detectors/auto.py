@@ -37,7 +37,14 @@ from ..errors import InputError
 from ..results import LocalInteractions
 from .archdetect import ArchDetectDetector
 from .base import Detector
-from .fourier import FourierDetector, archdetect_leaves_room, fourier_design, fourier_result
+from .fourier import (
+    MIXTURES,
+    FourierDetector,
+    archdetect_leaves_room,
+    check_design_index,
+    fourier_design,
+    fourier_result,
+)
 from .moebius import MAX_TERMS, MoebiusDetector, fit_order
 from .pure_effects.differences import archdetect_design
 from .pure_effects.instance import Plan, faithfulness_of, fit_terms, fitted_result, top_order_share
@@ -75,28 +82,37 @@ class AutoDetector(Detector):
 
     Parameters
     ----------
+    index : {"BII", "k-SII"}, default "BII"
+        Where the Fourier design is used (:class:`MoebiusOrFourier`: p <= 16 at 1000 queries), the
+        pairwise index it is drawn for and that instances without a faithful pure-effect fit
+        (image and text models) rank by; instances with one rank by their pure effects
+        (``"Moebius"``), and every result converts to any index (``pairwise(index=...)``). No
+        other path reads it.
     **options
         Passed to the detector chosen. Options only one detector takes choose it.
     """
 
     name: ClassVar[str] = "auto"
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, index: str = "BII", **options: Any) -> None:
         from .nid import NIDDetector
 
+        self.index = check_design_index(index)
         accepted = {cls: _accepted(cls) for cls in (MoebiusDetector, ArchDetectDetector, NIDDetector)}
         unknown = sorted(set(options) - set().union(*accepted.values()))
         if unknown:
             taken = ", ".join(f"'{cls.name}' ({sorted(names)})" for cls, names in accepted.items())
-            raise InputError(f"detector options {unknown} are taken by none of {taken}")
+            raise InputError(f"detector options {unknown} are taken by none of {taken} (and 'index')")
         self.options = dict(options)
         for cls, names in accepted.items():  # check values now
             build = moebius_detector if cls is MoebiusDetector else cls
             build(**{k: v for k, v in options.items() if k in names})
 
     def get_params(self) -> dict[str, object]:
-        """The options given, by name (sorted)."""
-        return dict(sorted(self.options.items()))
+        """The options given, by name (sorted), ``index`` where it is not ``"BII"`` (so settings
+        written before it existed still match)."""
+        extra = {} if self.index == "BII" else {"index": self.index}
+        return dict(sorted({**self.options, **extra}.items()))
 
     def min_samples(self, n_features: int) -> int:
         """The smallest budget at which the detector :meth:`resolve` picks can work: the least of
@@ -128,7 +144,7 @@ class AutoDetector(Detector):
         fourier_fits = FourierDetector().min_samples(n_features) <= n_samples
         crowded = not archdetect_leaves_room(n_features, n_samples)
         if fourier_fits and (beyond_pairs or crowded) and moebius_takes and isinstance(moebius, MoebiusHandOver):
-            return MoebiusOrFourier(**moebius_options)
+            return MoebiusOrFourier(index=self.index, **moebius_options)
         if design_fits and beyond_pairs and moebius_takes:
             return moebius
         if design_fits and set(self.options) <= _accepted(ArchDetectDetector):
@@ -229,18 +245,29 @@ class MoebiusOrFourier(MoebiusHandOver):
     of interactions before its top order (``metadata["top_order_share"]`` below
     :data:`MAX_TOP_ORDER_SHARE`): tabular models; else the Banzhaf and Shapley interactions of the pairs (``"fourier"``: image and text models,
     whose pure effects spread over thousands of sets). The same queries serve both; the result says
-    which (``metadata["index"]``: ``"Moebius"`` or ``"BII"``, ``metadata["chosen_by"]``). A BII
+    which (``metadata["index"]``: ``"Moebius"``, or ``index``: ``"BII"`` by default, ``metadata["chosen_by"]``). A BII
     result keeps the pure-effect fit's ``moebius_top_order_share`` and ``moebius_heldout_r2``, or
     ``moebius_heldout_r2_at_most`` where a bound settled it (:func:`judge_fit`).
 
     Parameters
     ----------
+    index : {"BII", "k-SII"}, default "BII"
+        The index the Fourier design is drawn for and the Fourier results rank by
+        (:class:`~glider_plugins.detectors.fourier.FourierDetector`'s ``index``).
     **options
         :class:`~glider_plugins.detectors.moebius.MoebiusDetector`'s. Its pure-effect attempt
         fits at most :data:`MAX_ATTEMPT_TERMS` terms unless ``fit_order`` is given.
     """
 
     attempt_terms: ClassVar[int | None] = MAX_ATTEMPT_TERMS
+
+    def __init__(self, index: str = "BII", **options: Any) -> None:
+        super().__init__(**options)
+        self.index = check_design_index(index)
+
+    def get_params(self) -> dict[str, object]:
+        """:class:`MoebiusHandOver`'s parameters and ``index``."""
+        return {**super().get_params(), "index": self.index}
 
     def design(
         self,
@@ -251,7 +278,7 @@ class MoebiusOrFourier(MoebiusHandOver):
         rng: np.random.Generator,
     ) -> np.ndarray:
         """:func:`~glider_plugins.detectors.fourier.fourier_design` for each instance, shape (N, n, p)."""
-        designs = [fourier_design(n_features, n_samples, rng) for _ in range(int(n_instances))]
+        designs = [fourier_design(n_features, n_samples, rng, MIXTURES[self.index]) for _ in range(int(n_instances))]
         return np.stack(designs) if designs else np.zeros((0, n_samples, n_features), dtype=bool)
 
     def fit_instance(self, masks: np.ndarray, plan: Plan, rtol: float, report: int | None,
@@ -267,7 +294,7 @@ class MoebiusOrFourier(MoebiusHandOver):
                                   name=self.name)
             local.metadata["chosen_by"] = f"{reason} (faithful)"
             return local
-        local = fourier_result(masks, plan.target + self._idle_part(masks, plan), rtol, low=plan.low)
+        local = fourier_result(masks, plan.target + self._idle_part(masks, plan), rtol, low=plan.low, index=self.index)
         local.metadata.update({f"moebius_{k}": v for k, v in trust.items()})
         local.metadata["chosen_by"] = f"{reason} (not faithful: see is_faithful)"
         return local

@@ -74,9 +74,10 @@ def captured_at_k(detected: np.ndarray, reference: np.ndarray, k: int = 5) -> fl
 def surrogate(local: LocalInteractions) -> np.ndarray:
     """What a result says the model does on every mask, shape (2**p,): its pure effects summed
     (``v(T) = sum_{S subset of T} m(S)``), or, for a result ranked by ``"BII"``, its Fourier
-    terms of up to two features (``BII(S) / 2**|S|`` is the Fourier coefficient of ``S``)."""
+    terms of up to two features (``BII(S) / 2**|S|`` is the Fourier coefficient of ``S``; a result
+    ranked by ``"k-SII"`` has the same surrogate: the Fourier detector reports both indices)."""
     p = local.n_features
-    if local.index == "BII":
+    if local.index in ("BII", "k-SII"):
         values = local.index_values("BII")
         return walsh_values(p, {members: v / 2.0 ** len(members) for members, v in values.items()})
     return game_values(p, local._pure_effects())
@@ -94,7 +95,7 @@ def faithfulness(result: Sequence[LocalInteractions], reference: ExactInteractio
         truth = reference.values[i]
         fitted = surrogate(local)
         total = float(((truth - truth.mean()) ** 2).sum())
-        order = 2 if local.index == "BII" else max((len(s) for s in local._pure_effects()), default=1)
+        order = 2 if local.index in ("BII", "k-SII") else max((len(s) for s in local._pure_effects()), default=1)
         rows.append({
             "instance": i,
             "r2": 1.0 - float(((truth - fitted) ** 2).sum()) / total if total > 0 else float("nan"),

@@ -183,7 +183,7 @@ def feature_names_for(
 
 def signed_top(local: LocalInteractions, top_k: int, order: int | None = None) -> list[tuple[tuple[int, ...], float]]:
     """The ``top_k`` strongest interactions with their signed value of the result's index (the
-    signed ``m(S)``, or a pair's signed BII): a -6.3 interaction is drawn as -6.3, not 6.3.
+    signed ``m(S)``, or a pair's signed BII or k-SII): a -6.3 interaction is drawn as -6.3, not 6.3.
     Unsigned strengths where the detector has no signed values (NID with ``refit=False``)."""
     top = local.top(top_k, order=order)
     if local.index == "Moebius" and local.signed_values is None:
@@ -192,10 +192,14 @@ def signed_top(local: LocalInteractions, top_k: int, order: int | None = None) -
     return [(features, signed[features]) for features, _ in top]
 
 
+#: What a signed pairwise index is called in labels, by its shapiq name.
+INDEX_NAMES = {"BII": "Banzhaf interaction (BII)", "k-SII": "Shapley interaction (k-SII)"}
+
+
 def value_label(local: LocalInteractions) -> str:
     """What the values :func:`signed_top` returns are, for axis labels and legend titles."""
-    if local.index == "BII":
-        return "Banzhaf interaction (BII)"
+    if local.index in INDEX_NAMES:
+        return INDEX_NAMES[local.index]
     if local.signed_values is None:
         return "interaction strength"
     return "pure effect m(S)"

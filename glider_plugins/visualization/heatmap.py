@@ -14,6 +14,7 @@ from glider_plugins.errors import InputError
 from glider_plugins.results import AttributionResult, LocalInteractions
 
 from ._common import (
+    INDEX_NAMES,
     SIGNED_CMAP,
     as_local,
     checks_show,
@@ -96,8 +97,8 @@ def _what(local_or_matrix: Any) -> str:
     """The colour bar's label: the index a result's matrix holds."""
     if isinstance(local_or_matrix, (LocalInteractions, AttributionResult)):
         local = as_local(local_or_matrix, "local_or_matrix")
-        if local.index == "BII":
-            return "Banzhaf interaction (BII, signed)"
+        if local.index in INDEX_NAMES:
+            return f"{INDEX_NAMES[local.index][:-1]}, signed)"
         return "interaction mass: sum of |m(S)| over the sets holding the pair" if local.signed_values is not None else "interaction strength"
     return "interaction strength"
 
@@ -120,7 +121,7 @@ def _matrix_and_names(
 ) -> tuple[np.ndarray, list[str]]:
     if isinstance(local_or_matrix, (LocalInteractions, AttributionResult)):
         local = as_local(local_or_matrix, "local_or_matrix")
-        matrix = local.pairwise(local.index) if local.index != "Moebius" else local.pairwise()  # BII: signed
+        matrix = local.pairwise(local.index) if local.index != "Moebius" else local.pairwise()  # BII, k-SII: signed
         names, kept = feature_names_for(local, feature_names), local.present_features  # an image's own superpixels only
         return matrix[np.ix_(kept, kept)], [names[i] for i in kept]
     matrix = np.asarray(local_or_matrix, dtype=float)

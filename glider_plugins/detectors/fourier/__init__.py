@@ -47,10 +47,13 @@ from __future__ import annotations
 from .design import (
     FIXED_SHARE,
     MIN_ROWS_PER_TERM,
+    MIXTURES,
     ROWS_PER_TERM,
+    SHAPLEY_MIXTURE,
     SIZE_MIXTURE,
     archdetect_leaves_room,
     archdetect_rows,
+    check_design_index,
     fixed_rows,
     fourier_design,
     n_terms,
@@ -70,7 +73,8 @@ from .fit import (
 FourierDetector.__module__ = __name__
 
 __all__ = [
-    "ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "RIDGE_GRID", "ROWS_PER_TERM", "SIZE_MIXTURE",
-    "FourierDetector", "archdetect_leaves_room", "archdetect_rows", "fixed_rows", "fourier_design", "fourier_fit",
+    "ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "MIXTURES", "RIDGE_GRID", "ROWS_PER_TERM",
+    "SHAPLEY_MIXTURE", "SIZE_MIXTURE",
+    "FourierDetector", "archdetect_leaves_room", "archdetect_rows", "check_design_index", "fixed_rows", "fourier_design", "fourier_fit",
     "fourier_result", "n_terms", "search_grid", "shapley_pair_correction",
 ]

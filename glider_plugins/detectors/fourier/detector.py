@@ -12,7 +12,7 @@ from ...perturbations.base import PerturbationScheme
 from ...results import LocalInteractions
 from ..base import Detector, check_experiments
 from ..pure_effects.differences import noise_rtol
-from .design import MIN_ROWS_PER_TERM, SIZE_MIXTURE, fourier_design, n_terms
+from .design import MIN_ROWS_PER_TERM, MIXTURES, check_design_index, fourier_design, n_terms
 from .fit import fourier_result
 
 __all__ = ["FourierDetector"]
@@ -20,15 +20,22 @@ __all__ = ["FourierDetector"]
 
 class FourierDetector(Detector):
     """The Banzhaf (BII) and Shapley (k-SII) interaction of every pair, by weighted least squares in
-    the Fourier basis; ``interactions`` ranked by ``|BII|`` (see the module docstring).
+    the Fourier basis; ``interactions`` ranked by ``|BII|`` or ``|k-SII|`` (see the module docstring).
 
     Parameters
     ----------
-    mixture : float, default 0.15
-        The share of the random masks with uniform sizes (:data:`SIZE_MIXTURE`), in [0, 1].
+    mixture : float or None, default None
+        The share of the random masks with uniform sizes, in [0, 1]; ``None``: the ``index``'s
+        (:data:`SIZE_MIXTURE` for BII, :data:`SHAPLEY_MIXTURE` for k-SII; ``get_params``
+        reports the share used).
     rtol : float or None, default None
         Differences under ``rtol`` times the outputs' scale are zero in the exact main effects;
         ``None``: from the outputs' precision, as ArchDetect.
+    index : {"BII", "k-SII"}, default "BII"
+        The index the masks are drawn for and ``interactions`` rank by (``metadata["index"]``); both
+        are reported either way. The Banzhaf index weighs mid-sized contexts, the Shapley index
+        every context size alike: ``"k-SII"`` draws the random masks' sizes uniformly
+        (:data:`MIXTURES`), which estimates the Shapley pairs better and the Banzhaf pairs worse.
 
     Notes
     -----
@@ -38,11 +45,13 @@ class FourierDetector(Detector):
 
     name: ClassVar[str] = "fourier"
 
-    def __init__(self, mixture: float = SIZE_MIXTURE, rtol: float | None = None) -> None:
-        check_number("mixture", mixture, low=0.0, high=1.0)
+    def __init__(self, mixture: float | None = None, rtol: float | None = None, index: str = "BII") -> None:
+        self.index = check_design_index(index)
+        if mixture is not None:
+            check_number("mixture", mixture, low=0.0, high=1.0)
         if rtol is not None:
             check_number("rtol", rtol, low=0.0, high=1.0, high_open=True)
-        self.mixture = float(mixture)
+        self.mixture = MIXTURES[self.index] if mixture is None else float(mixture)
         self.rtol = None if rtol is None else float(rtol)
 
     def min_samples(self, n_features: int) -> int:
@@ -85,4 +94,4 @@ class FourierDetector(Detector):
             from tqdm.auto import tqdm
 
             instances = tqdm(instances, desc="fourier fits", unit="instance")
-        return [fourier_result(masks[k], outputs[k], float(rtols[k]), self.name) for k in instances]
+        return [fourier_result(masks[k], outputs[k], float(rtols[k]), self.name, index=self.index) for k in instances]

@@ -281,9 +281,9 @@ def _pair_sums(on: np.ndarray, pair: np.ndarray, single: np.ndarray, constant: n
 
 
 def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "fourier",
-                   low: tuple[float, np.ndarray, np.ndarray | None] | None = None) -> LocalInteractions:
-    """One instance's :class:`~glider_plugins.results.LocalInteractions` ranked by BII: every pair
-    by ``|BII|``; ``indices`` the BII and k-SII of the empty set, the features and the pairs;
+                   low: tuple[float, np.ndarray, np.ndarray | None] | None = None, index: str = "BII") -> LocalInteractions:
+    """One instance's :class:`~glider_plugins.results.LocalInteractions` ranked by ``index``: every
+    pair by its ``|BII|`` or ``|k-SII|``; ``indices`` the BII and k-SII of the empty set, the features and the pairs;
     ``main_effects`` the exact ``m({i})`` where the design's all-off and one-on rows were queried
     (else the BII surrogate's); ``signed_values`` the pure effects of the pairs of the BII surrogate,
     ``baseline_value`` the output with every feature off.
@@ -299,6 +299,8 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
     low : tuple or None, default None
         The exact ``m({})`` and ``m({i})`` these rows give (:meth:`~.pure_effects.differences.ContextRows.low_orders`)
         where the caller has them; ``None``: found from the rows.
+    index : {"BII", "k-SII"}, default "BII"
+        The index ``interactions`` and ``pairwise_strengths`` rank by (``metadata["index"]``).
     """
     p = masks.shape[1]
     with spent("fit"):
@@ -317,14 +319,14 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
     iu, ju = np.triu_indices(p, 1)
     pair_list = list(zip(iu.tolist(), ju.tolist(), strict=True))
     ksii.update(zip(pair_list, shapley_pairs[iu, ju].tolist(), strict=True))
-    pairs = np.zeros((p, p))
-    pairs[iu, ju] = pairs[ju, iu] = banzhaf_coef[1 + p :] * 4.0
+    ranked = np.zeros((p, p))  # the upper triangle of the index ranked by, as ``indices`` holds it
+    ranked[iu, ju] = ranked[ju, iu] = banzhaf_coef[1 + p :] * 4.0 if index == "BII" else shapley_pairs[iu, ju]
     signed = dict(zip(pair_list, surrogate_pairs[iu, ju].tolist(), strict=True))
     return LocalInteractions(
-        interactions=rank_interactions(pairs, []),
+        interactions=rank_interactions(ranked, []),
         main_effects=main,
-        pairwise_strengths=np.abs(pairs),
-        metadata={"detector": name, "index": "BII", "n_queries": len(masks), "rtol": rtol},
+        pairwise_strengths=np.abs(ranked),
+        metadata={"detector": name, "index": index, "n_queries": len(masks), "rtol": rtol},
         signed_values=signed,
         baseline_value=empty,
         indices={"BII": bii, "k-SII": ksii},
