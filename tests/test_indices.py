@@ -364,10 +364,12 @@ def test_autos_pure_effect_attempt_is_capped_in_terms_but_never_cuts_the_exact_t
 
 
 def test_asked_for_shapley_interactions_the_masks_weigh_every_size_alike_and_the_pairs_rank_by_them():
+    from glider_plugins.detectors.archdetect import archdetect_design
     from glider_plugins.detectors.fourier import (
         SHAPLEY_MIXTURE,
         SIZE_MIXTURE,
         FourierDetector,
+        archdetect_rows,
         fixed_rows,
     )
     from glider_plugins.perturbations import BinaryPerturbation
@@ -407,6 +409,12 @@ def test_asked_for_shapley_interactions_the_masks_weigh_every_size_alike_and_the
 
     shapley, banzhaf = FourierDetector(index="k-SII"), FourierDetector()
     assert (shapley.mixture, banzhaf.mixture) == (SHAPLEY_MIXTURE, SIZE_MIXTURE)
+    # ArchDetect's rows (the smallest and largest sizes, enumerated) up to 30 % of the budget, not 20 %
+    sixteen = [detector.design(1, 16, 1000, BinaryPerturbation(), np.random.default_rng(0))[0] for detector in (shapley, banzhaf)]
+    np.testing.assert_array_equal(sixteen[0][: archdetect_rows(16)], archdetect_design(16))
+    assert len(fixed_rows(16, 1000)) == 34 and (sixteen[1][:34] == fixed_rows(16, 1000)).all()  # BII: the main-effect rows
+    np.testing.assert_array_equal(FourierDetector(index="k-SII").design(1, 16, 300, BinaryPerturbation(), np.random.default_rng(0))[0][:34],
+                                  fixed_rows(16, 300))
     # every size alike: 2/7 of the draws, less the repeats of the 220 sets of 3 (or their complements)
     # refused; binomial sizes mixed with 15 % uniform ones: 0.14
     assert extreme_share(shapley) > 0.22 and extreme_share(banzhaf) < 0.16

@@ -38,7 +38,7 @@ from ..results import LocalInteractions
 from .archdetect import ArchDetectDetector
 from .base import Detector
 from .fourier import (
-    MIXTURES,
+    DESIGNS,
     FourierDetector,
     archdetect_leaves_room,
     check_design_index,
@@ -278,7 +278,7 @@ class MoebiusOrFourier(MoebiusHandOver):
         rng: np.random.Generator,
     ) -> np.ndarray:
         """:func:`~glider_plugins.detectors.fourier.fourier_design` for each instance, shape (N, n, p)."""
-        designs = [fourier_design(n_features, n_samples, rng, MIXTURES[self.index]) for _ in range(int(n_instances))]
+        designs = [fourier_design(n_features, n_samples, rng, *DESIGNS[self.index]) for _ in range(int(n_instances))]
         return np.stack(designs) if designs else np.zeros((0, n_samples, n_features), dtype=bool)
 
     def fit_instance(self, masks: np.ndarray, plan: Plan, rtol: float, report: int | None,

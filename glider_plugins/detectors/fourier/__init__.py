@@ -45,12 +45,14 @@ Where a sparse fit of pure effects is faithful (tabular models), ``"auto"`` keep
 from __future__ import annotations
 
 from .design import (
+    DESIGNS,
     FIXED_SHARE,
     MIN_ROWS_PER_TERM,
-    MIXTURES,
     ROWS_PER_TERM,
+    SHAPLEY_FIXED_SHARE,
     SHAPLEY_MIXTURE,
     SIZE_MIXTURE,
+    DesignShares,
     archdetect_leaves_room,
     archdetect_rows,
     check_design_index,
@@ -73,8 +75,8 @@ from .fit import (
 FourierDetector.__module__ = __name__
 
 __all__ = [
-    "ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "MIXTURES", "RIDGE_GRID", "ROWS_PER_TERM",
-    "SHAPLEY_MIXTURE", "SIZE_MIXTURE",
+    "ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "DESIGNS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "RIDGE_GRID", "ROWS_PER_TERM",
+    "SHAPLEY_FIXED_SHARE", "SHAPLEY_MIXTURE", "SIZE_MIXTURE", "DesignShares",
     "FourierDetector", "archdetect_leaves_room", "archdetect_rows", "check_design_index", "fixed_rows", "fourier_design", "fourier_fit",
     "fourier_result", "n_terms", "search_grid", "shapley_pair_correction",
 ]

@@ -4,6 +4,7 @@ main-effect rows, then pairs of complementary masks of mixed sizes (see :mod:`gl
 from __future__ import annotations
 
 from math import comb
+from typing import NamedTuple
 
 import numpy as np
 
@@ -12,8 +13,8 @@ from ...errors import InputError
 from ...set_functions import all_masks
 from ..pure_effects.differences import archdetect_design
 
-__all__ = ["FIXED_SHARE", "MIN_ROWS_PER_TERM", "MIXTURES", "ROWS_PER_TERM", "SHAPLEY_MIXTURE", "SIZE_MIXTURE", "archdetect_leaves_room",
-           "archdetect_rows", "check_design_index", "fixed_rows", "fourier_design", "n_terms"]
+__all__ = ["DESIGNS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "ROWS_PER_TERM", "SHAPLEY_FIXED_SHARE", "SHAPLEY_MIXTURE", "SIZE_MIXTURE",
+           "DesignShares", "archdetect_leaves_room", "archdetect_rows", "check_design_index", "fixed_rows", "fourier_design", "n_terms"]
 
 #: The share of the random masks whose sizes are uniform (the rest are binomial, as uniform masks'):
 #: 0 ranks Shapley pairs worst, 0.5 Banzhaf pairs worst. Simulated on the dense panel's exact games
@@ -21,21 +22,34 @@ __all__ = ["FIXED_SHARE", "MIN_ROWS_PER_TERM", "MIXTURES", "ROWS_PER_TERM", "SHA
 #: against 0.93 (emotion CNN) and 0.93 against 0.92 (digits CNN), top-5 overlap across seeds 0.91
 #: against 0.90, at k-SII precision@5 0.77 against 0.78 and 0.84 against 0.86; text models alike.
 SIZE_MIXTURE = 0.15
-#: The same share where the Shapley interactions are asked for (``index="k-SII"``): every size
-#: alike, as the Shapley index weighs them. Simulated on the dense panel's exact games (6 seeds,
-#: 1000 queries): k-SII precision@5 0.815 -> 0.889 (emotion CNN), 0.855 -> 0.880 (digits CNN), 0.913
-#: -> 0.935 (digits CNN, background), the text models 0.972 -> 0.972 and 0.967 -> 0.977, at BII
-#: precision@5 0.941 -> 0.896, 0.932 -> 0.920, 0.958 -> 0.962 (KernelSHAPIQ's k-SII on the same
-#: games: 0.774, 0.873, 0.835, 0.945, 0.912).
-SHAPLEY_MIXTURE = 1.0
-#: The indices a design can be drawn for, and its share of uniform sizes.
-MIXTURES = {"BII": SIZE_MIXTURE, "k-SII": SHAPLEY_MIXTURE}
 #: ArchDetect's design (every set of up to two features on or off) takes at most this share of the
 #: budget, or its ``2 p + 2`` main-effect rows stand in: those sizes weigh almost nothing in the BII
 #: fit (simulated at 1000 queries: with the design, 24-27 % of the budget at 15-16 features, the
 #: emotion and digits CNNs' BII precision@5 0.89 and 0.92; without it 0.94 and 0.93). At 12 features
 #: (16 %) the text models keep it (0.98 with it, 0.97 without).
 FIXED_SHARE = 0.2
+#: Where the Shapley interactions are asked for (``index="k-SII"``): every size alike, as the
+#: Shapley index weighs them, and ArchDetect's rows, which enumerate the sizes of at most two
+#: features on or off (the fewest sets, so the largest weight per mask; KernelSHAPIQ's border
+#: sizes), up to this share of the budget (at 1000 queries up to 16 features). Simulated on the
+#: dense panel's exact games (6 seeds, 1000 queries; the BII design -> this one, KernelSHAPIQ's
+#: k-SII on the same games): k-SII precision@5 0.815 -> 0.867 (0.774) emotion CNN, 0.837 -> 0.941
+#: (0.933) with a background, 0.855 -> 0.895 (0.873) digits CNN, 0.913 -> 0.940 (0.835) with a
+#: background, 0.972 -> 0.972 (0.945) review CNN, 0.967 -> 0.977 (0.912) GRU; at 300 queries
+#: (ArchDetect's rows left out) 0.704 -> 0.733, 0.793 -> 0.815, 0.800 -> 0.787, 0.848 -> 0.838,
+#: 0.917 -> 0.925, 0.892 -> 0.895 (KernelSHAPIQ 0.45-0.80). BII precision@5 falls by up to 0.07.
+SHAPLEY_MIXTURE, SHAPLEY_FIXED_SHARE = 1.0, 0.3
+
+
+class DesignShares(NamedTuple):
+    """What a design drawn for one index is made of."""
+
+    mixture: float  #: the share of the random masks with uniform sizes
+    fixed_share: float  #: the largest share of the budget ArchDetect's rows take
+
+
+#: The indices a design can be drawn for (``index=``), and its shares.
+DESIGNS = {"BII": DesignShares(SIZE_MIXTURE, FIXED_SHARE), "k-SII": DesignShares(SHAPLEY_MIXTURE, SHAPLEY_FIXED_SHARE)}
 #: ArchDetect's design is queried only where it leaves this many random rows per fitted term at
 #: least (:func:`archdetect_leaves_room`: what ``"auto"`` reads to choose its detector).
 ROWS_PER_TERM = 2.0
@@ -43,10 +57,10 @@ ROWS_PER_TERM = 2.0
 MIN_ROWS_PER_TERM = 1.25
 
 def check_design_index(index: object, argument: str = "index") -> str:
-    """``index`` if a design can be drawn for it (a key of :data:`MIXTURES`), else an
+    """``index`` if a design can be drawn for it (a key of :data:`DESIGNS`), else an
     :class:`~glider_plugins.errors.InputError` naming ``argument`` and the choices."""
-    if not isinstance(index, str) or index not in MIXTURES:
-        raise InputError(f"{argument}: expected one of {list(MIXTURES)} (the pairwise index to design the masks for and rank by), "
+    if not isinstance(index, str) or index not in DESIGNS:
+        raise InputError(f"{argument}: expected one of {list(DESIGNS)} (the pairwise index to design the masks for and rank by), "
                          f"got {index!r}")
     return index
 
@@ -67,20 +81,21 @@ def archdetect_leaves_room(n_features: int, n_samples: int) -> bool:
     return archdetect_rows(n_features) + ROWS_PER_TERM * n_terms(n_features) <= n_samples
 
 
-def fixed_rows(n_features: int, n_samples: int) -> np.ndarray:
+def fixed_rows(n_features: int, n_samples: int, share: float = FIXED_SHARE) -> np.ndarray:
     """ArchDetect's design when it leaves room (:func:`archdetect_leaves_room`) and takes at most
-    :data:`FIXED_SHARE` of ``n_samples``, else its ``2 p + 2`` main-effect rows (all on, all on but
-    one, all off, one on); closed under complement either way."""
+    ``share`` of ``n_samples`` (:data:`FIXED_SHARE`), else its ``2 p + 2`` main-effect rows (all on,
+    all on but one, all off, one on); closed under complement either way."""
     p = int(n_features)
-    if archdetect_leaves_room(p, n_samples) and archdetect_rows(p) <= FIXED_SHARE * n_samples:
+    if archdetect_leaves_room(p, n_samples) and archdetect_rows(p) <= share * n_samples:
         return archdetect_design(p)
     eye = np.eye(p, dtype=bool)
     return np.concatenate([np.ones((1, p), bool), ~eye, np.zeros((1, p), bool), eye])
 
 
-def fourier_design(n_features: int, n_samples: int, rng: np.random.Generator, mixture: float = SIZE_MIXTURE) -> np.ndarray:
+def fourier_design(n_features: int, n_samples: int, rng: np.random.Generator, mixture: float = SIZE_MIXTURE,
+                   fixed_share: float = FIXED_SHARE) -> np.ndarray:
     """One instance's masks, shape (n, p), bool, ``n = max(n_samples, len(fixed rows))``: the
-    :func:`fixed_rows` (row 0 all on), then pairs of complementary masks whose sizes avoid those
+    :func:`fixed_rows` (up to ``fixed_share`` of the budget; row 0 all on), then pairs of complementary masks whose sizes avoid those
     the fixed rows enumerate (see the module docstring); one unpaired mask when the count is odd.
     All ``2**p`` masks (all on first, repeated up to ``n_samples``) when they fit."""
     p = int(n_features)
@@ -90,7 +105,7 @@ def fourier_design(n_features: int, n_samples: int, rng: np.random.Generator, mi
         cycles, rest = divmod(int(n_samples), 2**p)
         tail = every[np.sort(rng.choice(2**p, rest, replace=False))] if rest else every[:0]
         return np.concatenate([np.tile(every, (cycles, 1)), tail])
-    fixed = fixed_rows(p, n_samples)
+    fixed = fixed_rows(p, n_samples, fixed_share)
     covered = set(fixed.sum(axis=1).tolist())
     sizes = np.array([t for t in range(p + 1) if t not in covered])
     if sizes.size == 0 or n_samples <= len(fixed):

@@ -12,7 +12,7 @@ from ...perturbations.base import PerturbationScheme
 from ...results import LocalInteractions
 from ..base import Detector, check_experiments
 from ..pure_effects.differences import noise_rtol
-from .design import MIN_ROWS_PER_TERM, MIXTURES, check_design_index, fourier_design, n_terms
+from .design import DESIGNS, MIN_ROWS_PER_TERM, check_design_index, fourier_design, n_terms
 from .fit import fourier_result
 
 __all__ = ["FourierDetector"]
@@ -34,8 +34,9 @@ class FourierDetector(Detector):
     index : {"BII", "k-SII"}, default "BII"
         The index the masks are drawn for and ``interactions`` rank by (``metadata["index"]``); both
         are reported either way. The Banzhaf index weighs mid-sized contexts, the Shapley index
-        every context size alike: ``"k-SII"`` draws the random masks' sizes uniformly
-        (:data:`MIXTURES`), which estimates the Shapley pairs better and the Banzhaf pairs worse.
+        every context size alike: ``"k-SII"`` draws the random masks' sizes uniformly and queries
+        ArchDetect's rows (the smallest and largest sizes) up to a larger share of the budget
+        (:data:`DESIGNS`), which estimates the Shapley pairs better and the Banzhaf pairs worse.
 
     Notes
     -----
@@ -51,7 +52,7 @@ class FourierDetector(Detector):
             check_number("mixture", mixture, low=0.0, high=1.0)
         if rtol is not None:
             check_number("rtol", rtol, low=0.0, high=1.0, high_open=True)
-        self.mixture = MIXTURES[self.index] if mixture is None else float(mixture)
+        self.mixture = DESIGNS[self.index].mixture if mixture is None else float(mixture)
         self.rtol = None if rtol is None else float(rtol)
 
     def min_samples(self, n_features: int) -> int:
@@ -73,7 +74,7 @@ class FourierDetector(Detector):
         if n_samples < self.min_samples(n_features):
             raise InputError(f"n_samples={n_samples} is too small for detector 'fourier' with {n_features} features; "
                              f"it needs at least {self.min_samples(n_features)}")
-        designs = [fourier_design(n_features, n_samples, rng, self.mixture) for _ in range(int(n_instances))]
+        designs = [fourier_design(n_features, n_samples, rng, self.mixture, DESIGNS[self.index].fixed_share) for _ in range(int(n_instances))]
         return np.stack(designs) if designs else np.zeros((0, n_samples, n_features), dtype=bool)
 
     def detect(
