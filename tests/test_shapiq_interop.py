@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -136,3 +138,24 @@ def test_an_instance_must_be_an_integer_not_a_bool():
     with pytest.raises(InputError, match="instance: expected an integer in 0..1, got True"):
         res.to_shapiq(True)
     assert res.to_shapiq(1)[(0, 1)] == pytest.approx(1.0)
+
+
+def test_many_players_with_large_sets_convert_without_enumerating_every_set():
+    """shapiq builds the lookup of every set of up to max_order players unless given one: at 300
+    players with a fitted set of four (the many-features benchmark) that was 330 million sets and
+    the process ran out of memory. The lookup now holds the sets the result has."""
+    p = 60
+    local = LocalInteractions([((1, 2, 3, 4), 0.5), ((5, 6), 0.25)], np.arange(p) / p, np.zeros((p, p)),
+                              signed_values={(1, 2, 3, 4): -0.5, (5, 6): 0.25, (7, 8, 9): 0.1}, baseline_value=2.0)
+    local.to_shapiq()  # shapiq imported and warmed
+    tracemalloc.start()
+    try:
+        values = local.to_shapiq()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5e6  # 73 MB with the 523,686 sets of up to four of 60 enumerated
+    assert len(values.interaction_lookup) == 1 + p + 3
+    assert values[(1, 2, 3, 4)] == -0.5 and values[(5, 6)] == 0.25 and values[(7, 8, 9)] == 0.1
+    assert values[(3,)] == pytest.approx(3 / p) and values[()] == 2.0 and values[(10, 11)] == 0.0
+    assert values.max_order == 4 and values.n_players == p and values.index == "Moebius"

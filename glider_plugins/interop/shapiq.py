@@ -76,8 +76,12 @@ def moebius_values(
     values: dict[tuple[int, ...], float] = {(): float(baseline_value)}
     for members, value in effects:
         values[tuple(sorted(int(i) for i in members))] = float(value)
+    # the lookup of the sets given: without one, shapiq enumerates every set of up to max_order
+    # players first (at 300 players and sets of four, 330 million: out of memory)
+    lookup = {members: position for position, members in enumerate(values)}
     return shapiq.InteractionValues(
-        values,
+        np.fromiter(values.values(), dtype=np.float64, count=len(values)),
+        interaction_lookup=lookup,
         index="Moebius",
         max_order=max(1, max(len(s) for s in values)),
         min_order=0,
