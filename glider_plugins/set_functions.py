@@ -75,10 +75,17 @@ def moebius_transform(values: np.ndarray) -> np.ndarray:
 def pair_mass(p: int, terms: Sequence[tuple[int, ...]], effects: np.ndarray) -> np.ndarray:
     """Each pair's interaction mass, ``sum |m(S)|`` over the fitted terms holding it, (p, p)."""
     mass = np.zeros((p, p))
-    for members, value in zip(terms, np.abs(effects), strict=True):
-        for a, b in itertools.combinations(members, 2):
-            mass[a, b] += value
-            mass[b, a] += value
+    magnitudes = np.abs(np.asarray(effects, dtype=np.float64))
+    sizes = np.fromiter((len(members) for members in terms), dtype=np.int64, count=len(terms))
+    pairs = np.flatnonzero(sizes == 2)
+    if pairs.size:  # the pairs at once (most terms of a wide fit), in the terms' order
+        ends = np.array([terms[k] for k in pairs.tolist()], dtype=np.int64).reshape(-1, 2)
+        np.add.at(mass, (ends[:, 0], ends[:, 1]), magnitudes[pairs])
+        np.add.at(mass, (ends[:, 1], ends[:, 0]), magnitudes[pairs])
+    for k in np.flatnonzero(sizes > 2).tolist():
+        for a, b in itertools.combinations(terms[k], 2):
+            mass[a, b] += magnitudes[k]
+            mass[b, a] += magnitudes[k]
     return mass
 
 

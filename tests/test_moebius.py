@@ -3,6 +3,8 @@ of every pure effect the budget allows, sets reported only when they interact th
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -213,7 +215,7 @@ def test_an_additive_model_has_no_interactions_at_any_size():
 
 
 def test_the_gram_factor_solves_and_inverts_with_or_without_a_cholesky_factor():
-    from glider_plugins.detectors.pure_effects.least_squares import _GramFactor
+    from glider_plugins.detectors.pure_effects.columns import GramFactor as _GramFactor
 
     rng = np.random.default_rng(0)
     design = rng.normal(size=(30, 5))
@@ -223,3 +225,51 @@ def test_the_gram_factor_solves_and_inverts_with_or_without_a_cholesky_factor():
         np.testing.assert_allclose(factor.inverse(), np.linalg.inv(gram), rtol=1e-10, atol=1e-12)
         rows = rng.normal(size=(7, len(gram)))
         np.testing.assert_allclose(factor.leverage(rows), np.einsum("ij,jk,ik->i", rows, np.linalg.inv(gram), rows), rtol=1e-10)
+
+
+def test_pairs_fitted_on_a_shared_design_are_the_direct_fits_numbers():
+    """Issue 26: instances on the same masks share the factorisation of every pair's columns; an
+    instance's fit on its own pairs (block inversion where it leaves out fewer pairs than it keeps,
+    its own Gram block where more) gives what least squares on its columns gives."""
+    from glider_plugins.detectors.moebius.design import DESIGN_FAMILY, family_masks
+    from glider_plugins.detectors.pure_effects.columns import (
+        GramFactor,
+        count_gram,
+        cross_columns,
+        jittered,
+    )
+    from glider_plugins.detectors.pure_effects.least_squares import least_squares_fit
+    from glider_plugins.detectors.pure_effects.shared import shared_pairs
+
+    p, rng = 20, np.random.default_rng(0)
+    masks = moebius_design(p, 400, np.random.default_rng(1))
+    assert any((masks[42:] == family_masks(p, 400, member)).all() for member in range(DESIGN_FAMILY))
+    pairs = shared_pairs(masks)
+    assert pairs is not None and shared_pairs(masks) is pairs  # kept for the next instance on these masks
+    z = masks.astype(np.float64)
+    for kept in (18, 15, 6):  # 153 pairs kept, 37 left out: block inversion; 105 / 85; 15 / 175: the block itself
+        active = np.sort(rng.choice(p, kept, replace=False))
+        terms = [()] + [(int(i),) for i in active] + list(itertools.combinations(active.tolist(), 2))
+        main = rng.normal(size=p)
+        y = z[:, active] @ main[active] + rng.normal(size=len(z))
+        fit = least_squares_fit(masks, y, terms, (0.0, main, None), 1e-12)
+        columns = cross_columns(masks, terms[1 + kept:])
+        target = y - z[:, active] @ main[active]
+        np.testing.assert_allclose(fit.coef[1 + kept:], np.linalg.lstsq(columns, target, rcond=None)[0], rtol=1e-6, atol=1e-8)
+        direct = GramFactor(jittered(count_gram(columns)))
+        np.testing.assert_allclose(fit.leverage, direct.leverage(columns), atol=1e-7)
+        np.testing.assert_allclose(fit.inverse, direct.inverse(), rtol=1e-6, atol=1e-9)
+        np.testing.assert_array_equal(fit.design, columns)
+        assert fit.held_out_r2(target) == pytest.approx(1 - np.sum((target - columns @ fit.coef[1 + kept:]) ** 2 / (1 - fit.leverage) ** 2)
+                                                        / np.sum((target - target.mean()) ** 2))
+    assert shared_pairs(masks[:150]) is None  # 190 pairs need 238 masks
+
+
+def test_an_instances_random_masks_are_one_of_a_family_its_own_stream_picks():
+    from glider_plugins.detectors.moebius.design import DESIGN_FAMILY, family_masks
+
+    drawn = {moebius_design(39, 1000, np.random.default_rng(seed))[80:].tobytes() for seed in range(40)}
+    family = {family_masks(39, 1000, member).tobytes() for member in range(DESIGN_FAMILY)}
+    assert drawn == family  # 40 streams pick all 8 sets, and nothing else
+    with pytest.raises(ValueError):
+        family_masks(39, 1000, 0)[0, 0] = True  # read-only: instances share it

@@ -76,16 +76,16 @@ class LocalInteractions:
         p = self.main_effects.shape[0]
         if self.pairwise_strengths.shape != (p, p):
             raise ValueError(f"pairwise_strengths must have shape ({p}, {p}), got {self.pairwise_strengths.shape}")
-        self.interactions = [(tuple(int(i) for i in sorted(s)), float(v)) for s, v in self.interactions]
+        self.interactions = [(_members(s), float(v)) for s, v in self.interactions]
         if self.signed_values is not None:
-            self.signed_values = {tuple(int(i) for i in sorted(s)): float(v) for s, v in dict(self.signed_values).items()}
+            self.signed_values = {_members(s): float(v) for s, v in dict(self.signed_values).items()}
             missing = [s for s, _ in self.interactions if s not in self.signed_values]
             if missing:
                 raise ValueError(f"signed_values must hold every reported interaction; missing {missing[:5]}")
         if self.baseline_value is not None:
             self.baseline_value = float(self.baseline_value)
         if self.indices is not None:
-            self.indices = {str(name): {tuple(int(i) for i in sorted(m)): float(v) for m, v in dict(values).items()}
+            self.indices = {str(name): {_members(m): float(v) for m, v in dict(values).items()}
                             for name, values in dict(self.indices).items()}
 
     @property
@@ -232,3 +232,12 @@ class LocalInteractions:
             indices=None if data.get("indices") is None else {
                 name: {tuple(s): float(v) for s, v in values} for name, values in data["indices"].items()},
         )
+
+
+def _members(features: Any) -> tuple[int, ...]:
+    """A set of features as results hold it: a sorted tuple of Python ints (a pair already so, as
+    the built-in detectors give most of them, is kept as it is)."""
+    if type(features) is tuple and len(features) == 2 and type(features[0]) is int and type(features[1]) is int \
+            and features[0] < features[1]:
+        return features
+    return tuple(sorted(map(int, features)))

@@ -3,6 +3,8 @@ random masks; the order their count allows is :func:`~glider_plugins.detectors.p
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..._checks import check_int
@@ -10,12 +12,21 @@ from ...set_functions import all_masks
 from ..pure_effects.differences import archdetect_design
 from ..pure_effects.instance import fit_order
 
-__all__ = ["fit_order", "moebius_design", "screening_design"]
+__all__ = ["DESIGN_FAMILY", "FAMILY_SEED", "family_masks", "fit_order", "moebius_design", "screening_design"]
+
+#: The random masks of an instance are one of this many sets of masks for its ``p`` and budget,
+#: picked by the instance's own random stream (:func:`family_masks`): instances that share a set
+#: share the factorisation of their fit (:mod:`~glider_plugins.detectors.pure_effects.shared`), and
+#: a set is the same whatever the batch, so an instance's result is too.
+DESIGN_FAMILY = 8
+#: The seed the family's sets are drawn from (with ``p``, the budget and the set's number).
+FAMILY_SEED = 2026
 
 
 def moebius_design(n_features: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """One instance's masks, shape (n, p), bool: a fixed part, then distinct masks not in it, each
-    feature on with probability 1/2, until ``n_samples`` rows (``n`` is at least the fixed part).
+    feature on with probability 1/2, until ``n_samples`` rows (``n`` is at least the fixed part):
+    one of the :data:`DESIGN_FAMILY` sets of :func:`family_masks`, the one ``rng`` picks.
 
     The fixed part is ArchDetect's design in its row order (row 0 all on) when its ``p**2 + p + 2``
     rows fit in ``n_samples``, else :func:`screening_design`'s ``2 p + 2`` rows. When ``2**p`` masks
@@ -32,6 +43,18 @@ def moebius_design(n_features: int, n_samples: int, rng: np.random.Generator) ->
         cycles, rest = divmod(max(int(n_samples), 2**p), 2**p)
         tail = every[np.sort(rng.choice(2**p, rest, replace=False))] if rest else every[:0]
         return np.concatenate([np.tile(every, (cycles, 1)), tail])
+    return np.concatenate([base, family_masks(p, int(n_samples), int(rng.integers(DESIGN_FAMILY)))])
+
+
+@functools.lru_cache(maxsize=4 * DESIGN_FAMILY)
+def family_masks(n_features: int, n_samples: int, member: int) -> np.ndarray:
+    """Set ``member`` of the family of random masks of :func:`moebius_design` for ``p`` features and
+    ``n_samples`` queries, shape (n_samples - len(fixed part), p), bool, read-only: distinct masks
+    not in the fixed part, each feature on with probability 1/2, drawn from ``(FAMILY_SEED, p,
+    n_samples, member)``."""
+    p = int(n_features)
+    base = archdetect_design(p) if p * p + p + 2 <= n_samples else screening_design(p)
+    rng = np.random.default_rng([FAMILY_SEED, p, int(n_samples), int(member)])
     seen = {row.tobytes() for row in np.packbits(base, axis=1)}
     extra: list[np.ndarray] = []
     wanted = n_samples - len(base)
@@ -44,7 +67,9 @@ def moebius_design(n_features: int, n_samples: int, rng: np.random.Generator) ->
                 extra.append(row)
                 if len(extra) == wanted:
                     break
-    return np.concatenate([base, np.asarray(extra, dtype=bool).reshape(-1, p)])
+    out = np.asarray(extra, dtype=bool).reshape(-1, p)
+    out.flags.writeable = False
+    return out
 
 
 def screening_design(n_features: int) -> np.ndarray:

@@ -9,11 +9,14 @@ from functools import cached_property
 import numpy as np
 
 from ...set_functions import all_masks, moebius_transform
+from .columns import GramFactor, count_gram, cross_columns, jittered
+from .shared import PairSubset, shared_pairs
 
 __all__ = ["REFINEMENTS", "MoebiusFit", "confirmed_sets", "cross_columns", "least_squares_fit", "transform_fit"]
 
 #: Iterative-refinement steps of each least-squares solve (against the diagonal jitter that keeps
-#: repeated columns solvable).
+#: repeated columns solvable), but on a shared design (:mod:`.shared`), whose masks are at least
+#: 1.25 per pair of all its features: there the jitter moves no estimate by more than about 1e-9 of it.
 REFINEMENTS = 2
 #: A row whose leverage is within this of 1 cannot be held out (the fit passes through it).
 _LEVERAGE_TOL = 1e-8
@@ -26,13 +29,19 @@ class MoebiusFit:
     when asked for)."""
 
     def __init__(self, terms: list[tuple[int, ...]], coef: np.ndarray, errors: np.ndarray | None, fitted: np.ndarray,
-                 noise: float, design: np.ndarray | None = None, factor: _GramFactor | None = None,
+                 noise: float, design: np.ndarray | PairSubset | None = None, factor: GramFactor | PairSubset | None = None,
                  residual: np.ndarray | None = None, variance: float = 0.0) -> None:
         self.terms, self.coef = terms, coef
         self.fitted = fitted  #: which terms the least squares estimated (the others are exact)
         self.noise = noise  #: the model's rounding level in output units
-        self.design, self.factor, self.residual = design, factor, residual
+        self.factor, self.residual = factor, residual
+        self._design = design  # the fitted terms' columns (n, k), or the shared design's pairs that give them
         self._errors, self._variance = errors, variance
+
+    @cached_property
+    def design(self) -> np.ndarray | None:
+        """The fitted terms' columns, (n, k) (``None`` without least squares)."""
+        return self._design.matrix() if isinstance(self._design, PairSubset) else self._design
 
     @cached_property
     def errors(self) -> np.ndarray:
@@ -56,7 +65,7 @@ class MoebiusFit:
         row can be held out of (every row fixes a term: the transform is exact there)."""
         out = np.full(len(terms), np.inf)
         fitted = [n for n, term in enumerate(terms) if self.fitted[term]]
-        if not fitted or self.design is None:
+        if not fitted or self._design is None:
             return out
         free = 1.0 - self.leverage > _LEVERAGE_TOL  # rows that can be held out
         if not free.any():
@@ -77,7 +86,7 @@ class MoebiusFit:
         predicts for masks it did not see: ``1 - PRESS / total``, each row held out in turn, over
         the rows that can be held out. ``nan`` when no row can (a least-norm fit through every
         mask, or a fit with no least-squares term)."""
-        if self.design is None:
+        if self._design is None:
             return float("nan")
         free = 1.0 - self.leverage > _LEVERAGE_TOL
         if free.sum() < 2:
@@ -92,7 +101,7 @@ class MoebiusFit:
         as if held out (a held-out error is at least the in-sample one, and the variance over the
         rows that can be held out at most the variance over all). ``nan`` where
         :meth:`held_out_r2` is."""
-        if self.design is None:
+        if self._design is None:
             return float("nan")
         total = float(np.sum((y - y.mean()) ** 2))
         if total <= 0:
@@ -103,50 +112,13 @@ class MoebiusFit:
     @cached_property
     def leverage(self) -> np.ndarray:
         """The hat matrix's diagonal, (n,): how much each row's own output sets its fitted value."""
+        if isinstance(self._design, PairSubset):
+            return self._design.leverage()
         return self.factor.leverage(self.design)
 
     def _press(self, residual: np.ndarray, leverage: np.ndarray) -> float:
         held_out = residual / np.maximum(1.0 - leverage, _LEVERAGE_TOL)
         return float(np.sum(np.where(np.abs(held_out) <= self.noise, 0.0, held_out) ** 2))
-
-
-class _GramFactor:
-    """A symmetric positive definite matrix ``gram`` (k, k) factored once: its Cholesky factor
-    (torch's LAPACK), or its inverse where the factorisation fails."""
-
-    def __init__(self, gram: np.ndarray) -> None:
-        import torch
-
-        factor, info = torch.linalg.cholesky_ex(torch.from_numpy(np.ascontiguousarray(gram)))
-        self._lower = factor if int(info) == 0 else None
-        self._inverse = np.linalg.inv(gram) if self._lower is None else None
-
-    def solve(self, right: np.ndarray) -> np.ndarray:
-        """``gram^-1 right`` for ``right`` of shape (k,)."""
-        if self._lower is None:
-            return self._inverse @ right
-        import torch
-
-        half = torch.linalg.solve_triangular(self._lower, torch.from_numpy(right)[:, None], upper=False)
-        return torch.linalg.solve_triangular(self._lower.mT, half, upper=True).numpy()[:, 0]
-
-    def inverse(self) -> np.ndarray:
-        """``gram^-1``, (k, k)."""
-        if self._lower is None:
-            return self._inverse
-        import torch
-
-        return torch.cholesky_inverse(self._lower).numpy()
-
-    def leverage(self, design: np.ndarray) -> np.ndarray:
-        """The diagonal of ``design gram^-1 design^T`` for ``design`` (n, k): the squared norms of
-        the rows of ``design L^-T``."""
-        if self._lower is None:
-            return np.sum((design @ self._inverse) * design, axis=1)
-        import torch
-
-        whitened = torch.linalg.solve_triangular(self._lower.mT, torch.from_numpy(design), upper=True, left=False)  # design L^-T
-        return whitened.square().sum(dim=1).numpy()
 
 
 def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, ...]], low: tuple | None, noise: float) -> MoebiusFit:
@@ -168,31 +140,37 @@ def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, .
     errors = np.zeros(len(terms))
     if not fitted.any():
         return MoebiusFit(terms, coef, errors, fitted, noise)
-    design = cross_columns(masks, [t for t, f in zip(terms, fitted, strict=True) if f])
-    if design.shape[1] >= len(y):  # more terms than masks: the least-norm solution, no errors
-        coef[fitted] = _least_norm(design, target, noise)
-        return MoebiusFit(terms, coef, errors, fitted, noise)
-    gram = _count_gram(design)
-    gram += 1e-9 * max(float(np.trace(gram)) / len(gram), 1e-300) * np.eye(len(gram))
-    factor = _GramFactor(gram)
-    estimate = factor.solve(design.T @ target)
-    for _ in range(REFINEMENTS):  # remove the jitter's bias (a saturated fit is then the exact transform)
-        estimate += factor.solve(design.T @ (target - design @ estimate))
+    fitted_terms = [t for t, f in zip(terms, fitted, strict=True) if f]
+    subset = _shared_subset(masks, fitted_terms, low)
+    if subset is not None:  # pairs of a design whose every pair was factored once (.shared)
+        factor: GramFactor | PairSubset = subset
+        moment, predict, width = subset.moment, subset.predict, subset.width
+    else:
+        design = cross_columns(masks, fitted_terms)
+        if design.shape[1] >= len(y):  # more terms than masks: the least-norm solution, no errors
+            coef[fitted] = _least_norm(design, target, noise)
+            return MoebiusFit(terms, coef, errors, fitted, noise)
+        factor = GramFactor(jittered(count_gram(design)))
+        moment, predict, width = design.T.__matmul__, design.__matmul__, design.shape[1]
+    estimate = factor.solve(moment(target))
+    for _ in range(REFINEMENTS if subset is None else 0):  # remove the jitter's bias (a saturated fit is then the exact
+        estimate += factor.solve(moment(target - predict(estimate)))  # transform; a shared design has 1.25 rows a pair)
     estimate[np.abs(estimate) <= noise] = 0.0
-    residual = target - design @ estimate
-    dof = len(y) - design.shape[1]
+    residual = target - predict(estimate)
+    dof = len(y) - width
     variance = float(residual @ residual) / dof if dof > 0 else 0.0
     coef[fitted] = estimate
-    return MoebiusFit(terms, coef, None, fitted, noise, design, factor, residual, variance)
+    return MoebiusFit(terms, coef, None, fitted, noise, subset if subset is not None else design, factor, residual, variance)
 
 
-def _count_gram(design: np.ndarray) -> np.ndarray:
-    """``design.T @ design`` for 0/1 columns (AND-crosses): counts of rows, exact in float32 below
-    2**24 rows (half the time of float64), returned as float64."""
-    if len(design) < 2**24:
-        single = design.astype(np.float32)
-        return (single.T @ single).astype(np.float64)
-    return design.T @ design
+def _shared_subset(masks: np.ndarray, fitted_terms: list[tuple[int, ...]], low: tuple | None) -> PairSubset | None:
+    """The fitted terms within the design's :class:`~.shared.SharedPairs`, where the fit is of
+    pairs over exact orders 0-1 (``low`` given, its pairs ``None``) on a design that shares its
+    pairs (:func:`~.shared.shared_pairs`); else ``None``."""
+    if low is None or low[2] is not None or not fitted_terms or any(len(t) != 2 for t in fitted_terms):
+        return None
+    pairs = shared_pairs(masks)
+    return None if pairs is None else pairs.subset(fitted_terms)
 
 
 def _least_norm(design: np.ndarray, target: np.ndarray, noise: float) -> np.ndarray:
@@ -246,16 +224,3 @@ def confirmed_sets(fit: MoebiusFit, report: int | None, min_share: float, signif
     if saturated or not candidates:
         return candidates
     return [c for c, gain in zip(candidates, fit.held_out_gains(candidates), strict=True) if gain > 0]
-
-
-def cross_columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray:
-    """The AND-cross of each term's features (the empty set: all ones), shape (n, len(terms))."""
-    out = np.ones((len(masks), len(terms)))
-    by_size: dict[int, list[int]] = {}
-    for n, members in enumerate(terms):
-        by_size.setdefault(len(members), []).append(n)
-    for size, columns in by_size.items():
-        if size:
-            members = np.array([terms[c] for c in columns])  # (m, size)
-            out[:, columns] = masks[:, members].all(axis=2)
-    return out

@@ -44,10 +44,12 @@ def rank_interactions(pure_pairs: np.ndarray, sets: list[tuple[tuple[int, ...], 
     smaller sets, then ids)."""
     iu, ju = np.triu_indices(len(pure_pairs), 1)
     values = np.abs(pure_pairs[iu, ju])
-    keep = values > 0
-    entries = [((int(i), int(j)), float(v)) for i, j, v in zip(iu[keep], ju[keep], values[keep], strict=True)]
-    entries += [(members, abs(value)) for members, value in sets]
-    entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
+    keep = np.flatnonzero(values > 0)
+    keep = keep[np.lexsort((ju[keep], iu[keep], -values[keep]))]  # the pairs in ranking order (ties: ids)
+    entries = list(zip(zip(iu[keep].tolist(), ju[keep].tolist()), values[keep].tolist()))
+    if sets:  # merged with the pairs: by strength, then smaller sets first, then ids
+        entries += [(members, abs(value)) for members, value in sets]
+        entries.sort(key=lambda e: (-e[1], len(e[0]), e[0]))
     return entries
 
 
