@@ -151,7 +151,7 @@ def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, .
             coef[fitted] = _least_norm(design, target, noise)
             return MoebiusFit(terms, coef, errors, fitted, noise)
         factor = GramFactor(jittered(count_gram(design)))
-        moment, predict, width = design.T.__matmul__, design.__matmul__, design.shape[1]
+        moment, predict, width = (lambda values: design.T @ values), (lambda coefs: design @ coefs), design.shape[1]
     estimate = factor.solve(moment(target))
     for _ in range(REFINEMENTS if subset is None else 0):  # remove the jitter's bias (a saturated fit is then the exact
         estimate += factor.solve(moment(target - predict(estimate)))  # transform; a shared design has 1.25 rows a pair)
