@@ -389,15 +389,19 @@ def test_asked_for_shapley_interactions_the_masks_weigh_every_size_alike_and_the
     ref = exact_interactions(dense, x, baselines=0.0)
     assert compare_with_reference(res, ref, index="k-SII").precision_at_k.mean() >= 0.9
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from glider_plugins.visualization import plot_interactions, plot_pairwise_heatmap
 
     fig, (bars, _) = plot_interactions(res[0], top_k=5)
     signed = [value for _, value in res[0].signed_interactions()[:5]]
     assert bars.get_xlabel() == "Shapley interaction (k-SII)" and any(value < 0 for value in signed)
     np.testing.assert_allclose([patch.get_width() for patch in bars.patches], signed)  # the sign is drawn
+    plt.close(fig)
     fig, ax = plot_pairwise_heatmap(res[0])
     assert fig.axes[-1].get_ylabel() == "Shapley interaction (k-SII, signed)"
     np.testing.assert_array_equal(ax.images[0].get_array(), res[0].pairwise("k-SII"))
+    plt.close(fig)
     assert faithfulness(res, ref).r2.mean() >= 0.9 * faithfulness(res, ref).ceiling.mean()  # both indices' surrogate
 
     def extreme_share(detector: FourierDetector) -> float:
