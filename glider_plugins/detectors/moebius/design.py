@@ -12,7 +12,7 @@ from ...set_functions import all_masks
 from ..pure_effects.differences import archdetect_design
 from ..pure_effects.instance import fit_order
 
-__all__ = ["DESIGN_FAMILY", "FAMILY_SEED", "family_masks", "fit_order", "moebius_design", "screening_design"]
+__all__ = ["DESIGN_FAMILY", "FAMILY_SEED", "family_masks", "fit_order", "fixed_part", "moebius_design", "screening_design"]
 
 #: The random masks of an instance are one of this many sets of masks for its ``p`` and budget,
 #: picked by the instance's own random stream (:func:`family_masks`): instances that share a set
@@ -36,8 +36,7 @@ def moebius_design(n_features: int, n_samples: int, rng: np.random.Generator) ->
     first)."""
     p = int(n_features)
     check_int("n_features", p)
-    full = p * p + p + 2
-    base = archdetect_design(p) if full <= n_samples else screening_design(p)
+    base = fixed_part(p, n_samples)
     if 2**p <= max(n_samples, len(base)):
         every = all_masks(p)[::-1]
         cycles, rest = divmod(max(int(n_samples), 2**p), 2**p)
@@ -53,7 +52,7 @@ def family_masks(n_features: int, n_samples: int, member: int) -> np.ndarray:
     not in the fixed part, each feature on with probability 1/2, drawn from ``(FAMILY_SEED, p,
     n_samples, member)``."""
     p = int(n_features)
-    base = archdetect_design(p) if p * p + p + 2 <= n_samples else screening_design(p)
+    base = fixed_part(p, n_samples)
     rng = np.random.default_rng([FAMILY_SEED, p, int(n_samples), int(member)])
     seen = {row.tobytes() for row in np.packbits(base, axis=1)}
     extra: list[np.ndarray] = []
@@ -70,6 +69,13 @@ def family_masks(n_features: int, n_samples: int, member: int) -> np.ndarray:
     out = np.asarray(extra, dtype=bool).reshape(-1, p)
     out.flags.writeable = False
     return out
+
+
+def fixed_part(n_features: int, n_samples: int) -> np.ndarray:
+    """The rows every :func:`moebius_design` starts with: ArchDetect's design when its ``p**2 + p +
+    2`` rows fit in ``n_samples``, else :func:`screening_design`'s ``2 p + 2``."""
+    p = int(n_features)
+    return archdetect_design(p) if p * p + p + 2 <= n_samples else screening_design(p)
 
 
 def screening_design(n_features: int) -> np.ndarray:

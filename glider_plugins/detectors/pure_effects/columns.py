@@ -51,14 +51,22 @@ class GramFactor:
         self._lower = factor if int(info) == 0 else None
         self._inverse = np.linalg.inv(gram) if self._lower is None else None
 
+    @property
+    def factored(self) -> bool:
+        """Whether ``gram`` was positive definite (factored by Cholesky, not inverted)."""
+        return self._lower is not None
+
     def solve(self, right: np.ndarray) -> np.ndarray:
-        """``gram^-1 right`` for ``right`` of shape (k,)."""
+        """``gram^-1 right`` for ``right`` of shape (k,) or (k, m)."""
         if self._lower is None:
             return self._inverse @ right
         import torch
 
-        half = torch.linalg.solve_triangular(self._lower, torch.from_numpy(right)[:, None], upper=False)
-        return torch.linalg.solve_triangular(self._lower.mT, half, upper=True).numpy()[:, 0]
+        column = right.ndim == 1
+        values = torch.from_numpy(np.ascontiguousarray(right[:, None] if column else right))
+        half = torch.linalg.solve_triangular(self._lower, values, upper=False)
+        out = torch.linalg.solve_triangular(self._lower.mT, half, upper=True).numpy()
+        return out[:, 0] if column else out
 
     def inverse(self) -> np.ndarray:
         """``gram^-1``, (k, k)."""

@@ -84,15 +84,13 @@ class SharedPairs:
     @classmethod
     def build(cls, masks: np.ndarray) -> SharedPairs | None:
         """From the masks (n, p); ``None`` where the Gram matrix is not positive definite."""
-        import torch
-
         pairs = list(itertools.combinations(range(masks.shape[1]), 2))
         design = cross_columns(masks, pairs)
         gram = jittered(count_gram(design))
-        factor, info = torch.linalg.cholesky_ex(torch.from_numpy(gram))
-        if int(info) != 0:
+        factor = GramFactor(gram)
+        if not factor.factored:
             return None
-        return cls(pairs, np.ascontiguousarray(design.T), gram, torch.cholesky_inverse(factor).numpy())
+        return cls(pairs, np.ascontiguousarray(design.T), gram, factor.inverse())
 
     def subset(self, terms: list[tuple[int, ...]]) -> PairSubset | None:
         """The fit on ``terms`` (pairs of this design), or ``None`` if one is not a pair."""
@@ -111,16 +109,13 @@ class PairSubset:
     with ``S = (G^-1)[B, B]``) where ``B`` is the smaller, else by factoring ``G[A, A]``."""
 
     def __init__(self, shared: SharedPairs, columns: np.ndarray) -> None:
-        import torch
-
         self.shared, self.columns = shared, columns
         self.left_out = np.setdiff1d(np.arange(len(shared.gram)), columns)
-        self._schur = None
-        self._direct = None
+        self._schur: GramFactor | None = None  # S = (G^-1)[B, B], factored
+        self._direct: GramFactor | None = None  # G[A, A], factored
         if len(self.left_out) < len(columns):
-            block = torch.from_numpy(np.ascontiguousarray(shared.inverse[np.ix_(self.left_out, self.left_out)]))
-            lower, info = torch.linalg.cholesky_ex(block)
-            self._schur = lower if int(info) == 0 else None
+            schur = GramFactor(shared.inverse[np.ix_(self.left_out, self.left_out)])
+            self._schur = schur if schur.factored else None
         if self._schur is None:
             self._direct = GramFactor(shared.gram[np.ix_(columns, columns)])
 
@@ -146,7 +141,7 @@ class PairSubset:
             return self._direct.solve(right)
         inverse = self.shared.inverse
         full = inverse @ self._padded(right, self.columns)  # (G^-1)[:, A] right
-        return full[self.columns] - (inverse @ self._padded(self._schur_solve(full[self.left_out]), self.left_out))[self.columns]
+        return full[self.columns] - (inverse @ self._padded(self._schur.solve(full[self.left_out]), self.left_out))[self.columns]
 
     def inverse(self) -> np.ndarray:
         """``G[A, A]^-1``, (k, k)."""
@@ -154,26 +149,14 @@ class PairSubset:
             return self._direct.inverse()
         inverse = self.shared.inverse
         across = inverse[np.ix_(self.left_out, self.columns)]  # (G^-1)[B, A]
-        return inverse[np.ix_(self.columns, self.columns)] - across.T @ self._schur_solve(across)
+        return inverse[np.ix_(self.columns, self.columns)] - across.T @ self._schur.solve(across)
 
-    def leverage(self, design: np.ndarray | None = None) -> np.ndarray:
-        """Each row's leverage in the fit on ``A``, (n,): the full fit's less what ``B`` adds."""
+    def leverage(self) -> np.ndarray:
+        """Each row's leverage in the fit on ``A``, (n,): the full fit's less what ``B`` adds
+        (``rowsum((W_B S^-1) * W_B)``, the leverages of ``W_B`` under ``S``)."""
         if self._direct is not None:
-            return self._direct.leverage(self.matrix() if design is None else design)
-        import torch
-
-        weights = torch.from_numpy(np.ascontiguousarray(self.shared.weights[:, self.left_out]))
-        whitened = torch.linalg.solve_triangular(self._schur.mT, weights, upper=True, left=False)  # W_B L^-T
-        return self.shared.leverage - whitened.square().sum(dim=1).numpy()
-
-    def _schur_solve(self, right: np.ndarray) -> np.ndarray:
-        """``S^-1 right`` for ``right`` (|B|,) or (|B|, m)."""
-        import torch
-
-        column = right.ndim == 1
-        values = torch.from_numpy(np.ascontiguousarray(right[:, None] if column else right))
-        out = torch.cholesky_solve(values, self._schur).numpy()
-        return out[:, 0] if column else out
+            return self._direct.leverage(self.matrix())
+        return self.shared.leverage - self._schur.leverage(np.ascontiguousarray(self.shared.weights[:, self.left_out]))
 
     def _padded(self, values: np.ndarray, positions: np.ndarray) -> np.ndarray:
         out = np.zeros(len(self.shared.gram))
