@@ -29,6 +29,7 @@ from glider_plugins.pipeline import (
     run_pipeline,
     table_inputs,
 )
+from glider_plugins.pipeline.candidates import candidate_count
 from glider_plugins.results import GlobalInteractions
 
 pytest.importorskip("onnxruntime")
@@ -143,6 +144,35 @@ def test_save_writes_json_csv_png_and_html(result, tmp_path):
     summary = json.loads(paths["summary.json"].read_text())["recommended"]
     assert summary["variant"] == "+glider" and set(summary["validation_logloss"]) == {"+glider"}
     assert "Crosses to use: those <b>+glider</b> kept" in page
+
+
+def test_candidates_are_every_pair_ranked_by_cross_value_planted_first(result, tmp_path):
+    """The default ranking values every pair of the 12 fields (and GLIDER's larger groups) on the
+    source model's scores: the 4 planted pairs are the 4 highest, and the list tried is the
+    positive-valued head, at most a third of the pairs."""
+    values = result.cross_values
+    planted = {tuple(sorted(result.feature_names[i] for i in g)) for g in result.planted}
+    assert len(values) >= 66 and values["value"].is_monotonic_decreasing
+    assert {tuple(sorted(c)) for c in values["columns"].head(4)} == planted, values.head(6)
+    tried = list(result.selection.report["columns"])
+    assert tried == [tuple(c) for c, v in zip(values["columns"], values["value"]) if v > 0][:18] and len(tried) <= 66 // 3
+    assert 0.0 < values.attrs["additive_r2"] < 1.0  # the planted pairs are the non-additive part
+    paths = result.save(tmp_path / "report")
+    assert pd.read_csv(paths["cross_values.csv"])["cross"].tolist() == values["cross"].tolist()
+    assert "<h2>Cross values</h2>" in paths["report.html"].read_text()
+
+
+def test_frequency_ranking_tries_glider_s_most_frequent_interactions():
+    small = {"n_rows": 4000, "n_dense": 0, "n_cat": 5, "n_pairs": 1, "n_triples": 0, "cardinality_range": (3, 8)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline("synthetic", source_model="widedeep", target_models=("widedeep",), k=2, n_instances=40, seeds=(0,),
+                           epochs=1, show_progress=False, synthetic_options=small, controls=False, ranking="frequency")
+        top = [tuple(res.interactions.names_of(s)) for s, _ in res.interactions.top(candidate_count(5, 2))]
+    assert res.cross_values is None and res.settings["ranking"] == "frequency"
+    assert [tuple(c) for c in res.selection.report["columns"]] == top
+    with pytest.raises(InputError, match="ranking: expected one of"):
+        run_pipeline("synthetic", ranking="gain")
 
 
 # ------------------------------------------------------------------------------------ small pieces

@@ -20,6 +20,10 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
     parser.add_argument("--detector", default="auto", help="auto (default: pure effects where their fit is faithful, else Banzhaf interactions; archdetect, moebius on screening rows or nid for wider tables), moebius, archdetect, fourier or nid (the paper's)")
     parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
+    parser.add_argument("--ranking", choices=("cross-value", "frequency"), default="cross-value",
+                        help="how GLIDER's candidate crosses are ranked: cross-value (default: every pair and GLIDER's larger "
+                             "groups by what their ids explain of the source model's non-additive output) or frequency "
+                             "(GLIDER's counts, the paper's)")
     parser.add_argument("--quiet", action="store_true", help="warnings only: no progress bars or step lines")
     parser.add_argument("--targets", nargs="+", metavar="MODEL",
                         help="target recommenders retrained with and without the crosses (default: all five, "
@@ -50,7 +54,7 @@ def demo_run(args: argparse.Namespace, out: TextIO) -> int:
     elif args.source_output:
         options["source_options"] = {"output_name": args.source_output}
     result = run_pipeline(data, source_model=source, k=args.k, detector=args.detector, out=args.out, show_progress=not args.quiet,
-                          workers=args.workers, **options)
+                          workers=args.workers, ranking=args.ranking, **options)
     print("global interactions encoded: " + (", ".join(result.cross_names()["+glider"]) or "none"), file=out)
     chosen = result.recommended
     if chosen is not None:

@@ -1,7 +1,12 @@
 """The candidate crosses the pipeline's selection tries: GLIDER's, and the controls that must be
 beaten on the same terms (the same selection, the same rows, as many candidates of the same sizes).
 
-* ``+glider``: GLIDER's strongest ``n`` interactions of the source model;
+* ``+glider``: the source model's interactions worth a cross, ``n`` of them
+  (:func:`valued_candidates`, the default ranking ``"cross-value"``): every pair of fields and
+  GLIDER's groups of three or more, ranked by their cross value on the training rows
+  (:func:`~glider_plugins.encoders.cross_value.cross_values`: the held-out share of the source
+  model's non-additive output a cross's ids explain); or GLIDER's ``n`` most frequent
+  interactions (:func:`glider_candidates`, ranking ``"frequency"``, the paper's);
 * ``+random``: ``n`` random feature groups of the sizes of GLIDER's candidates, drawn from all groups
   of those sizes (GLIDER's and planted ones included: chance may find them too; one list per draw);
 * ``+all-pairs``: every pair of fields, the brute-force anchor (where there are at most
@@ -16,36 +21,96 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from ..results import GlobalInteractions
+from ..results import MIN_FREQUENCY, GlobalInteractions
 
-__all__ = ["ALL_PAIRS_MAX", "CONTROLS", "Candidates", "all_pairs", "fast_candidates", "glider_candidates", "random_candidates"]
+__all__ = ["ALL_PAIRS_MAX", "CONTROLS", "RANKINGS", "VALUED_PAIRS_MAX", "Candidates", "all_pairs", "candidate_count",
+           "fast_candidates", "glider_candidates", "random_candidates", "valued_candidates"]
 
 #: The controls, in the order the table shows them.
 CONTROLS = ("+random", "+all-pairs", "+fast")
+#: How ``+glider``'s candidates are ranked: by cross value (default) or by GLIDER's frequency.
+RANKINGS = ("cross-value", "frequency")
 #: Every pair is tried where the fields have at most this many pairs (p = 25); beyond, the anchor
 #: is not run (its cost is the selection's, one logistic regression per candidate).
 ALL_PAIRS_MAX = 300
+#: Every pair is valued where the fields have at most this many pairs (p = 141; a pass over the
+#: training rows per pair, no model fit); beyond, only GLIDER's interactions are.
+VALUED_PAIRS_MAX = 10_000
 
 
 @dataclass
 class Candidates:
-    """One candidate list: its variant, the groups (field names, in the order they are tried) and
-    the seconds it took to propose them (GLIDER's detection is timed as the pipeline's step)."""
+    """One candidate list: its variant, the groups (field names, in the order they are tried), the
+    seconds it took to propose them (GLIDER's detection is timed as the pipeline's step) and, for
+    a valued list, every group it ranked with its cross value (``values``)."""
 
     variant: str
     groups: list[tuple[str, ...]]
     seconds: float = 0.0
+    values: Any = None
+
+
+def candidate_count(n_fields: int, k: int) -> int:
+    """How many candidates each list tries: ``3 k``, but at most a third of the pairs (at least
+    ``k``, at most every pair): the selection's cost is one regression per candidate."""
+    pairs = n_fields * (n_fields - 1) // 2
+    return max(1, min(3 * k, max(k, pairs // 3), pairs))
 
 
 def glider_candidates(interactions: GlobalInteractions, n: int) -> Candidates:
     """GLIDER's ``n`` strongest interactions (``top(n)``), by name."""
     return Candidates("+glider", [tuple(str(x) for x in interactions.names_of(s)) for s, _ in interactions.top(n)])
+
+
+def valued_candidates(interactions: GlobalInteractions, train: Any, scores: np.ndarray, n: int, *, k: int = 1,
+                      min_count: int = 10, dense_features: Any = None, missing_value: Any = None, seed: int = 0) -> Candidates:
+    """The ``n`` groups of highest cross value on the source model's ``scores`` over ``train``
+    (a warning when fewer than ``k`` are worth anything).
+
+    The groups valued: every pair of ``train``'s columns (where there are at most
+    :data:`VALUED_PAIRS_MAX`; else GLIDER's pairs) and GLIDER's ``3 n`` most frequent groups of
+    three or more (found in at least ``MIN_FREQUENCY`` of the rows, as :meth:`GlobalInteractions.top`) (brute force cannot enumerate sets of three at scale; GLIDER proposes
+    them). Groups worth nothing (value <= 0) are not proposed. ``scores``: the source model's
+    output on ``train``'s rows (log-odds; probabilities are turned into log-odds here).
+    """
+    from ..encoders.cross_value import cross_values
+
+    start = time.perf_counter()
+    names = [str(c) for c in train.columns]
+    least = MIN_FREQUENCY * interactions.n_instances  # the groups GLIDER.top would consider, most frequent first
+    found = [tuple(str(x) for x in interactions.names_of(s)) for s, c in interactions.counts.items() if c >= least]
+    found = [g for g in found if len(g) == 2] + [g for g in found if len(g) > 2][:3 * n]
+    every_pair = len(names) * (len(names) - 1) // 2 <= VALUED_PAIRS_MAX
+    pool = list(itertools.combinations(names, 2)) if every_pair else [g for g in found if len(g) == 2]
+    pool += [g for g in found if len(g) > 2]
+    if not pool:
+        return Candidates("+glider", [], time.perf_counter() - start)
+    values = cross_values(pool, train, as_log_odds(scores), min_count=min_count, dense_features=dense_features,
+                          missing_value=missing_value, seed=seed)
+    values = values.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
+    groups = [tuple(g) for g, v in zip(values["columns"], values["value"], strict=True) if v > 0][:n]
+    if len(groups) < k:
+        warnings.warn(f"k={k} is larger than the {len(groups)} candidate cross(es) worth anything (cross value > 0); "
+                      f"using all of them", stacklevel=3)
+    return Candidates("+glider", groups, time.perf_counter() - start, values)
+
+
+def as_log_odds(scores: np.ndarray) -> np.ndarray:
+    """``scores`` as they are, or, when every one is a probability in [0, 1], their log-odds
+    (clipped a float32 step away from 0 and 1)."""
+    values = np.asarray(scores, dtype=np.float64)
+    if values.size and np.all((values >= 0) & (values <= 1)):
+        clipped = np.clip(values, 1e-7, 1 - 1e-7)
+        return np.log(clipped) - np.log1p(-clipped)
+    return values
 
 
 def random_candidates(sizes: Sequence[int], names: Sequence[str], seed: int, exclude: Sequence[Sequence[str]] = ()) -> Candidates:

@@ -20,9 +20,11 @@ from .candidates import (
     CONTROLS,
     Candidates,
     all_pairs,
+    candidate_count,
     fast_candidates,
     glider_candidates,
     random_candidates,
+    valued_candidates,
 )
 from .data import PipelineData
 
@@ -60,14 +62,23 @@ def check_controls(controls: bool | Sequence[str]) -> tuple[str, ...]:
 
 
 def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k: int, controls: Sequence[str], seed: int,
-                    n_draws: int) -> dict[str, list[Candidates]]:
-    """Every variant's candidate lists (one per ``+random`` draw), each of GLIDER's length (``3 k``)
-    where it can be: :mod:`~glider_plugins.pipeline.candidates`."""
+                    n_draws: int, scores: np.ndarray | None = None, min_count: int = 10) -> dict[str, list[Candidates]]:
+    """Every variant's candidate lists (one per ``+random`` draw), each as long as GLIDER's
+    (:func:`~glider_plugins.pipeline.candidates.candidate_count`; the controls of the same sizes):
+    :mod:`~glider_plugins.pipeline.candidates`. With the source model's ``scores`` on the training
+    rows, GLIDER's list is ranked by cross value (:func:`valued_candidates`), else by frequency."""
     names = list(prepared.train.feature_names)
-    glider = glider_candidates(interactions, 3 * k)
+    n = candidate_count(len(names), k)
+    if scores is None:
+        glider = glider_candidates(interactions, n)
+    else:
+        train = prepared.frame("train")
+        glider = valued_candidates(interactions, train[names], scores, n, k=k, min_count=min_count,
+                                   dense_features=list(prepared.train.dense_names), missing_value=0, seed=seed)
     lists: dict[str, list[Candidates]] = {"+glider": [glider]}
+    n = len(glider.groups) or n
     if "+random" in controls:
-        sizes = [len(g) for g in glider.groups] or [2] * 3 * k
+        sizes = [len(g) for g in glider.groups] or [2] * n
         lists["+random"] = [random_candidates(sizes, names, seed + 7919 * (j + 1)) for j in range(n_draws)]
     if "+all-pairs" in controls:
         if len(names) * (len(names) - 1) // 2 <= ALL_PAIRS_MAX:
@@ -77,7 +88,7 @@ def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k:
     if "+fast" in controls:
         try:
             train = prepared.frame("train")
-            lists["+fast"] = [fast_candidates(train.drop(columns="label"), train["label"].to_numpy(), 3 * k,
+            lists["+fast"] = [fast_candidates(train.drop(columns="label"), train["label"].to_numpy(), n,
                                               [c for c in names if c not in prepared.train.dense_names])]
         except ImportError as exc:
             warnings.warn(f"{exc}; the '+fast' control is skipped", stacklevel=3)

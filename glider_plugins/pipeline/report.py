@@ -81,6 +81,9 @@ class PipelineResult:
         candidate, and ``+glider`` holds the crosses it kept (none, when no cross paid off).
     selections : dict of str -> list of CrossSelection
         Every variant's selections (one per ``+random`` draw), GLIDER's included.
+    cross_values : pandas.DataFrame or None
+        With ``ranking="cross-value"``: every group valued for ``+glider``, highest first
+        (:func:`~glider_plugins.encoders.cross_value.cross_values`' columns; ``cross_values.csv``).
     """
 
     interactions: GlobalInteractions
@@ -95,6 +98,7 @@ class PipelineResult:
     random_draws: list[list[tuple[int, ...]]] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     selections: dict[str, list[Any]] = field(default_factory=dict)
+    cross_values: Any = None
 
     def recovery(self) -> dict[str, float] | None:
         """:func:`planted_recovery` of the top-K against the planted groups (None without them)."""
@@ -155,7 +159,8 @@ class PipelineResult:
 
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``interactions.json``, ``results.csv``, ``summary.json``, ``auc.png``, ``interactions.png``
-        and ``report.html`` (embedding both pictures) into the folder ``out``; returns the paths."""
+        and ``report.html`` (embedding both pictures) into the folder ``out``, with ``selection.csv``
+        and ``cross_values.csv`` where there are selections and cross values; returns the paths."""
         import matplotlib.pyplot as plt  # the backend is the application's (CLI, notebook, MPLBACKEND)
 
         from ..visualization._common import save_figure
@@ -177,6 +182,9 @@ class PipelineResult:
         if reports:
             paths["selection.csv"] = folder / "selection.csv"
             pd.concat(reports, ignore_index=True).to_csv(paths["selection.csv"], index=False)
+        if self.cross_values is not None:
+            paths["cross_values.csv"] = folder / "cross_values.csv"
+            self.cross_values.to_csv(paths["cross_values.csv"], index=False)
         paths["report.html"].write_text(report_page(self, paths), encoding="utf-8")
         return paths
 

@@ -37,7 +37,7 @@ _SETTING_WORDS = {
 #: What each variant is, in words.
 _VARIANT_WORDS = {
     "baseline": "the fields alone",
-    "+glider": "GLIDER's candidates, through the selection",
+    "+glider": "the source model's candidates (ranked by cross value, or by GLIDER's frequency), through the selection",
     "+random": "random candidates (as many, same sizes), through the same selection",
     "+all-pairs": "every pair, through the same selection",
     "+fast": "FAST's pair ranking (interpret's EBM), through the same selection",
@@ -64,6 +64,8 @@ def report_page(result: Any, paths: dict[str, Path]) -> str:
     ]
     if result.selection is not None:
         parts += ["<h2>GLIDER's candidates in the selection</h2>", f"<p>{_text(str(result.selection))}.</p>", _selection(result.selection.report)]
+    if getattr(result, "cross_values", None) is not None:
+        parts += ["<h2>Cross values</h2>", _cross_values_note(result.cross_values), _selection(result.cross_values, file="cross_values.csv")]
     parts += ["<h2>Timings</h2>", _table(["step", "seconds"], [[k, _number(v, 1)] for k, v in result.timings.items()], numeric={1}),
               "</body></html>"]
     return "\n".join(parts)
@@ -120,13 +122,20 @@ def _crosses(result: Any) -> str:
     return _table(["variant", "what it is", "crosses kept"], rows)
 
 
-def _selection(report: pd.DataFrame, limit: int = 30) -> str:
+def _cross_values_note(values: pd.DataFrame) -> str:
+    r2 = values.attrs.get("additive_r2")
+    additive = f" The fields alone explain {100 * r2:.1f}% of the variance of its scores." if r2 is not None else ""
+    return ("<p class='note'>How much of the source model's non-additive output (its scores less their best additive model "
+            f"of the fields) each cross's ids explain on held-out training rows; the candidates are the highest.{_text(additive)}</p>")
+
+
+def _selection(report: pd.DataFrame, limit: int = 30, file: str = "selection.csv") -> str:
     shown = report.head(limit)
     numeric = {k for k, column in enumerate(shown.columns)
                if pd.api.types.is_numeric_dtype(shown[column]) and not pd.api.types.is_bool_dtype(shown[column])}
     whole = {k for k in numeric if _whole_numbers(shown.iloc[:, k].to_numpy(dtype=np.float64))}  # counts, sizes: no decimals
     rows = [[_cell(v, k in whole) for k, v in enumerate(row)] for row in shown.itertuples(index=False)]
-    more = f"<p class='note'>The first {limit} of {len(report)} candidates (all in selection.csv).</p>" if len(report) > limit else ""
+    more = f"<p class='note'>The first {limit} of {len(report)} (all in {file}).</p>" if len(report) > limit else ""
     return _table([str(c) for c in shown.columns], rows, numeric=numeric) + more
 
 

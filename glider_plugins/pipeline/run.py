@@ -17,7 +17,7 @@ from ..encoders.cross import CrossFeatureEncoder
 from ..errors import InputError
 from ..recsys import MODELS, CTRDataset, evaluate, export_onnx, fit, make_model, model_key
 from ..results import GlobalInteractions
-from .candidates import CONTROLS
+from .candidates import CONTROLS, RANKINGS
 from .controls import (
     candidate_lists,
     check_controls,
@@ -35,6 +35,7 @@ from .source import (
     resolve_source,
     source_arguments,
     source_metrics,
+    source_scores,
     source_target,
 )
 from .tabular import add_metadata
@@ -74,6 +75,7 @@ def run_pipeline(
     source_options: dict[str, Any] | None = None,
     random_draws: int | None = None,
     workers: int = 1,
+    ranking: str = "cross-value",
 ) -> PipelineResult:
     """Find global interactions of a source model and measure what they do for target models.
 
@@ -81,7 +83,9 @@ def run_pipeline(
     ONNX (or take the user's own); run :class:`~glider_plugins.Glider` on it over ``n_instances``
     training rows (one feature per field; inputs and baselines by the model's layout,
     :mod:`~glider_plugins.pipeline.source`: ``(cat_ids, dense)`` against id 0 = missing and dense 0 =
-    the training mean, or the raw table against its typical row); keep those of the top ``3 k`` that lower a logistic regression's
+    the training mean, or the raw table against its typical row); rank the candidate crosses
+    (``ranking``) and keep those of the first ``n`` (``3 k``, at most a third of the pairs:
+    :func:`~glider_plugins.pipeline.candidates.candidate_count`) that lower a logistic regression's
     validation log loss (``select``, at most ``k``) and encode them with
     :class:`~glider_plugins.CrossFeatureEncoder` fit on train; train every target model without
     (``baseline``) and with the crosses (``+glider``) for each seed, plus the controls ``+random``
@@ -112,6 +116,14 @@ def run_pipeline(
         The models retrained with and without the crosses.
     k : int, default 10
         Global interactions to encode. More than GLIDER found: a warning, and all of them.
+    ranking : {"cross-value", "frequency"}, default "cross-value"
+        How ``+glider``'s candidates are ranked. ``"cross-value"``: every pair of fields and
+        GLIDER's groups of three or more, by the held-out share of the source model's
+        non-additive output on the training rows that the cross's ids explain
+        (:func:`~glider_plugins.encoders.cross_value.cross_values`; the source model scores the
+        training rows once; ``result.cross_values``). ``"frequency"``: GLIDER's most frequent
+        interactions (the paper's; measured behind random crosses on MovieLens and census, see
+        the README). GLIDER's interactions are the source model's explanation either way.
     n_instances, n_samples, top_k_per_instance : int
         Rows explained, perturbations per row (NID and ``"moebius"``, and the budget ``"auto"``
         chooses by; ArchDetect's queries are fixed), and interactions kept per row.
@@ -152,7 +164,7 @@ def run_pipeline(
         them on). One line per step goes to the ``glider_plugins.pipeline.run`` logger at INFO
         whatever this says: ``logging.basicConfig(level=logging.INFO)`` shows them.
     select : bool, default True
-        Check each variant's candidates (GLIDER's top ``3 k``, and the controls') on the validation
+        Check each variant's candidates (GLIDER's first ``n``, and the controls') on the validation
         rows and encode only those that lower a logistic regression's validation log loss, at
         most ``k`` (:func:`~glider_plugins.encoders.selection.select_crosses`;
         ``result.selections``, ``selection.csv``). ``False``: the first ``k`` of each list as they
@@ -169,7 +181,7 @@ def run_pipeline(
         a deterministic control's: the lowest held-out log loss after the selection, on the
         validation rows); :attr:`~PipelineResult.crosses` are GLIDER's kept crosses whichever wins.
     """
-    _check_args(target_models, k, seeds, random_draws, workers)
+    _check_args(target_models, k, seeds, random_draws, workers, ranking)
     user_source = None if is_registered(source_model) else resolve_source(source_model, source_inputs, source_options)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -189,7 +201,9 @@ def run_pipeline(
         clock = time.perf_counter()
         interactions = _detect(user_source, prepared, detect_settings)
         timings["detect"] = time.perf_counter() - clock
-    lists = candidate_lists(prepared, interactions, k, check_controls(controls), seed, len(seeds) if random_draws is None else random_draws)
+        scores = _ranking_scores(user_source, prepared, ranking, timings)
+    lists = candidate_lists(prepared, interactions, k, check_controls(controls), seed, len(seeds) if random_draws is None else random_draws,
+                            scores, min_count)
     clock = time.perf_counter()
     chosen, selections, costs = choose_crosses(prepared, lists, k, min_count, select, show_progress, workers)
     timings["select"] = time.perf_counter() - clock
@@ -202,10 +216,11 @@ def run_pipeline(
     source_name = source_model if is_registered(source_model) else f"{user_source.kind} ({user_source.layout})"
     settings = {"data": prepared.name, "source_model": source_name, "k": k, "n_instances": n_instances, "n_samples": n_samples, "detector": detector, "seeds": list(seeds), "epochs": epochs, "batch_size": batch_size, "seed": seed, "rows": [len(prepared.train), len(prepared.valid), len(prepared.test)]}
     settings["select"] = bool(select)
+    settings["ranking"] = ranking
     settings["random_draws"] = len(draws)
     result = PipelineResult(interactions, table, timings, chosen["+glider"][0], variants, prepared.planted, source_metrics, settings,
                             selections.get("+glider", [None])[0], random_draws=draws, feature_names=list(prepared.train.feature_names),
-                            selections=selections)
+                            selections=selections, cross_values=lists["+glider"][0].values)
     if out is not None:
         result.save(out)
     return result
@@ -220,8 +235,11 @@ def check_target_models(names: Sequence[str], argument: str = "target_models") -
         raise InputError(f"{argument}: unknown model(s) {unknown or names}; expected names of {sorted(MODELS)}")
 
 
-def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None, workers: int = 1) -> None:
+def _check_args(target_models: Sequence[str], k: int, seeds: Sequence[int], random_draws: int | None, workers: int = 1,
+                ranking: str = "cross-value") -> None:
     check_target_models(target_models)
+    if ranking not in RANKINGS:
+        raise InputError(f"ranking: expected one of {list(RANKINGS)}, got {ranking!r}")
     check_int("random_draws", random_draws, allow_none=True)
     check_int("workers", workers)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -279,6 +297,16 @@ def _glider_detect(model: Any, inputs: tuple[np.ndarray, ...], baselines: Any, m
         data, n_instances=n_instances, top_k=top_k, baselines=baselines, feature_mask=mask, feature_names=names, seed=seed,
         show_progress=show_progress, target=target, **options,
     )
+
+
+def _ranking_scores(source: SourceModel, prepared: PipelineData, ranking: str, timings: dict[str, float]) -> np.ndarray | None:
+    """The source model's scores on the training rows, for the cross values (``None``: ranked by frequency)."""
+    if ranking != "cross-value":
+        return None
+    clock = time.perf_counter()
+    scores = source_scores(source, prepared, "train")
+    timings["score_train"] = time.perf_counter() - clock
+    return scores
 
 
 def _user_source_metrics(source: SourceModel, prepared: PipelineData) -> dict[str, float]:

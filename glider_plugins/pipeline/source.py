@@ -34,7 +34,7 @@ from ..recsys import MODELS, model_key
 from ..recsys.training import log_loss, roc_auc
 from .tabular import onnx_session
 
-__all__ = ["LAYOUTS", "SourceModel", "is_registered", "resolve_source", "source_arguments", "source_metrics", "source_target",
+__all__ = ["LAYOUTS", "SourceModel", "is_registered", "resolve_source", "source_arguments", "source_metrics", "source_scores", "source_target",
            "table_matrix", "typical_row"]
 
 LAYOUTS: tuple[str, ...] = ("auto", "ids", "table")
@@ -180,12 +180,18 @@ def source_target(source: SourceModel, inputs: tuple[np.ndarray, ...]) -> int | 
     return 1 if width == 2 else None
 
 
-def source_metrics(source: SourceModel, prepared: Any) -> dict[str, float]:
-    """Test ``auc`` of the user's model (and ``logloss`` when its scores are probabilities)."""
+def source_scores(source: SourceModel, prepared: Any, part: str) -> np.ndarray:
+    """The source model's output explained (:func:`source_target`) on the rows of ``part``, shape (n_rows,)."""
     from ..adapters import adapt
 
-    inputs, _, _, _ = source_arguments(source, prepared, "test")
-    scores = np.asarray(adapt(source.model, **source.options)(inputs, target=source_target(source, inputs)), dtype=np.float64)
+    inputs, _, _, _ = source_arguments(source, prepared, part)
+    scores = adapt(source.model, **source.options)(inputs, target=source_target(source, inputs))
+    return np.asarray(scores, dtype=np.float64).reshape(-1)
+
+
+def source_metrics(source: SourceModel, prepared: Any) -> dict[str, float]:
+    """Test ``auc`` of the user's model (and ``logloss`` when its scores are probabilities)."""
+    scores = source_scores(source, prepared, "test")
     labels = prepared.test.labels
     metrics = {"auc": roc_auc(labels, scores)}
     if np.all((scores >= 0) & (scores <= 1)):
