@@ -120,3 +120,25 @@ def test_candidate_count_is_at_most_a_third_of_the_pairs_and_probabilities_becom
     assert candidate_count(5, 10) == 10 and candidate_count(3, 10) == 3 and candidate_count(2, 1) == 1
     np.testing.assert_allclose(as_log_odds(np.array([0.5, 0.25, 1.0])), [0.0, np.log(1 / 3), np.log(1e7 - 1)], rtol=1e-6)
     np.testing.assert_array_equal(as_log_odds(np.array([-1.0, 2.0])), [-1.0, 2.0])
+
+
+def test_cross_ids_split_the_rows_as_the_encoder_does():
+    """The values are computed on the crosses a target model would get: the same partition of the
+    rows as CrossFeatureEncoder's ids (missing parent, rare value or combination, own ids), the
+    same vocabulary sizes and support, dense columns by the same bins."""
+    from glider_plugins import CrossFeatureEncoder
+    from glider_plugins.encoders.cross_value import _field_codes, cross_ids
+
+    rng = np.random.default_rng(9)
+    n = 6000
+    frame = pd.DataFrame({"a": rng.integers(0, 40, n), "b": rng.choice([0, 1, 2, 3, 7, 99], n, p=[.1, .3, .3, .2, .099, .001]),
+                          "x": np.where(rng.random(n) < 0.05, np.nan, rng.gamma(2.0, size=n)), "c": rng.integers(1, 4, n)})
+    groups = [("a", "b"), ("b", "x"), ("a", "b", "c"), ("x", "c")]
+    encoder = CrossFeatureEncoder(groups, min_count=10, dense_features=["x"], missing_value=0, min_support=0.0)
+    expected = encoder.fit_transform(frame).to_numpy()
+    for j, group in enumerate(groups):
+        ids, vocab, support = cross_ids([_field_codes(frame, c, 10, ["x"], 0) for c in group], 10)
+        pairs = set(zip(ids.tolist(), expected[:, j].tolist()))
+        assert len(pairs) == len(set(ids.tolist())) == len(set(expected[:, j].tolist())), group  # a one-to-one relabelling
+        assert vocab == encoder.vocab_sizes_[j] and support == pytest.approx(encoder.support_[j]), group
+        assert set(ids[expected[:, j] == 0]) == {0}  # missing parents keep the missing id

@@ -22,7 +22,6 @@ lacks ("explain source minus target"), in its own output's units (squared log-od
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,12 +29,14 @@ import numpy as np
 
 from .._checks import check_int, check_number
 from ..errors import InputError
-from .cross import CrossFeatureEncoder, has_fractions
+from .cross_columns import looks_dense
 
 __all__ = ["additive_residual", "cross_values"]
 
-#: Candidates encoded at once (bounds the memory of the cross ids: rows x this many int64).
-CHUNK = 64
+#: Quantile bins of a dense column (:class:`~glider_plugins.CrossFeatureEncoder`'s default ``n_bins``).
+N_BINS = 100
+#: Combinations counted by one bincount up to this many possible keys (else by sorting).
+KEY_SPACE = 1 << 24
 #: Backfitting sweeps at most, and the change of the fit (relative to the scores' spread) that stops it.
 MAX_SWEEPS = 100
 TOLERANCE = 1e-9
@@ -95,18 +96,16 @@ def cross_values(
     check_int("min_count", min_count)
     check_int("seed", seed, minimum=0)
     check_number("shrinkage", shrinkage, low=0.0)
-    residual, r2 = additive_residual(train, values, min_count=min_count, dense_features=dense_features, missing_value=missing_value)
+    codes = {str(c): _field_codes(train, c, min_count, dense_features, missing_value) for c in train.columns}
+    residual, r2 = _backfitted(list(codes.values()), values)
     held_out = np.random.default_rng(seed).permutation(len(train)) % 2 == 1
     mean_square = float(np.mean(residual**2))
     rows: list[dict[str, Any]] = []
-    for start in range(0, len(groups), CHUNK):
-        chunk = groups[start:start + CHUNK]
-        ids, encoder = _cross_ids(chunk, train, min_count, dense_features, missing_value)
-        for j, group in enumerate(chunk):
-            value = _held_out_gain(ids[:, j], residual, held_out, float(shrinkage))
-            rows.append({"cross": "_x_".join(group), "columns": group, "value": value,
-                         "share": value / mean_square if mean_square > 0 else np.nan,
-                         "vocab_size": int(encoder.vocab_sizes_[j]), "support": float(encoder.support_[j])})
+    for group in groups:
+        ids, vocab, support = cross_ids([codes[c] for c in group], min_count)
+        value = _held_out_gain(ids, residual, held_out, float(shrinkage))
+        rows.append({"cross": "_x_".join(group), "columns": group, "value": value,
+                     "share": value / mean_square if mean_square > 0 else np.nan, "vocab_size": vocab, "support": support})
     table = pd.DataFrame(rows, columns=["cross", "columns", "value", "share", "vocab_size", "support"])
     table.attrs["additive_r2"] = r2
     return table
@@ -122,6 +121,10 @@ def additive_residual(train: Any, scores: np.ndarray, *, min_count: int = 10, de
     than :data:`TOLERANCE` of the scores' spread: deterministic, no matrix of the one-hot columns.
     """
     codes = [_field_codes(train, column, min_count, dense_features, missing_value) for column in train.columns]
+    return _backfitted(codes, np.asarray(scores, dtype=np.float64))
+
+
+def _backfitted(codes: list[np.ndarray], scores: np.ndarray) -> tuple[np.ndarray, float]:
     centred = scores - scores.mean()
     residual = centred.copy()
     effects = [np.zeros(int(c.max()) + 1) for c in codes]
@@ -155,14 +158,44 @@ def _held_out_gain(ids: np.ndarray, residual: np.ndarray, held_out: np.ndarray, 
     return gain / len(ids)
 
 
-def _cross_ids(groups: list[tuple[str, ...]], train: Any, min_count: int, dense_features: Any,
-               missing_value: Any) -> tuple[np.ndarray, CrossFeatureEncoder]:
-    with warnings.catch_warnings():  # sparse crosses are what the value is for
-        warnings.simplefilter("ignore", UserWarning)
-        encoder = CrossFeatureEncoder([list(g) for g in groups], min_count=min_count, dense_features=dense_features,
-                                      missing_value=missing_value, min_support=0.0)
-        ids = encoder.fit_transform(train)
-    return np.asarray(ids, dtype=np.int64), encoder
+def cross_ids(codes: list[np.ndarray], min_count: int) -> tuple[np.ndarray, int, float]:
+    """A cross's ids from its columns' codes (:func:`_field_codes`), as
+    :class:`~glider_plugins.CrossFeatureEncoder` assigns them up to their labels: a row with a
+    missing parent gets the missing id, one with a rare parent value or a combination seen fewer
+    than ``min_count`` times the out-of-vocabulary id, the others one id per combination.
+
+    Returns the ids (n_rows,), the vocabulary size and the support (share of the rows with known
+    parents that get an id of their own), as the encoder's ``vocab_sizes_`` and ``support_``.
+    """
+    missing = np.zeros(len(codes[0]), dtype=bool)
+    rare = np.zeros(len(codes[0]), dtype=bool)
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    space = 1
+    for code in codes:
+        missing |= code == 0
+        rare |= code == 1
+        radix = int(code.max()) - 1 if code.size else 1
+        space *= max(radix, 1)
+        key = key * max(radix, 1) + np.maximum(code - 2, 0)
+    known = ~missing & ~rare
+    if space <= KEY_SPACE:
+        counts = np.bincount(key[known], minlength=space)
+        frequent = counts >= min_count
+        label = np.cumsum(frequent)  # 1..V for the frequent combinations
+        own = known & frequent[key]
+        ids = np.where(own, label[key] + 1, 1)
+    else:  # combinations of many wide fields: sort instead of counting over the whole key space
+        uniq, inverse, counts = np.unique(key[known], return_inverse=True, return_counts=True)
+        frequent = counts >= min_count
+        label = np.cumsum(frequent)
+        ids = np.ones(len(key), dtype=np.int64)
+        ids[known] = np.where(frequent[inverse], label[inverse] + 1, 1)
+        own = ids > 1
+        del uniq
+    ids = np.where(missing, 0, ids).astype(np.int64)
+    vocab = int(frequent.sum())
+    with_parents = int((~missing).sum())
+    return ids, vocab, float(own.sum() / with_parents) if with_parents else 0.0
 
 
 def _field_codes(train: Any, column: Any, min_count: int, dense_features: Any, missing_value: Any) -> np.ndarray:
@@ -172,26 +205,30 @@ def _field_codes(train: Any, column: Any, min_count: int, dense_features: Any, m
 
     values = train[column].to_numpy()
     missing = np.asarray(pd.isna(values), dtype=bool)
-    if missing_value is not None:
+    dense = _is_dense(column, values, dense_features)
+    if missing_value is not None and not dense:  # as the encoder: only NaN is missing in a dense column
         missing |= np.asarray(values == missing_value, dtype=bool)
-    if _is_dense(column, values, dense_features):
+    if dense:
         numbers = np.where(missing, np.nan, values.astype(np.float64))
         finite = numbers[~np.isnan(numbers)]
-        edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, CrossFeatureEncoder().n_bins + 1)))[1:-1] if finite.size else np.empty(0)
+        edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, N_BINS + 1)))[1:-1] if finite.size else np.empty(0)
         code = np.searchsorted(edges, np.where(missing, 0.0, numbers), side="right") + 2
     else:
-        keys, inverse, counts = np.unique(np.where(missing, "", values.astype(str)), return_inverse=True, return_counts=True)
+        inverse = np.where(missing, -1, pd.factorize(values, use_na_sentinel=True)[0])
+        counts = np.bincount(inverse[inverse >= 0], minlength=1)
         frequent = counts >= min_count
-        code = np.where(frequent[inverse], np.cumsum(frequent)[inverse] + 1, 1)
-        del keys
+        label = np.cumsum(frequent) + 1  # 2.. for the frequent values, in order of first appearance
+        code = np.where(inverse >= 0, np.where(frequent[np.maximum(inverse, 0)], label[np.maximum(inverse, 0)], 1), 0)
     return np.where(missing, 0, code).astype(np.int64)
 
 
 def _is_dense(column: Any, values: np.ndarray, dense_features: Any) -> bool:
     if dense_features is None:
         return False
-    if isinstance(dense_features, str) and dense_features == "auto":
-        return np.issubdtype(values.dtype, np.floating) and has_fractions(values)
+    if isinstance(dense_features, str):
+        if dense_features != "auto":
+            raise InputError(f"dense_features: expected 'auto', None, or a list of columns, got {dense_features!r}")
+        return bool(looks_dense(values, N_BINS))
     return column in set(dense_features)
 
 
