@@ -142,3 +142,15 @@ def test_cross_ids_split_the_rows_as_the_encoder_does():
         assert len(pairs) == len(set(ids.tolist())) == len(set(expected[:, j].tolist())), group  # a one-to-one relabelling
         assert vocab == encoder.vocab_sizes_[j] and support == pytest.approx(encoder.support_[j]), group
         assert set(ids[expected[:, j] == 0]) == {0}  # missing parents keep the missing id
+
+
+def test_crosses_of_many_wide_fields_number_their_combinations_without_overflow():
+    """Seven fields of 2,000 values: 2,000**7 combinations would overflow a 64-bit key."""
+    from glider_plugins.encoders.cross_value import _field_codes, cross_ids
+
+    rng = np.random.default_rng(10)
+    base = rng.integers(0, 2000, size=(4000, 7))
+    frame = pd.DataFrame(np.vstack([base, base[:50].repeat(20, axis=0)]), columns=[f"w{j}" for j in range(7)])
+    ids, vocab, support = cross_ids([_field_codes(frame, c, 1, None, None) for c in frame.columns], 10)
+    assert vocab == 50 and support == pytest.approx(50 * 21 / len(frame))  # only the repeated rows reach min_count
+    assert len(np.unique(ids[4000:])) == 50 and set(ids[50:4000]) == {1}

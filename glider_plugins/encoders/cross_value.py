@@ -35,7 +35,7 @@ __all__ = ["additive_residual", "cross_values"]
 
 #: Quantile bins of a dense column (:class:`~glider_plugins.CrossFeatureEncoder`'s default ``n_bins``).
 N_BINS = 100
-#: Combinations counted by one bincount up to this many possible keys (else by sorting).
+#: Combinations counted by one bincount over at most this many possible keys (beyond, those seen are numbered first).
 KEY_SPACE = 1 << 24
 #: Backfitting sweeps at most, and the change of the fit (relative to the scores' spread) that stops it.
 MAX_SWEEPS = 100
@@ -174,24 +174,17 @@ def cross_ids(codes: list[np.ndarray], min_count: int) -> tuple[np.ndarray, int,
     for code in codes:
         missing |= code == 0
         rare |= code == 1
-        radix = int(code.max()) - 1 if code.size else 1
-        space *= max(radix, 1)
-        key = key * max(radix, 1) + np.maximum(code - 2, 0)
+        radix = max(int(code.max()) - 1, 1) if code.size else 1
+        key = key * radix + np.maximum(code - 2, 0)
+        space *= radix
+        if space > KEY_SPACE:  # many wide fields: number the combinations seen so far instead (no overflow)
+            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            space = int(key.max()) + 1
     known = ~missing & ~rare
-    if space <= KEY_SPACE:
-        counts = np.bincount(key[known], minlength=space)
-        frequent = counts >= min_count
-        label = np.cumsum(frequent)  # 1..V for the frequent combinations
-        own = known & frequent[key]
-        ids = np.where(own, label[key] + 1, 1)
-    else:  # combinations of many wide fields: sort instead of counting over the whole key space
-        uniq, inverse, counts = np.unique(key[known], return_inverse=True, return_counts=True)
-        frequent = counts >= min_count
-        label = np.cumsum(frequent)
-        ids = np.ones(len(key), dtype=np.int64)
-        ids[known] = np.where(frequent[inverse], label[inverse] + 1, 1)
-        own = ids > 1
-        del uniq
+    frequent = np.bincount(key[known], minlength=space) >= min_count
+    label = np.cumsum(frequent)  # 1..V for the frequent combinations
+    own = known & frequent[key]
+    ids = np.where(own, label[key] + 1, 1)
     ids = np.where(missing, 0, ids).astype(np.int64)
     vocab = int(frequent.sum())
     with_parents = int((~missing).sum())
