@@ -77,9 +77,11 @@ def valued_candidates(interactions: GlobalInteractions, train: Any, scores: np.n
 
     The groups valued: every pair of ``train``'s columns (where there are at most
     :data:`VALUED_PAIRS_MAX`; else GLIDER's pairs) and GLIDER's ``3 n`` most frequent groups of
-    three or more (found in at least ``MIN_FREQUENCY`` of the rows, as :meth:`GlobalInteractions.top`) (brute force cannot enumerate sets of three at scale; GLIDER proposes
-    them). Groups worth nothing (value <= 0) are not proposed. ``scores``: the source model's
-    output on ``train``'s rows (log-odds; probabilities are turned into log-odds here).
+    three or more, found in at least ``MIN_FREQUENCY`` of the rows as :meth:`GlobalInteractions.top`
+    counts them (brute force cannot enumerate sets of three at scale; GLIDER proposes them).
+    Groups worth nothing (value <= 0) are not proposed. ``scores``: the source model's output on
+    ``train``'s rows (log-odds; scores that are all in [0, 1] are read as probabilities and turned
+    into log-odds here).
     """
     from ..encoders.cross_value import cross_values
 

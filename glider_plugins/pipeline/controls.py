@@ -68,11 +68,11 @@ def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k:
     :mod:`~glider_plugins.pipeline.candidates`. With the source model's ``scores`` on the training
     rows, GLIDER's list is ranked by cross value (:func:`valued_candidates`), else by frequency."""
     names = list(prepared.train.feature_names)
+    train = prepared.frame("train")
     n = candidate_count(len(names), k)
     if scores is None:
         glider = glider_candidates(interactions, n)
     else:
-        train = prepared.frame("train")
         glider = valued_candidates(interactions, train[names], scores, n, k=k, min_count=min_count,
                                    dense_features=list(prepared.train.dense_names), missing_value=0, seed=seed)
     lists: dict[str, list[Candidates]] = {"+glider": [glider]}
@@ -87,7 +87,6 @@ def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k:
             logger.info("+all-pairs not run: %d pairs (at most %d)", len(names) * (len(names) - 1) // 2, ALL_PAIRS_MAX)
     if "+fast" in controls:
         try:
-            train = prepared.frame("train")
             lists["+fast"] = [fast_candidates(train.drop(columns="label"), train["label"].to_numpy(), n,
                                               [c for c in names if c not in prepared.train.dense_names])]
         except ImportError as exc:

@@ -122,8 +122,8 @@ def run_pipeline(
         non-additive output on the training rows that the cross's ids explain
         (:func:`~glider_plugins.encoders.cross_value.cross_values`; the source model scores the
         training rows once; ``result.cross_values``). ``"frequency"``: GLIDER's most frequent
-        interactions (the paper's; measured behind random crosses on MovieLens and census, see
-        the README). GLIDER's interactions are the source model's explanation either way.
+        interactions (the paper's; measured behind random crosses on MovieLens and census: the
+        user guide's GLIDER page). GLIDER's interactions are the source model's explanation either way.
     n_instances, n_samples, top_k_per_instance : int
         Rows explained, perturbations per row (NID and ``"moebius"``, and the budget ``"auto"``
         chooses by; ArchDetect's queries are fixed), and interactions kept per row.
