@@ -175,6 +175,22 @@ def test_frequency_ranking_tries_glider_s_most_frequent_interactions():
         run_pipeline("synthetic", ranking="gain")
 
 
+def test_labels_list_ranks_pairs_by_cross_value_on_the_labels_and_can_be_recommended():
+    """The data-only list (asked for by name): the planted pair has the highest cross value on the
+    clicks and is kept; it goes through the same selection and competes for the recommendation."""
+    small = {"n_rows": 12_000, "n_dense": 0, "n_cat": 6, "n_pairs": 1, "n_triples": 0, "cardinality_range": (4, 12)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline("synthetic", source_model="widedeep", target_models=("widedeep",), k=2, n_instances=60, seeds=(0,),
+                           epochs=2, show_progress=False, synthetic_options=small, controls=("+labels",))
+    assert list(res.table["variant"]) == ["baseline", "+glider", "+labels", "+oracle"] * 2
+    planted = [tuple(res.feature_names[i] for i in g) for g in res.planted]
+    report = res.selections["+labels"][0].report
+    assert tuple(sorted(report["columns"].iloc[0])) == planted[0] and set(planted) <= set(res.selections["+labels"][0].kept)
+    assert len(report) <= candidate_count(6, 2) and "+labels" in res.validation_loglosses()
+    assert res.gains().loc["logreg", "+labels"] >= 0.9 * res.gains().loc["logreg", "+oracle"] > 0
+
+
 # ------------------------------------------------------------------------------------ small pieces
 def test_planted_recovery_counts_pairs_inside_groups():
     out = planted_recovery([(0, 1), (2, 3), (5, 6)], [(0, 1), (2, 3, 4), (7, 8)])

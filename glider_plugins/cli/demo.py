@@ -20,6 +20,9 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, default=10, help="global interactions encoded (default 10)")
     parser.add_argument("--detector", default="auto", help="auto (default: pure effects where their fit is faithful, else Banzhaf interactions; archdetect, moebius on screening rows or nid for wider tables), moebius, archdetect, fourier or nid (the paper's)")
     parser.add_argument("--n-instances", type=int, help="rows explained (default 500, --quick 200)")
+    parser.add_argument("--controls", nargs="+", metavar="CONTROL", choices=("+random", "+all-pairs", "+fast", "+labels"),
+                        help="the control lists (default: +random +all-pairs +fast; +labels: pairs ranked by cross value on "
+                             "the training labels, a data-only ranking)")
     parser.add_argument("--ranking", choices=("cross-value", "frequency"), default="cross-value",
                         help="how GLIDER's candidate crosses are ranked: cross-value (default: every pair and GLIDER's larger "
                              "groups by what their ids explain of the source model's non-additive output) or frequency "
@@ -42,6 +45,8 @@ def demo_run(args: argparse.Namespace, out: TextIO) -> int:
     if args.targets:  # checked before any work (the tree source trains for minutes)
         check_target_models(args.targets, "--targets")
         options["target_models"] = tuple(args.targets)
+    if args.controls:
+        options["controls"] = tuple(args.controls)
     if args.n_instances is not None:
         options["n_instances"] = args.n_instances
     source = args.source or ("gbt" if str(args.data).lower() in ("census", "protein") else "autoint")

@@ -11,6 +11,10 @@ beaten on the same terms (the same selection, the same rows, as many candidates 
   of those sizes (GLIDER's and planted ones included: chance may find them too; one list per draw);
 * ``+all-pairs``: every pair of fields, the brute-force anchor (where there are at most
   :data:`ALL_PAIRS_MAX` pairs);
+* ``+labels`` (asked for by name): the ``n`` pairs of highest cross value on the training
+  *labels* instead of the source model's scores (:func:`label_candidates`): a data-only ranking
+  like FAST, measured with the cross's own ids; it finds what the data rewards whether or not the
+  source model learned it;
 * ``+fast``: the ``n`` strongest pairs by FAST (interpret's EBM, ``interpret.utils.measure_interactions``:
   the gain of a two-feature tree on the residual of the main effects), an optional extra.
 
@@ -31,11 +35,13 @@ import numpy as np
 from ..errors import InputError
 from ..results import MIN_FREQUENCY, GlobalInteractions
 
-__all__ = ["ALL_PAIRS_MAX", "CONTROLS", "RANKINGS", "VALUED_PAIRS_MAX", "Candidates", "all_pairs", "candidate_count",
-           "fast_candidates", "glider_candidates", "random_candidates", "valued_candidates"]
+__all__ = ["ALL_PAIRS_MAX", "CONTROLS", "DEFAULT_CONTROLS", "RANKINGS", "VALUED_PAIRS_MAX", "Candidates", "all_pairs", "candidate_count",
+           "fast_candidates", "glider_candidates", "label_candidates", "random_candidates", "valued_candidates"]
 
 #: The controls, in the order the table shows them.
-CONTROLS = ("+random", "+all-pairs", "+fast")
+CONTROLS = ("+random", "+all-pairs", "+fast", "+labels")
+#: The controls ``controls=True`` runs (``+labels`` is asked for by name).
+DEFAULT_CONTROLS = ("+random", "+all-pairs", "+fast")
 #: How ``+glider``'s candidates are ranked: by cross value (default) or by GLIDER's frequency.
 RANKINGS = ("cross-value", "frequency")
 #: Every pair is tried where the fields have at most this many pairs (p = 25); beyond, the anchor
@@ -103,6 +109,23 @@ def valued_candidates(interactions: GlobalInteractions, train: Any, scores: np.n
         warnings.warn(f"k={k} is larger than the {len(groups)} candidate cross(es) worth anything (cross value > 0); "
                       f"using all of them", stacklevel=3)
     return Candidates("+glider", groups, time.perf_counter() - start, values)
+
+
+def label_candidates(train: Any, labels: np.ndarray, n: int, *, min_count: int = 10, dense_features: Any = None,
+                     missing_value: Any = None, seed: int = 0) -> Candidates:
+    """The ``n`` pairs of ``train``'s columns of highest positive cross value on the 0/1 ``labels``
+    (every pair where there are at most :data:`VALUED_PAIRS_MAX`, else none)."""
+    from ..encoders.cross_value import cross_values
+
+    start = time.perf_counter()
+    names = [str(c) for c in train.columns]
+    if len(names) < 2 or len(names) * (len(names) - 1) // 2 > VALUED_PAIRS_MAX:
+        return Candidates("+labels", [], time.perf_counter() - start)
+    values = cross_values(list(itertools.combinations(names, 2)), train, np.asarray(labels, dtype=np.float64), min_count=min_count,
+                          dense_features=dense_features, missing_value=missing_value, seed=seed)
+    values = values.sort_values("value", ascending=False, kind="stable")
+    groups = [tuple(g) for g, v in zip(values["columns"], values["value"], strict=True) if v > 0][:n]
+    return Candidates("+labels", groups, time.perf_counter() - start, values.reset_index(drop=True))
 
 
 def as_log_odds(scores: np.ndarray) -> np.ndarray:

@@ -18,11 +18,13 @@ from ..results import GlobalInteractions
 from .candidates import (
     ALL_PAIRS_MAX,
     CONTROLS,
+    DEFAULT_CONTROLS,
     Candidates,
     all_pairs,
     candidate_count,
     fast_candidates,
     glider_candidates,
+    label_candidates,
     random_candidates,
     valued_candidates,
 )
@@ -52,7 +54,7 @@ def random_groups(sizes: Sequence[int], n_features: int, exclude: Sequence[Seque
 
 def check_controls(controls: bool | Sequence[str]) -> tuple[str, ...]:
     if controls is True:
-        return CONTROLS
+        return DEFAULT_CONTROLS
     if controls is False:
         return ()
     unknown = [c for c in controls if c not in CONTROLS]
@@ -91,6 +93,9 @@ def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k:
                                               [c for c in names if c not in prepared.train.dense_names])]
         except ImportError as exc:
             warnings.warn(f"{exc}; the '+fast' control is skipped", stacklevel=3)
+    if "+labels" in controls:
+        lists["+labels"] = [label_candidates(train[names], train["label"].to_numpy(), n, min_count=min_count,
+                                             dense_features=list(prepared.train.dense_names), missing_value=0, seed=seed)]
     return lists
 
 

@@ -16,7 +16,7 @@ __all__ = ["RECOMMENDABLE", "PipelineResult", "planted_recovery"]
 
 #: The candidate lists :attr:`PipelineResult.recommended` chooses among, in the order that breaks a
 #: tie (the random draws are controls, not a list to use).
-RECOMMENDABLE = ("+glider", "+all-pairs", "+fast")
+RECOMMENDABLE = ("+glider", "+all-pairs", "+fast", "+labels")
 
 
 def planted_recovery(found: list[tuple[int, ...]], planted: list[tuple[int, ...]]) -> dict[str, float]:

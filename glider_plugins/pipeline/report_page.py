@@ -41,6 +41,7 @@ _VARIANT_WORDS = {
     "+random": "random candidates (as many, same sizes), through the same selection",
     "+all-pairs": "every pair, through the same selection",
     "+fast": "FAST's pair ranking (interpret's EBM), through the same selection",
+    "+labels": "pairs ranked by cross value on the training labels (data only), through the same selection",
     "+oracle": "the planted crosses (synthetic data)",
 }
 

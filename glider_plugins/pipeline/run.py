@@ -142,9 +142,10 @@ def run_pipeline(
         The controls GLIDER's candidates are measured against (:mod:`~glider_plugins.pipeline.candidates`),
         each through the same selection on the same rows: ``"+random"`` (as many random groups of
         the same sizes, ``random_draws`` draws), ``"+all-pairs"`` (every pair, where there are at
-        most 300) and ``"+fast"`` (FAST's strongest pairs; needs interpret). ``True``: all three
-        (``+fast`` skipped with a warning without interpret), plus ``+oracle`` when the planted
-        groups are known; ``False``: none.
+        most 300), ``"+fast"`` (FAST's strongest pairs; needs interpret) and ``"+labels"`` (the
+        pairs of highest cross value on the training labels: a data-only ranking). ``True``:
+        the first three (``+fast`` skipped with a warning without interpret), plus ``+oracle``
+        when the planted groups are known; ``False``: none.
     random_draws : int, optional
         Random draws of ``+random`` (default: one per seed), each selected on its own; draw ``j`` is
         trained with seed ``seeds[j % len(seeds)]``, so its mean and spread cover the draws at the
