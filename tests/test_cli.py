@@ -242,6 +242,14 @@ def test_demo_names_an_unknown_target_model_before_any_work(capsys, tmp_path):
     assert time.perf_counter() - start < 5  # the census tree source was not trained
 
 
+@pytest.mark.parametrize(("argument", "value"), [("--controls", "+everything"), ("--ranking", "gain")])
+def test_demo_names_an_unknown_control_or_ranking(capsys, tmp_path, argument, value):
+    with pytest.raises(SystemExit) as stop:  # argparse's own check of the choices, before any work
+        run(["demo", argument, value, "--out", tmp_path / "demo"], capsys)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"argument {argument}: invalid choice: '{value}'" in err, err
+
+
 def test_a_negative_seed_is_named(files, capsys, tmp_path):
     status, _, err = run(["global", files["named"], "--data", files["csv"], "--out", tmp_path / "g.json", "--seed", -1], capsys)
     assert status == 2 and "seed must be an integer >= 0" in err
