@@ -154,3 +154,8 @@ def test_crosses_of_many_wide_fields_number_their_combinations_without_overflow(
     ids, vocab, support = cross_ids([_field_codes(frame, c, 1, None, None) for c in frame.columns], 10)
     assert vocab == 50 and support == pytest.approx(50 * 21 / len(frame))  # only the repeated rows reach min_count
     assert len(np.unique(ids[4000:])) == 50 and set(ids[50:4000]) == {1}
+
+
+def test_the_additive_fit_names_bad_scores():
+    with pytest.raises(InputError, match="scores: expected 100 numbers"):
+        additive_residual(_table(100), np.zeros(7))

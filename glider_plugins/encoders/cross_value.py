@@ -120,8 +120,13 @@ def additive_residual(train: Any, scores: np.ndarray, *, min_count: int = 10, de
     Backfitting (block Gauss-Seidel on the one-hot normal equations) until the fit moves by less
     than :data:`TOLERANCE` of the scores' spread: deterministic, no matrix of the one-hot columns.
     """
+    import pandas as pd
+
+    if not isinstance(train, pd.DataFrame):
+        raise InputError(f"train: expected a pandas DataFrame of feature columns, got {type(train).__name__}")
+    values = _scores(scores, len(train))
     codes = [_field_codes(train, column, min_count, dense_features, missing_value) for column in train.columns]
-    return _backfitted(codes, np.asarray(scores, dtype=np.float64))
+    return _backfitted(codes, values)
 
 
 def _backfitted(codes: list[np.ndarray], scores: np.ndarray) -> tuple[np.ndarray, float]:
