@@ -28,6 +28,8 @@ from .cross_columns import (
     has_fractions,
     interaction_sets,
     looks_dense,
+    missing_mask,
+    quantile_edges,
 )
 from .cross_keys import apply_keys, fit_keys, lookup
 
@@ -324,11 +326,7 @@ class CrossFeatureEncoder(Encoder):
     def _fit_parent(self, values: np.ndarray, column: int) -> _Parent:
         if column in self.dense_features_:
             v = as_float(values, column)
-            finite = v[~np.isnan(v)]
-            if finite.size == 0:
-                return _Parent(True, np.empty(0))
-            edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, int(self.n_bins) + 1)))
-            return _Parent(True, edges[1:-1])
+            return _Parent(True, quantile_edges(v[~np.isnan(v)], int(self.n_bins)))
         v, missing = self._categorical(values)
         categories, counts = np.unique(v[~missing], return_counts=True)
         return _Parent(False, categories[counts >= self.min_count])
@@ -360,11 +358,7 @@ class CrossFeatureEncoder(Encoder):
 
     def _categorical(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Comparable values and the missing mask (NaN, None, ``missing_value``)."""
-        import pandas as pd
-
-        missing = np.asarray(pd.isna(values), dtype=bool)
-        if self.missing_value is not None:
-            missing |= np.asarray(values == self.missing_value, dtype=bool)
+        missing = missing_mask(values, self.missing_value)
         if values.dtype == object:
             values = np.where(missing, "", values).astype(str)
         elif np.issubdtype(values.dtype, np.floating):

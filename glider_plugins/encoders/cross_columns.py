@@ -10,7 +10,8 @@ import numpy as np
 
 from ..errors import InputError, InputTypeError
 
-__all__ = ["as_float", "column_index", "column_values", "has_fractions", "interaction_sets", "is_pair_from_top", "looks_dense"]
+__all__ = ["as_float", "column_index", "column_values", "has_fractions", "interaction_sets", "is_pair_from_top", "looks_dense",
+           "missing_mask", "quantile_edges"]
 
 
 def interaction_sets(interactions: Any, top_k: int | None, names: np.ndarray | None) -> tuple[list[Sequence[Any]], bool]:
@@ -89,3 +90,21 @@ def as_float(values: np.ndarray, column: int) -> np.ndarray:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         raise InputTypeError(f"dense_features: column {column} holds values that are not numbers; it cannot be binned") from None
+
+
+def quantile_edges(finite: np.ndarray, n_bins: int) -> np.ndarray:
+    """Inner edges of ``n_bins`` quantile bins of the finite values (fewer where values tie; none
+    without values): a value's bin is ``searchsorted(edges, value, side="right")``."""
+    if finite.size == 0:
+        return np.empty(0)
+    return np.unique(np.quantile(finite, np.linspace(0.0, 1.0, int(n_bins) + 1)))[1:-1]
+
+
+def missing_mask(values: np.ndarray, missing_value: Any) -> np.ndarray:
+    """Where a categorical column is missing: NaN, None, or equal to ``missing_value``."""
+    import pandas as pd
+
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    if missing_value is not None:
+        missing |= np.asarray(values == missing_value, dtype=bool)
+    return missing

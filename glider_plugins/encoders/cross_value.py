@@ -29,7 +29,7 @@ import numpy as np
 
 from .._checks import check_int, check_number
 from ..errors import InputError
-from .cross_columns import looks_dense
+from .cross_columns import looks_dense, missing_mask, quantile_edges
 
 __all__ = ["additive_residual", "cross_values"]
 
@@ -89,8 +89,7 @@ def cross_values(
     """
     import pandas as pd
 
-    if not isinstance(train, pd.DataFrame):
-        raise InputError(f"train: expected a pandas DataFrame of feature columns, got {type(train).__name__}")
+    _check_frame(train)
     groups = _groups(candidates, train)
     values = _scores(scores, len(train))
     check_int("min_count", min_count)
@@ -120,10 +119,7 @@ def additive_residual(train: Any, scores: np.ndarray, *, min_count: int = 10, de
     Backfitting (block Gauss-Seidel on the one-hot normal equations) until the fit moves by less
     than :data:`TOLERANCE` of the scores' spread: deterministic, no matrix of the one-hot columns.
     """
-    import pandas as pd
-
-    if not isinstance(train, pd.DataFrame):
-        raise InputError(f"train: expected a pandas DataFrame of feature columns, got {type(train).__name__}")
+    _check_frame(train)
     values = _scores(scores, len(train))
     codes = [_field_codes(train, column, min_count, dense_features, missing_value) for column in train.columns]
     return _backfitted(codes, values)
@@ -202,14 +198,11 @@ def _field_codes(train: Any, column: Any, min_count: int, dense_features: Any, m
     import pandas as pd
 
     values = train[column].to_numpy()
-    missing = np.asarray(pd.isna(values), dtype=bool)
     dense = _is_dense(column, values, dense_features)
-    if missing_value is not None and not dense:  # as the encoder: only NaN is missing in a dense column
-        missing |= np.asarray(values == missing_value, dtype=bool)
+    missing = missing_mask(values, None if dense else missing_value)  # as the encoder: only NaN is missing in a dense column
     if dense:
         numbers = np.where(missing, np.nan, values.astype(np.float64))
-        finite = numbers[~np.isnan(numbers)]
-        edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, N_BINS + 1)))[1:-1] if finite.size else np.empty(0)
+        edges = quantile_edges(numbers[~np.isnan(numbers)], N_BINS)
         code = np.searchsorted(edges, np.where(missing, 0.0, numbers), side="right") + 2
     else:
         inverse = np.where(missing, -1, pd.factorize(values, use_na_sentinel=True)[0])
@@ -228,6 +221,13 @@ def _is_dense(column: Any, values: np.ndarray, dense_features: Any) -> bool:
             raise InputError(f"dense_features: expected 'auto', None, or a list of columns, got {dense_features!r}")
         return bool(looks_dense(values, N_BINS))
     return column in set(dense_features)
+
+
+def _check_frame(train: Any) -> None:
+    import pandas as pd
+
+    if not isinstance(train, pd.DataFrame):
+        raise InputError(f"train: expected a pandas DataFrame of feature columns, got {type(train).__name__}")
 
 
 def _groups(candidates: Any, train: Any) -> list[tuple[str, ...]]:

@@ -36,7 +36,7 @@ from ..errors import InputError
 from ..results import MIN_FREQUENCY, GlobalInteractions
 
 __all__ = ["ALL_PAIRS_MAX", "CONTROLS", "DEFAULT_CONTROLS", "RANKINGS", "VALUED_PAIRS_MAX", "Candidates", "all_pairs", "candidate_count",
-           "fast_candidates", "glider_candidates", "label_candidates", "random_candidates", "valued_candidates"]
+           "fast_candidates", "glider_candidates", "label_candidates", "pair_count", "random_candidates", "valued_candidates"]
 
 #: The controls, in the order the table shows them.
 CONTROLS = ("+random", "+all-pairs", "+fast", "+labels")
@@ -64,10 +64,15 @@ class Candidates:
     values: Any = None
 
 
+def pair_count(n_fields: int) -> int:
+    """How many pairs ``n_fields`` fields have."""
+    return n_fields * (n_fields - 1) // 2
+
+
 def candidate_count(n_fields: int, k: int) -> int:
     """How many candidates each list tries: ``3 k``, but at most a third of the pairs (at least
     ``k``, at most every pair): the selection's cost is one regression per candidate."""
-    pairs = n_fields * (n_fields - 1) // 2
+    pairs = pair_count(n_fields)
     return max(1, min(3 * k, max(k, pairs // 3), pairs))
 
 
@@ -96,15 +101,14 @@ def valued_candidates(interactions: GlobalInteractions, train: Any, scores: np.n
     least = MIN_FREQUENCY * interactions.n_instances  # the groups GLIDER.top would consider, most frequent first
     found = [tuple(str(x) for x in interactions.names_of(s)) for s, c in interactions.counts.items() if c >= least]
     found = [g for g in found if len(g) == 2] + [g for g in found if len(g) > 2][:3 * n]
-    every_pair = len(names) * (len(names) - 1) // 2 <= VALUED_PAIRS_MAX
+    every_pair = pair_count(len(names)) <= VALUED_PAIRS_MAX
     pool = list(itertools.combinations(names, 2)) if every_pair else [g for g in found if len(g) == 2]
     pool += [g for g in found if len(g) > 2]
     if not pool:
         return Candidates("+glider", [], time.perf_counter() - start)
     values = cross_values(pool, train, as_log_odds(scores), min_count=min_count, dense_features=dense_features,
                           missing_value=missing_value, seed=seed)
-    values = values.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
-    groups = [tuple(g) for g, v in zip(values["columns"], values["value"], strict=True) if v > 0][:n]
+    values, groups = _positive_head(values, n)
     if len(groups) < k:
         warnings.warn(f"k={k} is larger than the {len(groups)} candidate cross(es) worth anything (cross value > 0); "
                       f"using all of them", stacklevel=3)
@@ -119,13 +123,18 @@ def label_candidates(train: Any, labels: np.ndarray, n: int, *, min_count: int =
 
     start = time.perf_counter()
     names = [str(c) for c in train.columns]
-    if len(names) < 2 or len(names) * (len(names) - 1) // 2 > VALUED_PAIRS_MAX:
+    if len(names) < 2 or pair_count(len(names)) > VALUED_PAIRS_MAX:
         return Candidates("+labels", [], time.perf_counter() - start)
     values = cross_values(list(itertools.combinations(names, 2)), train, np.asarray(labels, dtype=np.float64), min_count=min_count,
                           dense_features=dense_features, missing_value=missing_value, seed=seed)
-    values = values.sort_values("value", ascending=False, kind="stable")
-    groups = [tuple(g) for g, v in zip(values["columns"], values["value"], strict=True) if v > 0][:n]
-    return Candidates("+labels", groups, time.perf_counter() - start, values.reset_index(drop=True))
+    values, groups = _positive_head(values, n)
+    return Candidates("+labels", groups, time.perf_counter() - start, values)
+
+
+def _positive_head(values: Any, n: int) -> tuple[Any, list[tuple[str, ...]]]:
+    """The valued groups highest first (ties in their given order), and the first ``n`` of positive value."""
+    values = values.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
+    return values, [tuple(g) for g, v in zip(values["columns"], values["value"], strict=True) if v > 0][:n]
 
 
 def as_log_odds(scores: np.ndarray) -> np.ndarray:

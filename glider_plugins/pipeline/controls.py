@@ -25,6 +25,7 @@ from .candidates import (
     fast_candidates,
     glider_candidates,
     label_candidates,
+    pair_count,
     random_candidates,
     valued_candidates,
 )
@@ -83,10 +84,10 @@ def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k:
         sizes = [len(g) for g in glider.groups] or [2] * n
         lists["+random"] = [random_candidates(sizes, names, seed + 7919 * (j + 1)) for j in range(n_draws)]
     if "+all-pairs" in controls:
-        if len(names) * (len(names) - 1) // 2 <= ALL_PAIRS_MAX:
+        if pair_count(len(names)) <= ALL_PAIRS_MAX:
             lists["+all-pairs"] = [all_pairs(names)]
         else:
-            logger.info("+all-pairs not run: %d pairs (at most %d)", len(names) * (len(names) - 1) // 2, ALL_PAIRS_MAX)
+            logger.info("+all-pairs not run: %d pairs (at most %d)", pair_count(len(names)), ALL_PAIRS_MAX)
     if "+fast" in controls:
         try:
             lists["+fast"] = [fast_candidates(train.drop(columns="label"), train["label"].to_numpy(), n,
