@@ -19,8 +19,11 @@ from shapiq.game_theory.exact import ExactComputer
 from glider_plugins import AttributionResult, Background, InteractionAttribution
 from glider_plugins.detectors.fourier import (
     RIDGE_GRID,
+    complement_rows,
+    even_part,
     fourier_design,
     fourier_fit,
+    fourier_result,
     search_grid,
     shapley_pair_correction,
 )
@@ -41,7 +44,9 @@ from glider_plugins.set_functions import (
     index_values,
     mask_keys,
     moebius_transform,
+    pair_matrix,
     walsh_transform,
+    walsh_values,
 )
 from tests.groundtruth.planted import planted_function, planted_instances
 
@@ -179,6 +184,44 @@ def test_the_shapley_correction_sums_each_pair_over_each_size_as_its_definition_
     iu = np.triu_indices(p, 1)
     assert found[iu] == pytest.approx(expected[iu], rel=1e-10, abs=1e-12)
     assert np.allclose(found, found.T) and not np.diag(found).any()
+
+
+@pytest.mark.parametrize("p", [3, 16, 70])
+def test_complement_rows_find_each_rows_complement_and_even_part_averages_with_it(p):
+    """Positions of ``1 - z`` among the rows (-1 where it was not queried), checked against a scan;
+    the even part of a value is its mean with its complement's (a single row keeps its own)."""
+    rng = np.random.default_rng(p)
+    half = rng.random((30, p)) < 0.5
+    masks = np.concatenate([half, ~half[:12]])[rng.permutation(42)]
+    found = complement_rows(masks)
+    expected = [next((j for j in range(len(masks)) if (masks[j] == ~masks[i]).all()), -1) for i in range(len(masks))]
+    assert [(f >= 0) for f in found] == [(e >= 0) for e in expected]
+    assert all((masks[f] == ~masks[i]).all() for i, f in enumerate(found) if f >= 0)
+    values = rng.normal(size=len(masks))
+    even = even_part(values, found)
+    paired = found >= 0
+    assert even[paired] == pytest.approx(0.5 * (values[paired] + values[found[paired]]))
+    assert (even[~paired] == values[~paired]).all() and len(complement_rows(np.zeros((0, 4), bool))) == 0
+
+
+def test_the_shapley_pairs_ignore_what_sets_of_three_add():
+    """A set of three features has no Shapley interaction on any pair and is odd under ``z -> 1 - z``:
+    added to a game of pairs (and a few sets of four), large enough to dominate its outputs, it
+    moves the estimated k-SII of the pairs by a few per cent of the largest at most (the fit's
+    penalty and the correction read the residuals' even part; reading all of them, 40 %)."""
+    p = 10
+    rng = np.random.default_rng(3)
+    game = {members: rng.normal() * (0.3 if len(members) == 2 else 1.0) for size in range(3)
+            for members in itertools.combinations(range(p), size)}
+    game.update({members: 0.3 * rng.normal() for members in itertools.combinations(range(p), 4) if rng.random() < 0.05})
+    triples = {members: 2.0 * rng.normal() for members in itertools.combinations(range(p), 3) if rng.random() < 0.2}
+    plain, odd = walsh_values(p, game), walsh_values(p, {**game, **triples})
+    for seed in range(3):
+        masks = fourier_design(p, 300, np.random.default_rng(seed), 1.0, 0.3)
+        keys = masks @ (1 << np.arange(p))
+        before, after = (pair_matrix(p, fourier_result(masks, values[keys], 1e-9, index="k-SII").indices["k-SII"])
+                         for values in (plain, odd))
+        assert np.abs(after - before).max() < 0.1 * np.abs(before).max()
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, len(RIDGE_GRID), 11])
