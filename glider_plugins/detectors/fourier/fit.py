@@ -50,14 +50,12 @@ def complement_rows(masks: np.ndarray) -> np.ndarray:
     """Each row's complement ``1 - z`` among the rows of ``masks`` (n, p): its position, or -1
     where it was not queried, shape (n,)."""
     masks = np.asarray(masks, dtype=bool)
-    if masks.shape[1] > 62:
-        position = {key.tobytes(): row for row, key in enumerate(mask_keys(masks))}
-        return np.array([position.get(key.tobytes(), -1) for key in mask_keys(~masks)], dtype=np.int64)
-    keys = masks.astype(np.int64) @ (np.int64(1) << np.arange(masks.shape[1], dtype=np.int64))
+    if len(masks) == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys, wanted = mask_keys(masks), mask_keys(~masks)
     order = np.argsort(keys, kind="stable")
-    wanted = keys ^ ((np.int64(1) << masks.shape[1]) - 1)
     found = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
-    return np.where(keys[order][found] == wanted, order[found], -1) if len(keys) else np.zeros(0, dtype=np.int64)
+    return np.where(keys[order][found] == wanted, order[found], -1)
 
 
 def even_part(values: np.ndarray, complements: np.ndarray) -> np.ndarray:
