@@ -64,18 +64,40 @@ class FeatureLayout:
             out.append(np.flatnonzero(~present).tolist())
         return out * self.n_instances if shared else out
 
+    def feature_groups(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The instances grouped by the features their own masks cover (:meth:`absent_features`):
+        a list of ``(rows, present)``, ``rows`` the instances' positions (int array, ascending) and
+        ``present`` their features (int array, ascending), groups in order of their first instance;
+        one group of every instance and every feature when no instance lacks one."""
+        absent = self.absent_features()
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for row, missing in enumerate(absent):
+            groups.setdefault(tuple(missing), []).append(row)
+        return [(np.asarray(rows, dtype=np.int64), np.setdiff1d(np.arange(self.n_features), np.asarray(missing, dtype=np.int64)))
+                for missing, rows in groups.items()]
+
+    def on_features(self, rows: np.ndarray, present: np.ndarray) -> FeatureLayout:
+        """The instances ``rows`` (:meth:`subset`) with only the features ``present`` (which must
+        cover every element of theirs), renumbered ``0..len(present) - 1`` in order: those
+        instances' own game, without the features their masks leave empty."""
+        part = self.subset(rows)
+        renumber = np.full(self.n_features, -1, dtype=np.int64)
+        renumber[present] = np.arange(len(present))
+        masks = tuple(renumber[fm] for fm in part.feature_mask)
+        names = None if self.feature_names is None else [self.feature_names[i] for i in present.tolist()]
+        return replace(part, feature_mask=masks, n_features=len(present), feature_names=names)
+
     def instance_keys(self) -> np.ndarray:
         """A 63-bit digest of each instance's content, shape (N,), uint64.
 
-        Hashes the instance's rows of every input and, where they are given per instance, of its
-        feature mask and baselines (values and shapes). Equal instances get equal keys, whatever
-        their position in the batch. Numbers are hashed at float32 precision, so the same data as
-        float64 for a Python model and as float32 for its ONNX export get the same key (and the
-        same random masks).
+        Hashes the instance's rows of every input (values and shapes), and nothing else: a
+        feature mask or baseline given per instance is not part of the key, since alone (one row)
+        it cannot be told from one shared by the batch, and the key must be the same alone and in
+        any batch. Equal instances get equal keys, whatever their position in the batch. Numbers
+        are hashed at float32 precision, so the same data as float64 for a Python model and as
+        float32 for its ONNX export get the same key (and the same random masks).
         """
         per_instance = [*self.inputs]
-        per_instance += [fm for fm in self.feature_mask if fm.shape[0] > 1]
-        per_instance += [b for b in self.baselines or () if b.shape[0] > 1]
         keys = np.empty(self.n_instances, dtype=np.uint64)
         for i in range(self.n_instances):
             digest = hashlib.blake2b(digest_size=8)

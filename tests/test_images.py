@@ -250,3 +250,50 @@ def test_an_image_with_fewer_superpixels_shows_and_exports_only_its_own(cnn, tmp
     digit = skimage.data.astronaut()[::64, ::64]  # 8 x 8: quickshift's LIME settings find one segment
     with pytest.warns(UserWarning, match="quickshift found one segment only in image"):
         superpixel_mask(digit, "quickshift")
+
+
+def test_an_image_with_fewer_superpixels_is_explained_on_its_own_as_alone(cnn):
+    """An image whose mask leaves some of the batch's features empty is explained on its own
+    features: in a batch it gets the result it gets alone (its masks, its budget), and with 9
+    superpixels 600 queries hold all 512 masks, so its indices are the exact ones. Explained at the
+    batch's 16 features (before), half its queries went to features that do nothing."""
+    from glider_plugins.reference import exact_interactions
+
+    def grid(rows: int, cols: int) -> np.ndarray:  # (32, 32): rows x cols blocks
+        side = np.arange(SIZE)
+        return (side[:, None] * rows // SIZE) * cols + side[None, :] * cols // SIZE
+
+    images, _ = striped_images(4, np.random.default_rng(6))
+    mask = np.stack([grid(4, 4), grid(4, 3), grid(3, 4), grid(3, 3)])[:, None]
+    explain = InteractionAttribution(cnn, detector="fourier").attribute_interactions
+    batch = explain(torch.as_tensor(images), baselines=0.5, feature_mask=torch.as_tensor(mask), n_samples=600, seed=3)
+    queries = 0
+    for i, p in enumerate((16, 12, 12, 9)):
+        alone = explain(torch.as_tensor(images[i : i + 1]), baselines=0.5, feature_mask=torch.as_tensor(mask[i : i + 1]), n_samples=600, seed=3)
+        assert alone.n_features == p
+        queries += alone.metadata["n_queries"]
+        assert batch[i].interactions == alone[0].interactions and batch[i].metadata.get("absent_features", []) == list(range(p, 16))
+        for index in ("BII", "k-SII"):
+            np.testing.assert_array_equal(batch[i].pairwise(index)[:p, :p], alone[0].pairwise(index))
+            assert not batch[i].pairwise(index)[p:].any() and not batch[i].main_effects[p:].any()
+    assert batch.metadata["n_queries"] == queries and batch.metadata["detector"] == "fourier"
+    exact = exact_interactions(cnn, torch.as_tensor(images[3:]), baselines=0.5, feature_mask=torch.as_tensor(mask[3:]))
+    for index in ("BII", "k-SII"):
+        np.testing.assert_allclose(batch[3].pairwise(index)[:9, :9], exact.pairwise(index)[0], atol=1e-6)
+
+
+def test_an_image_with_one_superpixel_in_a_batch_gets_an_empty_result_and_a_warning(cnn):
+    """No pair can interact in an image of one superpixel: it is not queried, it gets an empty
+    result and a warning naming it; a batch where no image has two superpixels is refused."""
+    images, _ = striped_images(2, np.random.default_rng(7))
+    side = np.arange(SIZE) * 4 // SIZE
+    mask = np.stack([side[:, None] * 4 + side[None, :], np.zeros((SIZE, SIZE), np.int64)])[:, None]
+    explain = InteractionAttribution(cnn, detector="fourier").attribute_interactions
+    with pytest.warns(UserWarning, match=r"instance\(s\) \[1\] have 1 feature\(s\) of their own"):
+        res = explain(torch.as_tensor(images), baselines=0.5, feature_mask=torch.as_tensor(mask), n_samples=300, seed=0)
+    alone = explain(torch.as_tensor(images[:1]), baselines=0.5, feature_mask=torch.as_tensor(mask[:1]), n_samples=300, seed=0)
+    assert res[1].interactions == [] and not res[1].main_effects.any() and res[1].metadata["absent_features"] == list(range(1, 16))
+    assert res[0].interactions == alone[0].interactions and res.metadata["n_queries"] == alone.metadata["n_queries"]
+    ones = np.stack([np.zeros((SIZE, SIZE), np.int64), np.ones((SIZE, SIZE), np.int64)])[:, None]  # ids 0 and 1, one each
+    with pytest.raises(InputError, match="feature_mask: no instance has 2 or more features of its own"):
+        explain(torch.as_tensor(images), baselines=0.5, feature_mask=torch.as_tensor(ones), n_samples=300, seed=0)

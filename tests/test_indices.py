@@ -18,8 +18,10 @@ from shapiq.game_theory.exact import ExactComputer
 
 from glider_plugins import AttributionResult, Background, InteractionAttribution
 from glider_plugins.detectors.fourier import (
+    DESIGNS,
     RIDGE_GRID,
     complement_rows,
+    distinct_rows,
     even_part,
     fourier_design,
     fourier_fit,
@@ -202,6 +204,24 @@ def test_complement_rows_find_each_rows_complement_and_even_part_averages_with_i
     paired = found >= 0
     assert even[paired] == pytest.approx(0.5 * (values[paired] + values[found[paired]]))
     assert (even[~paired] == values[~paired]).all() and len(complement_rows(np.zeros((0, 4), bool))) == 0
+
+
+@pytest.mark.parametrize("index", ["BII", "k-SII"])
+def test_a_design_of_every_mask_with_repeats_gives_the_exact_indices(index):
+    """Where the budget holds every mask, the design repeats some to fill it; each distinct mask
+    counts once (its outputs averaged: :func:`distinct_rows`), so both indices are exact. Counted
+    as often as it was drawn, a repeated mask weighed twice (errors of 0.5 % of the largest pair)."""
+    p = 7
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=2**p)
+    masks = fourier_design(p, 300, np.random.default_rng(0), *DESIGNS[index])
+    assert len(masks) == 300 and len(distinct_masks(masks)[0]) == 2**p
+    result = fourier_result(masks, values[masks @ (1 << np.arange(p))], 1e-9, index=index)
+    exact = exact_pair_index(moebius_transform(values[None]), index)[0]
+    assert pair_matrix(p, result.indices[index]) == pytest.approx(exact, abs=1e-9)
+    assert result.metadata["n_queries"] == 300
+    once, means = distinct_rows(np.array([[1, 0], [0, 1], [1, 0]], bool), np.array([1.0, 2.0, 4.0]))
+    assert once.tolist() == [[True, False], [False, True]] and means.tolist() == [2.5, 2.0]
 
 
 def test_the_shapley_pairs_ignore_what_sets_of_three_add():

@@ -270,21 +270,74 @@ class InteractionAttribution(Attribution):
         """:meth:`attribute_interactions` on instances formatted already (:func:`~glider_plugins.explain.formatting.build_layout`):
         the one internal entry point, which GLIDER's chunks call with their slice of the layout
         (:meth:`FeatureLayout.subset`) instead of formatting the data again. Same parameters and
-        returns as :meth:`attribute_interactions`; ``info`` says how the instances were passed."""
+        returns as :meth:`attribute_interactions`; ``info`` says how the instances were passed.
+
+        An instance whose own feature mask leaves some of the batch's features without elements
+        (an image with fewer superpixels than the batch's most) is explained on its own features
+        (:meth:`FeatureLayout.feature_groups`, :meth:`FeatureLayout.on_features`), as it is alone:
+        its masks are drawn and its budget spent on them, and the features it lacks get no effect
+        (:meth:`LocalInteractions.embedded`)."""
+        check_int("seed", seed, 0, allow_none=True)
+        groups = layout.feature_groups()
+        options = {"n_samples": n_samples, "perturbations_per_eval": perturbations_per_eval, "max_order": max_order, "top_k": top_k,
+                   "seed": seed, "show_progress": show_progress, "kernel_width": kernel_width, **detector_options}
+        if len(groups) == 1 and len(groups[0][1]) == layout.n_features:
+            result = self._attribute_on_features(layout, info, format_target(target, layout.n_instances),
+                                                 format_extra(additional_forward_args, layout.n_instances), **options)
+        else:
+            result = self._attribute_by_groups(layout, info, groups, format_target(target, layout.n_instances),
+                                               format_extra(additional_forward_args, layout.n_instances), **options)
+        _check_constant(result.instances)
+        return result
+
+    def _attribute_by_groups(self, layout: FeatureLayout, info: InputInfo, groups: list[tuple[np.ndarray, np.ndarray]],
+                             target: Any, extra: tuple[Any, ...], **options: Any) -> AttributionResult:
+        """Each group of instances with the same features (:meth:`FeatureLayout.feature_groups`)
+        explained on those features, the results put back among the batch's (in its order) and
+        the metadata summed (counts, seconds) or kept (the rest; differing values listed)."""
+        if all(len(present) < 2 for _, present in groups):
+            raise InputError(f"feature_mask: no instance has 2 or more features of its own (each covers at most one of the "
+                             f"{layout.n_features} ids); interactions need at least 2")
+        local: list[LocalInteractions | None] = [None] * layout.n_instances
+        parts: list[dict[str, Any]] = []
+        for rows, present in groups:
+            part_target = [target[i] for i in rows.tolist()] if isinstance(target, list) else target
+            part_extra = tuple(value[rows] if isinstance(value, np.ndarray) else value for value in extra)
+            if len(present) < 2:  # no pair to interact: nothing to query
+                found = [LocalInteractions([], np.zeros(len(present)), np.zeros((len(present),) * 2), metadata={"too_few_features": True})
+                         for _ in rows]
+                warnings.warn(f"instance(s) {rows[:10].tolist()} have {len(present)} feature(s) of their own in feature_mask; interactions "
+                              "need at least 2: they get empty results", UserWarning, stacklevel=4)
+            else:
+                part = self._attribute_on_features(layout.on_features(rows, present), info, part_target, part_extra, **options)
+                found = part.instances
+                parts.append(part.metadata)
+            for row, item in zip(rows.tolist(), found, strict=True):
+                local[row] = item.embedded(present, layout.n_features)
+                local[row].feature_names = layout.feature_names
+        instances = [item for item in local if item is not None]
+        return AttributionResult(
+            instances, feature_names=layout.feature_names or [], feature_mask=layout.feature_mask, input_shapes=info.shapes,
+            input_names=info.names, single_input=info.single, torch_tensors=info.torch_tensors, input_dtypes=info.dtypes,
+            input_devices=info.devices, metadata=_merged_metadata(parts),
+        )
+
+    def _attribute_on_features(self, layout: FeatureLayout, info: InputInfo, target: Any, extra: tuple[Any, ...], *, n_samples: int,
+                               perturbations_per_eval: int | None, max_order: int | None, top_k: int | None, seed: int | None,
+                               show_progress: bool, kernel_width: float | None, **detector_options: Any) -> AttributionResult:
+        """:meth:`attribute_layout` on instances that have every feature of ``layout``, ``target``
+        and ``extra`` formatted already."""
         from ..plugins import make_detector
 
         total_start = time.perf_counter()
         detector = make_detector(self.detector, **detector_options)
-        check_int("seed", seed, 0, allow_none=True)
         n_features = layout.n_features
         chosen = detector
         if hasattr(detector, "resolve"):  # "auto": the detector for this p and budget
             check_int("n_samples", n_samples)
             detector = detector.resolve(n_features, n_samples)
         _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width, chosen=chosen)
-        target = format_target(target, layout.n_instances)
         rows, per_call = query_rows(layout, perturbations_per_eval)
-        extra = format_extra(additional_forward_args, layout.n_instances)
         plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows, per_call)
         rng = np.random.default_rng(seed)
 
@@ -300,10 +353,8 @@ class InteractionAttribution(Attribution):
         with collect() as parts:  # the detector's fits, within its detection
             local = _detect(detector, masks, outputs, weights, max_order, rng, show_progress)
         detect_seconds = time.perf_counter() - detect_start
-        for item, absent in zip(local, layout.absent_features(), strict=True):
+        for item in local:
             item.feature_names = layout.feature_names
-            if absent:  # the instance's own mask has fewer features than the batch (pictures and to_shapiq leave them out)
-                item.metadata["absent_features"] = absent
             if top_k is not None:
                 item.interactions = item.interactions[:top_k]
         metadata = {
@@ -347,24 +398,13 @@ class InteractionAttribution(Attribution):
 
 
 def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None, max_order: int | None, rng: np.random.Generator, show_progress: bool) -> list[LocalInteractions]:
-    """Run the detector on the instances whose output varies; constant ones get empty results."""
+    """Run the detector on the instances whose output varies; constant ones get empty results
+    (``metadata["constant_output"]``, which :func:`_check_constant` reports)."""
     spread = np.ptp(outputs, axis=1)
     scale = np.maximum(1.0, np.abs(outputs).max(axis=1))
     constant = spread <= 1e-9 * scale
-    if constant.all():
-        raise ConstantOutputError(
-            "the model's output does not change under any perturbation of the given instances, so no interaction "
-            "can be detected; check the baselines (are they equal to the inputs?), the target, and the feature_mask"
-        )
-    if constant.any():
-        warnings.warn(
-            f"the model's output is constant under perturbation for instance(s) {np.flatnonzero(constant)[:10].tolist()}; "
-            "they get empty results (no interactions, zero main effects)",
-            ConstantOutputWarning,
-            stacklevel=3,
-        )
     keep = np.flatnonzero(~constant)
-    found = detector.detect(masks[keep], outputs[keep], None if weights is None else weights[keep], max_order=max_order, rng=rng, show_progress=show_progress)
+    found = [] if keep.size == 0 else detector.detect(masks[keep], outputs[keep], None if weights is None else weights[keep], max_order=max_order, rng=rng, show_progress=show_progress)
     if len(found) != keep.size:
         raise RuntimeError(f"detector {detector!r} returned {len(found)} results for {keep.size} instances")
     p = masks.shape[2]
@@ -375,6 +415,49 @@ def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.n
     for index, item in zip(keep, found):
         results[index] = item
     return results
+
+
+def _check_constant(local: list[LocalInteractions]) -> None:
+    """Raise :class:`ConstantOutputError` when no instance's output changed under perturbation,
+    else warn naming those whose output did not (their results are empty)."""
+    constant = [i for i, item in enumerate(local) if item.metadata.get("constant_output")]
+    if constant and len(constant) == len(local):
+        raise ConstantOutputError(
+            "the model's output does not change under any perturbation of the given instances, so no interaction "
+            "can be detected; check the baselines (are they equal to the inputs?), the target, and the feature_mask"
+        )
+    if constant:
+        warnings.warn(
+            f"the model's output is constant under perturbation for instance(s) {constant[:10]}; "
+            "they get empty results (no interactions, zero main effects)",
+            ConstantOutputWarning,
+            stacklevel=4,
+        )
+
+
+#: Metadata of an attribution that several groups of instances add up to (:func:`_merged_metadata`).
+ADDED_METADATA = ("n_queries", "n_repeated", "query_seconds", "design_seconds", "detect_seconds", "fit_seconds", "rank_seconds",
+                  "total_seconds")
+
+
+def _merged_metadata(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The metadata of one attribution from its groups' (in order): counts and seconds added
+    (:data:`ADDED_METADATA`), ``n_samples`` the most, any other entry kept where the groups agree
+    and else the list of their distinct values (e.g. the detectors ``"auto"`` chose)."""
+    merged: dict[str, Any] = {}
+    for key in dict.fromkeys(key for part in parts for key in part):
+        values = [part[key] for part in parts if key in part]
+        if key in ADDED_METADATA:
+            merged[key] = sum(values)
+        elif key == "n_samples":
+            merged[key] = max(values)
+        else:
+            distinct: list[Any] = []
+            for value in values:
+                if value not in distinct:
+                    distinct.append(value)
+            merged[key] = distinct[0] if len(distinct) == 1 else distinct
+    return merged
 
 
 def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int | None, top_k: int | None,

@@ -154,6 +154,49 @@ class LocalInteractions:
         absent = set(self.metadata.get("absent_features", []))
         return [i for i in range(self.n_features) if i not in absent]
 
+    def embedded(self, present: Sequence[int], n_features: int) -> LocalInteractions:
+        """This result, found on an instance's own features, among ``n_features``: its feature ``i``
+        becomes ``present[i]`` (ascending); the others are absent (``metadata["absent_features"]``),
+        with no effect: zero main effects, pairs and index values (a feature that covers no element
+        of the instance is a null player of its game).
+
+        Parameters
+        ----------
+        present : sequence of int, length :attr:`n_features`
+            The ids of this result's features among ``n_features``, ascending.
+        n_features : int
+            The batch's number of features.
+        """
+        ids = np.asarray(present, dtype=np.int64)
+        if ids.shape != (self.n_features,) or np.any(np.diff(ids) <= 0) or ids.min(initial=0) < 0 or ids.max(initial=-1) >= n_features:
+            raise InputError(f"present: expected {self.n_features} ascending feature ids below n_features={n_features}, got {ids.tolist()}")
+        absent = np.setdiff1d(np.arange(n_features), ids)
+
+        def moved(features: tuple[int, ...]) -> tuple[int, ...]:
+            return tuple(int(ids[i]) for i in features)
+
+        main = np.zeros(n_features)
+        main[ids] = self.main_effects
+        pairs = np.zeros((n_features, n_features))
+        pairs[np.ix_(ids, ids)] = self.pairwise_strengths
+        indices = None
+        if self.indices is not None:
+            nulls = {(int(i),): 0.0 for i in absent} | {_members((int(i), j)): 0.0 for i in absent for j in range(n_features) if j != i}
+            indices = {name: {moved(m): v for m, v in values.items()} | nulls for name, values in self.indices.items()}
+        metadata = dict(self.metadata)
+        if absent.size:
+            metadata["absent_features"] = absent.tolist()
+        return LocalInteractions(
+            interactions=[(moved(s), v) for s, v in self.interactions],
+            main_effects=main,
+            pairwise_strengths=pairs,
+            feature_names=self.feature_names,
+            metadata=metadata,
+            signed_values=None if self.signed_values is None else {moved(s): v for s, v in self.signed_values.items()},
+            baseline_value=self.baseline_value,
+            indices=indices,
+        )
+
     def top(self, k: int | None = None, order: int | None = None, names: bool = False) -> list[tuple[tuple[Any, ...], float]]:
         """The ``k`` strongest interactions, optionally only those of one ``order``; with
         ``names=True`` each set as its features' names (:attr:`feature_names`, e.g. a

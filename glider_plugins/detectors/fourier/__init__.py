@@ -69,6 +69,7 @@ from .fit import (
     ADAPTIVE_STEPS,
     RIDGE_GRID,
     complement_rows,
+    distinct_rows,
     even_part,
     fourier_fit,
     fourier_result,
@@ -82,7 +83,7 @@ FourierDetector.__module__ = __name__
 __all__ = [
     "ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "DESIGNS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "RIDGE_GRID", "ROWS_PER_TERM",
     "SHAPLEY_FIXED_SHARE", "SHAPLEY_MIXTURE", "SIZE_MIXTURE", "DesignShares",
-    "FourierDetector", "archdetect_leaves_room", "archdetect_rows", "check_design_index", "complement_rows", "even_part", "fixed_rows",
+    "FourierDetector", "archdetect_leaves_room", "archdetect_rows", "check_design_index", "complement_rows", "distinct_rows", "even_part", "fixed_rows",
     "fourier_design", "fourier_fit",
     "fourier_result", "n_terms", "search_grid", "shapley_pair_correction",
 ]

@@ -16,7 +16,7 @@ from ...set_functions import distinct_masks, mask_keys
 from ..pure_effects.differences import ContextRows
 from ..pure_effects.sets import rank_interactions
 
-__all__ = ["ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "RIDGE_GRID", "complement_rows", "even_part", "fourier_fit", "fourier_result", "search_grid",
+__all__ = ["ADAPTIVE_FLOOR", "ADAPTIVE_STEPS", "RIDGE_GRID", "complement_rows", "distinct_rows", "even_part", "fourier_fit", "fourier_result", "search_grid",
            "shapley_pair_correction"]
 
 #: Ridge penalties tried, as shares of the mean squared singular value of the centred terms, each
@@ -56,6 +56,23 @@ def complement_rows(masks: np.ndarray) -> np.ndarray:
     order = np.argsort(keys, kind="stable")
     found = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
     return np.where(keys[order][found] == wanted, order[found], -1)
+
+
+def distinct_rows(masks: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct mask of ``masks`` (n, p) once, in the order of its first row, with the mean of
+    its outputs ``y`` (n,); the arrays themselves where no mask repeats. A design of every mask
+    repeats some to fill the budget (:func:`~.design.fourier_design`): counted twice, they would
+    weigh twice in the fits and the sums, and every mask queried would no longer give the exact
+    indices."""
+    _, first, inverse = np.unique(mask_keys(masks), return_index=True, return_inverse=True)
+    if len(first) == len(masks):
+        return masks, y
+    order = np.argsort(first, kind="stable")  # distinct masks in the order of their first row
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    rows = position[inverse.ravel()]
+    means = np.bincount(rows, weights=y, minlength=len(order)) / np.bincount(rows, minlength=len(order))
+    return masks[first[order]], means
 
 
 def even_part(values: np.ndarray, complements: np.ndarray) -> np.ndarray:
@@ -350,7 +367,8 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
     index : {"BII", "k-SII"}, default "BII"
         The index ``interactions`` and ``pairwise_strengths`` rank by (``metadata["index"]``).
     """
-    p = masks.shape[1]
+    p, n_queries = masks.shape[1], len(masks)
+    masks, y = distinct_rows(masks, y)
     with spent("fit"):
         complements = complement_rows(masks)
         terms, columns, (banzhaf_coef, shapley_coef) = _fits(masks, y, ("BII", "SII"), complements)
@@ -375,7 +393,7 @@ def fourier_result(masks: np.ndarray, y: np.ndarray, rtol: float, name: str = "f
         interactions=rank_interactions(ranked, []),
         main_effects=main,
         pairwise_strengths=np.abs(ranked),
-        metadata={"detector": name, "index": index, "n_queries": len(masks), "rtol": rtol},
+        metadata={"detector": name, "index": index, "n_queries": n_queries, "rtol": rtol},
         signed_values=signed,
         baseline_value=empty,
         indices={"BII": bii, "k-SII": ksii},
