@@ -23,10 +23,11 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--controls", nargs="+", metavar="CONTROL", choices=("+random", "+all-pairs", "+fast", "+labels"),
                         help="the control lists (default: +random +all-pairs +fast; +labels: pairs ranked by cross value on "
                              "the training labels, a data-only ranking)")
-    parser.add_argument("--ranking", choices=("cross-value", "frequency"), default="cross-value",
-                        help="how GLIDER's candidate crosses are ranked: cross-value (default: every pair and GLIDER's larger "
-                             "groups by what their ids explain of the source model's non-additive output) or frequency "
-                             "(GLIDER's counts, the paper's)")
+    parser.add_argument("--ranking", choices=("source-and-labels", "cross-value", "frequency"), default="source-and-labels",
+                        help="how the candidate crosses are ranked: source-and-labels (default: the cross-value list and "
+                             "the pairs of highest cross value on the training labels, taken in turn), cross-value (every "
+                             "pair and GLIDER's larger groups by what their ids explain of the source model's non-additive "
+                             "output) or frequency (GLIDER's counts, the paper's)")
     parser.add_argument("--quiet", action="store_true", help="warnings only: no progress bars or step lines")
     parser.add_argument("--targets", nargs="+", metavar="MODEL",
                         help="target recommenders retrained with and without the crosses (default: all five, "

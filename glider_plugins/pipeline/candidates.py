@@ -2,7 +2,8 @@
 beaten on the same terms (the same selection, the same rows, as many candidates of the same sizes).
 
 * ``+glider``: the source model's interactions worth a cross, ``n`` of them
-  (:func:`valued_candidates`, the default ranking ``"cross-value"``): every pair of fields and
+  (:func:`valued_candidates`, ranking ``"cross-value"``; the default ``"source-and-labels"`` takes
+  it and ``+labels``' head in turn, :func:`merged_candidates`): every pair of fields and
   GLIDER's groups of three or more, ranked by their cross value on the training rows
   (:func:`~glider_plugins.encoders.cross_value.cross_values`: the held-out share of the source
   model's non-additive output a cross's ids explain); or GLIDER's ``n`` most frequent
@@ -36,14 +37,16 @@ from ..errors import InputError
 from ..results import MIN_FREQUENCY, GlobalInteractions
 
 __all__ = ["ALL_PAIRS_MAX", "CONTROLS", "DEFAULT_CONTROLS", "RANKINGS", "VALUED_PAIRS_MAX", "Candidates", "all_pairs", "candidate_count",
-           "fast_candidates", "glider_candidates", "label_candidates", "pair_count", "random_candidates", "valued_candidates"]
+           "fast_candidates", "glider_candidates", "label_candidates", "merged_candidates", "pair_count", "random_candidates", "valued_candidates"]
 
 #: The controls, in the order the table shows them.
 CONTROLS = ("+random", "+all-pairs", "+fast", "+labels")
 #: The controls ``controls=True`` runs (``+labels`` is asked for by name).
 DEFAULT_CONTROLS = ("+random", "+all-pairs", "+fast")
-#: How ``+glider``'s candidates are ranked: by cross value (default) or by GLIDER's frequency.
-RANKINGS = ("cross-value", "frequency")
+#: How ``+glider``'s candidates are ranked: by cross value on the source model's scores and on the
+#: labels, the two heads taken in turn (default; :func:`merged_candidates`), by cross value on the
+#: scores alone, or by GLIDER's frequency.
+RANKINGS = ("source-and-labels", "cross-value", "frequency")
 #: Every pair is tried where the fields have at most this many pairs (p = 25); beyond, the anchor
 #: is not run (its cost is the selection's, one logistic regression per candidate).
 ALL_PAIRS_MAX = 300
@@ -129,6 +132,28 @@ def label_candidates(train: Any, labels: np.ndarray, n: int, *, min_count: int =
                           dense_features=dense_features, missing_value=missing_value, seed=seed)
     values, groups = _positive_head(values, n)
     return Candidates("+labels", groups, time.perf_counter() - start, values)
+
+
+def merged_candidates(source: Candidates, labels: Candidates, n: int) -> Candidates:
+    """The first ``n`` groups of two valued lists taken in turn (the source model's first, then the
+    labels', then the source's second, ...), each group once: the source model's view of the
+    data (denoised clicks) and the data's own (what the source did not learn) in one list as long
+    as either. ``values``: both lists' cross values, a column ``on`` saying which (``"scores"`` or
+    ``"labels"``)."""
+    merged: list[tuple[str, ...]] = []
+    for pair in itertools.zip_longest(source.groups, labels.groups):
+        for group in pair:
+            if group is not None and group not in merged and len(merged) < n:
+                merged.append(group)
+    tables = [values.assign(on=on) for values, on in ((source.values, "scores"), (labels.values, "labels")) if values is not None]
+    if tables:
+        import pandas as pd
+
+        values = pd.concat(tables, ignore_index=True)
+        values.attrs = dict(tables[0].attrs)  # the first list's (the source model's additive fit)
+    else:
+        values = None
+    return Candidates("+glider", merged, source.seconds + labels.seconds, values)
 
 
 def _positive_head(values: Any, n: int) -> tuple[Any, list[tuple[str, ...]]]:

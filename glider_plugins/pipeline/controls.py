@@ -25,6 +25,7 @@ from .candidates import (
     fast_candidates,
     glider_candidates,
     label_candidates,
+    merged_candidates,
     pair_count,
     random_candidates,
     valued_candidates,
@@ -65,19 +66,27 @@ def check_controls(controls: bool | Sequence[str]) -> tuple[str, ...]:
 
 
 def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k: int, controls: Sequence[str], seed: int,
-                    n_draws: int, scores: np.ndarray | None = None, min_count: int = 10) -> dict[str, list[Candidates]]:
+                    n_draws: int, scores: np.ndarray | None = None, min_count: int = 10,
+                    with_labels: bool = False) -> dict[str, list[Candidates]]:
     """Every variant's candidate lists (one per ``+random`` draw), each as long as GLIDER's
     (:func:`~glider_plugins.pipeline.candidates.candidate_count`; the controls of the same sizes):
     :mod:`~glider_plugins.pipeline.candidates`. With the source model's ``scores`` on the training
-    rows, GLIDER's list is ranked by cross value (:func:`valued_candidates`), else by frequency."""
+    rows, GLIDER's list is ranked by cross value (:func:`valued_candidates`), else by frequency;
+    ``with_labels``: merged in turn with the pairs of highest cross value on the labels
+    (:func:`merged_candidates`, ranking ``"source-and-labels"``)."""
     names = list(prepared.train.feature_names)
     train = prepared.frame("train")
     n = candidate_count(len(names), k)
+    valued = {"min_count": min_count, "dense_features": list(prepared.train.dense_names), "missing_value": 0, "seed": seed}
+    labels = None
+    if "+labels" in controls or with_labels:
+        labels = label_candidates(train[names], train["label"].to_numpy(), n, **valued)
     if scores is None:
         glider = glider_candidates(interactions, n)
     else:
-        glider = valued_candidates(interactions, train[names], scores, n, k=k, min_count=min_count,
-                                   dense_features=list(prepared.train.dense_names), missing_value=0, seed=seed)
+        glider = valued_candidates(interactions, train[names], scores, n, k=k, **valued)
+    if with_labels and labels is not None:
+        glider = merged_candidates(glider, labels, n)
     lists: dict[str, list[Candidates]] = {"+glider": [glider]}
     n = len(glider.groups) or n
     if "+random" in controls:
@@ -94,9 +103,9 @@ def candidate_lists(prepared: PipelineData, interactions: GlobalInteractions, k:
                                               [c for c in names if c not in prepared.train.dense_names])]
         except ImportError as exc:
             warnings.warn(f"{exc}; the '+fast' control is skipped", stacklevel=3)
-    if "+labels" in controls:
-        lists["+labels"] = [label_candidates(train[names], train["label"].to_numpy(), n, min_count=min_count,
-                                             dense_features=list(prepared.train.dense_names), missing_value=0, seed=seed)]
+    if "+labels" in controls and labels is not None:
+        head = Candidates("+labels", labels.groups[:n], labels.seconds, labels.values)  # as many as GLIDER's
+        lists["+labels"] = [head]
     return lists
 
 

@@ -83,7 +83,9 @@ class PipelineResult:
         Every variant's selections (one per ``+random`` draw), GLIDER's included.
     cross_values : pandas.DataFrame or None
         With ``ranking="cross-value"``: every group valued for ``+glider``, highest first
-        (:func:`~glider_plugins.encoders.cross_value.cross_values`' columns; ``cross_values.csv``).
+        (:func:`~glider_plugins.encoders.cross_value.cross_values`' columns; ``cross_values.csv``);
+        with ``"source-and-labels"`` the pairs valued on the labels follow, a column ``on`` saying
+        which (``"scores"`` or ``"labels"``).
     """
 
     interactions: GlobalInteractions
