@@ -92,8 +92,11 @@ def test_top_prunes_hand_made_counts_and_can_skip_rare_sets():
         assert g.top(4) == [((0, 1), 90), ((5, 6), 80), ((2, 3, 4), 60)]  # default: sets in >= 5%
     assert g.names(2) == [("f0", "f1"), ("f5", "f6")]
     assert g.frequency[(2, 3)] == 0.7 and list(g.counts)[0] == (0, 1)
+    assert g.frequent() == [(0, 1), (5, 6), (2, 3), (2, 3, 4)] and g.frequent(0.0)[-2:] == [(0, 1, 9), (7, 8)]  # what top chooses from
     with pytest.raises(InputError, match="k must be a positive integer"):
         g.top(0)
+    with pytest.raises(InputError, match="min_frequency must be between 0 and 1"):
+        g.frequent(1.5)
 
 
 # ------------------------------------------------------------------------------- instances, seeds, chunks

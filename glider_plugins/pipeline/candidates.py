@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..results import MIN_FREQUENCY, GlobalInteractions
+from ..results import GlobalInteractions
 
 __all__ = ["ALL_PAIRS_MAX", "CONTROLS", "DEFAULT_CONTROLS", "RANKINGS", "VALUED_PAIRS_MAX", "Candidates", "all_pairs", "candidate_count",
            "fast_candidates", "glider_candidates", "label_candidates", "merged_candidates", "pair_count", "random_candidates", "valued_candidates"]
@@ -91,8 +91,9 @@ def valued_candidates(interactions: GlobalInteractions, train: Any, scores: np.n
 
     The groups valued: every pair of ``train``'s columns (where there are at most
     :data:`VALUED_PAIRS_MAX`; else GLIDER's pairs) and GLIDER's ``3 n`` most frequent groups of
-    three or more, found in at least ``MIN_FREQUENCY`` of the rows as :meth:`GlobalInteractions.top`
-    counts them (brute force cannot enumerate sets of three at scale; GLIDER proposes them).
+    three or more, found in at least ``MIN_FREQUENCY`` of the rows (:meth:`GlobalInteractions.frequent`,
+    what :meth:`GlobalInteractions.top` chooses from; brute force cannot enumerate sets of three at
+    scale, GLIDER proposes them).
     Groups worth nothing (value <= 0) are not proposed. ``scores``: the source model's output on
     ``train``'s rows (log-odds; scores that are all in [0, 1] are read as probabilities and turned
     into log-odds here).
@@ -101,8 +102,7 @@ def valued_candidates(interactions: GlobalInteractions, train: Any, scores: np.n
 
     start = time.perf_counter()
     names = [str(c) for c in train.columns]
-    least = MIN_FREQUENCY * interactions.n_instances  # the groups GLIDER.top would consider, most frequent first
-    found = [tuple(str(x) for x in interactions.names_of(s)) for s, c in interactions.counts.items() if c >= least]
+    found = [tuple(str(x) for x in interactions.names_of(s)) for s in interactions.frequent()]  # what GLIDER's top considers
     found = [g for g in found if len(g) == 2] + [g for g in found if len(g) > 2][:3 * n]
     every_pair = pair_count(len(names)) <= VALUED_PAIRS_MAX
     pool = list(itertools.combinations(names, 2)) if every_pair else [g for g in found if len(g) == 2]

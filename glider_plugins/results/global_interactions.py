@@ -153,10 +153,7 @@ class GlobalInteractions:
         list of (tuple of int, int)
         """
         check_int("k", k)
-        if not 0.0 <= min_frequency <= 1.0:
-            raise InputError(f"min_frequency must be between 0 and 1, got {min_frequency!r}")
-        least = min_frequency * self.n_instances
-        ranked = [s for s, c in self.counts.items() if c >= least]
+        ranked = self.frequent(min_frequency)
         chosen = prune_subsets(ranked, int(k)) if prune else ranked[: int(k)]
         if len(chosen) < k:
             why = "after subset pruning " if prune and len(ranked) >= k else ""
@@ -166,6 +163,14 @@ class GlobalInteractions:
                 f"(found over {self.n_instances} instances); returning {len(chosen)}"
             )
         return [(s, self.counts[s]) for s in chosen]
+
+    def frequent(self, min_frequency: float = MIN_FREQUENCY) -> list[FeatureSet]:
+        """Every interaction found in at least ``min_frequency`` of the instances, most frequent
+        first (what :meth:`top` chooses from; no pruning, no count asked for, so no warning)."""
+        if not 0.0 <= min_frequency <= 1.0:
+            raise InputError(f"min_frequency must be between 0 and 1, got {min_frequency!r}")
+        least = min_frequency * self.n_instances
+        return [s for s, c in self.counts.items() if c >= least]
 
     def names(self, k: int, prune: bool = True, min_frequency: float = MIN_FREQUENCY) -> list[tuple[str, ...]]:
         """Feature-name tuples of :meth:`top`."""
