@@ -26,6 +26,7 @@ from ..layout import FeatureLayout
 from ..perturbations.base import PerturbationScheme
 from ..results import AttributionResult, LocalInteractions
 from .formatting import InputInfo, build_layout, format_extra, format_target
+from .groups import explain_by_groups
 from .querying import QueryPlan, design_per_instance, probe_instances, query_design
 from .reproducibility import instance_seeds, query_rows
 
@@ -274,53 +275,23 @@ class InteractionAttribution(Attribution):
 
         An instance whose own feature mask leaves some of the batch's features without elements
         (an image with fewer superpixels than the batch's most) is explained on its own features
-        (:meth:`FeatureLayout.feature_groups`, :meth:`FeatureLayout.on_features`), as it is alone:
+        (:func:`~glider_plugins.explain.groups.explain_by_groups`), as it is alone:
         its masks are drawn and its budget spent on them, and the features it lacks get no effect
         (:meth:`LocalInteractions.embedded`)."""
         check_int("seed", seed, 0, allow_none=True)
         groups = layout.feature_groups()
         options = {"n_samples": n_samples, "perturbations_per_eval": perturbations_per_eval, "max_order": max_order, "top_k": top_k,
                    "seed": seed, "show_progress": show_progress, "kernel_width": kernel_width, **detector_options}
+        target = format_target(target, layout.n_instances)
+        extra = format_extra(additional_forward_args, layout.n_instances)
         if len(groups) == 1 and len(groups[0][1]) == layout.n_features:
-            result = self._attribute_on_features(layout, info, format_target(target, layout.n_instances),
-                                                 format_extra(additional_forward_args, layout.n_instances), **options)
+            result = self._attribute_on_features(layout, info, target, extra, **options)
         else:
-            result = self._attribute_by_groups(layout, info, groups, format_target(target, layout.n_instances),
-                                               format_extra(additional_forward_args, layout.n_instances), **options)
+            local, metadata = explain_by_groups(lambda part, part_target, part_extra: self._attribute_on_features(
+                part, info, part_target, part_extra, **options), layout, groups, target, extra)
+            result = _attribution_result(local, layout, info, metadata)
         _check_constant(result.instances)
         return result
-
-    def _attribute_by_groups(self, layout: FeatureLayout, info: InputInfo, groups: list[tuple[np.ndarray, np.ndarray]],
-                             target: Any, extra: tuple[Any, ...], **options: Any) -> AttributionResult:
-        """Each group of instances with the same features (:meth:`FeatureLayout.feature_groups`)
-        explained on those features, the results put back among the batch's (in its order) and
-        the metadata summed (counts, seconds) or kept (the rest; differing values listed)."""
-        if all(len(present) < 2 for _, present in groups):
-            raise InputError(f"feature_mask: no instance has 2 or more features of its own (each covers at most one of the "
-                             f"{layout.n_features} ids); interactions need at least 2")
-        local: list[LocalInteractions | None] = [None] * layout.n_instances
-        parts: list[dict[str, Any]] = []
-        for rows, present in groups:
-            part_target = [target[i] for i in rows.tolist()] if isinstance(target, list) else target
-            part_extra = tuple(value[rows] if isinstance(value, np.ndarray) else value for value in extra)
-            if len(present) < 2:  # no pair to interact: nothing to query
-                found = [LocalInteractions([], np.zeros(len(present)), np.zeros((len(present),) * 2), metadata={"too_few_features": True})
-                         for _ in rows]
-                warnings.warn(f"instance(s) {rows[:10].tolist()} have {len(present)} feature(s) of their own in feature_mask; interactions "
-                              "need at least 2: they get empty results", UserWarning, stacklevel=4)
-            else:
-                part = self._attribute_on_features(layout.on_features(rows, present), info, part_target, part_extra, **options)
-                found = part.instances
-                parts.append(part.metadata)
-            for row, item in zip(rows.tolist(), found, strict=True):
-                local[row] = item.embedded(present, layout.n_features)
-                local[row].feature_names = layout.feature_names
-        instances = [item for item in local if item is not None]
-        return AttributionResult(
-            instances, feature_names=layout.feature_names or [], feature_mask=layout.feature_mask, input_shapes=info.shapes,
-            input_names=info.names, single_input=info.single, torch_tensors=info.torch_tensors, input_dtypes=info.dtypes,
-            input_devices=info.devices, metadata=_merged_metadata(parts),
-        )
 
     def _attribute_on_features(self, layout: FeatureLayout, info: InputInfo, target: Any, extra: tuple[Any, ...], *, n_samples: int,
                                perturbations_per_eval: int | None, max_order: int | None, top_k: int | None, seed: int | None,
@@ -372,18 +343,7 @@ class InteractionAttribution(Attribution):
             "rank_seconds": max(detect_seconds - parts.get("fit", 0.0), 0.0),
             "total_seconds": time.perf_counter() - total_start,
         }
-        return AttributionResult(
-            local,
-            feature_names=layout.feature_names or [],
-            feature_mask=layout.feature_mask,
-            input_shapes=info.shapes,
-            input_names=info.names,
-            single_input=info.single,
-            torch_tensors=info.torch_tensors,
-            input_dtypes=info.dtypes,
-            input_devices=info.devices,
-            metadata=metadata,
-        )
+        return _attribution_result(local, layout, info, metadata)
 
     def has_convergence_delta(self) -> bool:
         """False: there is no convergence delta (``NoiseTunnel`` asks before it wants one)."""
@@ -435,29 +395,20 @@ def _check_constant(local: list[LocalInteractions]) -> None:
         )
 
 
-#: Metadata of an attribution that several groups of instances add up to (:func:`_merged_metadata`).
-ADDED_METADATA = ("n_queries", "n_repeated", "query_seconds", "design_seconds", "detect_seconds", "fit_seconds", "rank_seconds",
-                  "total_seconds")
-
-
-def _merged_metadata(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The metadata of one attribution from its groups' (in order): counts and seconds added
-    (:data:`ADDED_METADATA`), ``n_samples`` the most, any other entry kept where the groups agree
-    and else the list of their distinct values (e.g. the detectors ``"auto"`` chose)."""
-    merged: dict[str, Any] = {}
-    for key in dict.fromkeys(key for part in parts for key in part):
-        values = [part[key] for part in parts if key in part]
-        if key in ADDED_METADATA:
-            merged[key] = sum(values)
-        elif key == "n_samples":
-            merged[key] = max(values)
-        else:
-            distinct: list[Any] = []
-            for value in values:
-                if value not in distinct:
-                    distinct.append(value)
-            merged[key] = distinct[0] if len(distinct) == 1 else distinct
-    return merged
+def _attribution_result(local: list[LocalInteractions], layout: FeatureLayout, info: InputInfo, metadata: dict[str, Any]) -> AttributionResult:
+    """The results of ``layout``'s instances, with how they were passed (``info``) and ``metadata``."""
+    return AttributionResult(
+        local,
+        feature_names=layout.feature_names or [],
+        feature_mask=layout.feature_mask,
+        input_shapes=info.shapes,
+        input_names=info.names,
+        single_input=info.single,
+        torch_tensors=info.torch_tensors,
+        input_dtypes=info.dtypes,
+        input_devices=info.devices,
+        metadata=metadata,
+    )
 
 
 def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int | None, top_k: int | None,
