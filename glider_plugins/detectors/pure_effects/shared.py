@@ -35,7 +35,7 @@ import numpy as np
 
 from .columns import GramFactor, count_gram, cross_columns, jittered
 
-__all__ = ["KEPT_DESIGNS", "MIN_ROWS_PER_PAIR", "PairSubset", "SharedPairs", "shared_pairs"]
+__all__ = ["KEPT_DESIGNS", "MIN_ROWS_PER_PAIR", "PairSubset", "SharedPairs", "forget_designs", "shared_pairs"]
 
 #: A design shares its pair fit when it has at least this many masks per pair of all its
 #: features (the pure-effect fit's own ``rows_per_term`` default): p = 39 at 1000 queries (741 pairs).
@@ -68,6 +68,13 @@ def shared_pairs(masks: np.ndarray) -> SharedPairs | None:
         while len(_kept) > KEPT_DESIGNS:
             _kept.popitem(last=False)
     return found
+
+
+def forget_designs() -> None:
+    """Drop every kept :class:`SharedPairs`: the next fit on a design builds it again (what the
+    first call in a fresh process pays; a benchmark timing a cold start calls this first)."""
+    with _lock:
+        _kept.clear()
 
 
 class SharedPairs:
