@@ -129,13 +129,17 @@ def _distinct_pairs(p: int, sizes: np.ndarray, allocation: np.ndarray, count: in
     while len(out) < count and weights.sum() > 0:
         batch = 2 * (count - len(out)) + 8
         drawn = rng.choice(sizes, size=batch, p=weights / weights.sum())
-        ranks = np.argsort(np.argsort(rng.random((batch, p)), axis=1), axis=1)
-        for row, size in zip(ranks < drawn[:, None], drawn.tolist(), strict=True):
-            key = np.packbits(row).tobytes()
+        order = np.argsort(rng.random((batch, p)), axis=1)
+        ranks = np.empty_like(order)  # each feature's rank in its row: the inverse permutation of the sort
+        np.put_along_axis(ranks, order, np.broadcast_to(np.arange(p), order.shape), axis=1)
+        rows = ranks < drawn[:, None]
+        keys, complements = np.packbits(rows, axis=1), np.packbits(~rows, axis=1)  # packed once, not row by row
+        for position, size in enumerate(drawn.tolist()):
+            key = keys[position].tobytes()
             if key in seen or room[size] == 0:
                 continue
-            seen.update((key, np.packbits(~row).tobytes()))
-            out.append(row)
+            seen.update((key, complements[position].tobytes()))
+            out.append(rows[position])
             for taken in {size, p - size} & room.keys():
                 room[taken] -= 1
             if len(out) == count:
