@@ -227,6 +227,29 @@ def test_the_gram_factor_solves_and_inverts_with_or_without_a_cholesky_factor():
         np.testing.assert_allclose(factor.leverage(rows), np.einsum("ij,jk,ik->i", rows, np.linalg.inv(gram), rows), rtol=1e-10)
 
 
+def test_coded_columns_and_the_subset_count_gram_are_the_gathered_columns_and_their_products():
+    """Issue 26: the AND-crosses from one integer per mask, and their Gram matrix from the counts of
+    masks holding each union of features, are the same numbers as gathering and multiplying the
+    columns (exact integers); wider masks and terms over more features take the direct route."""
+    from glider_plugins.detectors.pure_effects.columns import (
+        MAX_SUBSET_FEATURES,
+        cross_columns,
+        subset_count_gram,
+    )
+
+    rng = np.random.default_rng(0)
+    for p, features in ((30, 10), (70, 12)):  # coded masks; more features than an int64 holds: gathered
+        masks = rng.random((500, p)) < 0.5
+        active = np.sort(rng.choice(p, features, replace=False)).tolist()
+        terms = [()] + [t for size in range(1, 5) for t in itertools.combinations(active, size)]
+        columns = cross_columns(masks, terms)
+        gathered = np.stack([masks[:, list(t)].all(axis=1) if t else np.ones(len(masks), bool) for t in terms], axis=1)
+        np.testing.assert_array_equal(columns, gathered.astype(np.float64))
+        np.testing.assert_array_equal(subset_count_gram(masks, terms), columns.T @ columns)
+    wide = [tuple(range(MAX_SUBSET_FEATURES + 1))]
+    assert subset_count_gram(rng.random((10, MAX_SUBSET_FEATURES + 1)) < 0.5, wide) is None  # 2**17 counts: the columns' product instead
+
+
 def test_pairs_fitted_on_a_shared_design_are_the_direct_fits_numbers():
     """Issue 26: instances on the same masks share the factorisation of every pair's columns; an
     instance's fit on its own pairs (block inversion where it leaves out fewer pairs than it keeps,

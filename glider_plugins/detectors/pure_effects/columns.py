@@ -6,15 +6,33 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["JITTER", "GramFactor", "count_gram", "cross_columns", "jittered"]
+__all__ = ["CODED_COLUMNS", "JITTER", "MAX_CODED_FEATURES", "MAX_SUBSET_FEATURES", "GramFactor", "count_gram", "cross_columns", "feature_codes", "jittered",
+           "subset_count_gram", "term_codes"]
 
 #: The diagonal jitter of a Gram matrix, relative to its mean diagonal.
 JITTER = 1e-9
+#: Masks of at most this many features are coded as one int64 each (:func:`feature_codes`).
+MAX_CODED_FEATURES = 62
+#: Columns :func:`cross_columns` builds from the codes at once.
+CODED_COLUMNS = 512
+#: :func:`subset_count_gram` counts the subsets of at most this many features (2**16 counts).
+MAX_SUBSET_FEATURES = 16
 
 
 def cross_columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray:
-    """The AND-cross of each term's features (the empty set: all ones), shape (n, len(terms))."""
+    """The AND-cross of each term's features (the empty set: all ones), shape (n, len(terms)).
+
+    Up to :data:`MAX_CODED_FEATURES` features, each mask is one integer (a bit per feature) and a
+    term's column is where the mask holds all of the term's bits (one AND and one comparison a
+    cell); beyond, each term's features are gathered and AND-ed."""
     out = np.ones((len(masks), len(terms)))
+    if masks.shape[1] <= MAX_CODED_FEATURES:
+        codes = feature_codes(masks)
+        wanted = term_codes(terms)
+        for start in range(0, len(terms), CODED_COLUMNS):  # a block of columns at a time: the integer products stay small
+            block = wanted[start : start + CODED_COLUMNS]
+            out[:, start : start + CODED_COLUMNS] = (codes[:, None] & block[None, :]) == block[None, :]
+        return out
     by_size: dict[int, list[int]] = {}
     for n, members in enumerate(terms):
         by_size.setdefault(len(members), []).append(n)
@@ -25,6 +43,16 @@ def cross_columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray
     return out
 
 
+def feature_codes(masks: np.ndarray) -> np.ndarray:
+    """Each mask (n, p) as one integer, feature ``i`` its bit ``i``, shape (n,), int64 (p <= 62)."""
+    return masks.astype(np.int64) @ (np.int64(1) << np.arange(masks.shape[1], dtype=np.int64))
+
+
+def term_codes(terms: list[tuple[int, ...]]) -> np.ndarray:
+    """Each term as the integer of its features' bits, shape (len(terms),), int64."""
+    return np.array([sum(1 << int(f) for f in members) for members in terms], dtype=np.int64)
+
+
 def count_gram(design: np.ndarray) -> np.ndarray:
     """``design.T @ design`` for 0/1 columns (AND-crosses): counts of rows, exact in float32 below
     2**24 rows (half the time of float64), returned as float64."""
@@ -32,6 +60,27 @@ def count_gram(design: np.ndarray) -> np.ndarray:
         single = design.astype(np.float32)
         return (single.T @ single).astype(np.float64)
     return design.T @ design
+
+
+def subset_count_gram(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray | None:
+    """:func:`count_gram` of the terms' :func:`cross_columns` without the columns: two AND-crosses
+    share the rows that hold the union of their features, so the matrix is the count of masks
+    holding each union, read off the counts of masks holding each subset of the terms' features
+    (a histogram of the masks on those features, summed over supersets). The same integers, in
+    ``n k**2`` fewer operations; ``None`` where the terms span more than
+    :data:`MAX_SUBSET_FEATURES` features (2**q counts would cost more)."""
+    features = sorted({int(f) for members in terms for f in members})
+    q = len(features)
+    if q > MAX_SUBSET_FEATURES:
+        return None
+    cell = feature_codes(masks[:, features]) if q else np.zeros(len(masks), dtype=np.int64)
+    holding = np.bincount(cell, minlength=2**q).astype(np.int64)  # masks equal to each subset, then holding it
+    for bit in range(q):
+        view = holding.reshape(-1, 2, 2**bit)
+        view[:, 0, :] += view[:, 1, :]
+    place = {f: i for i, f in enumerate(features)}
+    wanted = term_codes([tuple(place[int(f)] for f in members) for members in terms])
+    return holding[wanted[:, None] | wanted[None, :]].astype(np.float64)
 
 
 def jittered(gram: np.ndarray) -> np.ndarray:

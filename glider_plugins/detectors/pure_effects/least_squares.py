@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from ...set_functions import all_masks, moebius_transform
-from .columns import GramFactor, count_gram, cross_columns, jittered
+from .columns import GramFactor, count_gram, cross_columns, jittered, subset_count_gram
 from .shared import PairSubset, shared_pairs
 
 __all__ = ["REFINEMENTS", "MoebiusFit", "confirmed_sets", "cross_columns", "least_squares_fit", "transform_fit"]
@@ -150,7 +150,8 @@ def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, .
         if design.shape[1] >= len(y):  # more terms than masks: the least-norm solution, no errors
             coef[fitted] = _least_norm(design, target, noise)
             return MoebiusFit(terms, coef, errors, fitted, noise)
-        factor = GramFactor(jittered(count_gram(design)))
+        gram = subset_count_gram(masks, fitted_terms)
+        factor = GramFactor(jittered(count_gram(design) if gram is None else gram))
         moment, predict, width = (lambda values: design.T @ values), (lambda coefs: design @ coefs), design.shape[1]
     estimate = factor.solve(moment(target))
     for _ in range(REFINEMENTS if subset is None else 0):  # remove the jitter's bias (a saturated fit is then the exact
