@@ -9,7 +9,14 @@ from functools import cached_property
 import numpy as np
 
 from ...set_functions import all_masks, moebius_transform
-from .columns import GramFactor, count_gram, cross_columns, jittered, subset_count_gram
+from .columns import (
+    GramFactor,
+    count_gram,
+    cross_columns,
+    feature_codes,
+    jittered,
+    subset_count_gram,
+)
 from .shared import PairSubset, shared_pairs
 
 __all__ = ["REFINEMENTS", "MoebiusFit", "confirmed_sets", "cross_columns", "least_squares_fit", "transform_fit"]
@@ -192,7 +199,7 @@ def transform_fit(masks: np.ndarray, y: np.ndarray, active: np.ndarray, noise: f
     """The Moebius transform of the mean output of every combination of the ``active`` features
     (all queried), effects within ``noise`` zero; standard errors from the spread of repeats."""
     q = active.size
-    cell = masks[:, active].astype(np.int64) @ (1 << np.arange(q, dtype=np.int64))
+    cell = feature_codes(masks[:, active])
     count = np.bincount(cell, minlength=2**q)
     mean = np.bincount(cell, weights=y, minlength=2**q) / count
     coef = moebius_transform(mean)
