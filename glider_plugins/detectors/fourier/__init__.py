@@ -42,6 +42,8 @@ Where a sparse fit of pure effects is faithful (tabular models), ``"auto"`` keep
 * :mod:`.design`: the masks (:func:`fourier_design`);
 * :mod:`.fit`: one instance's fit and result (:func:`fourier_fit`, :func:`fourier_result`,
   :func:`shapley_pair_correction`);
+* :mod:`.ridge`: the weighted adaptive ridge each fit solves, its penalty by generalised
+  cross-validation (:func:`search_grid`), on the even part of complementary rows (:func:`even_part`);
 * :mod:`.detector`: :class:`FourierDetector`.
 """
 
@@ -64,17 +66,14 @@ from .design import (
     n_terms,
 )
 from .detector import FourierDetector
-from .fit import (
+from .fit import distinct_rows, fourier_fit, fourier_result, shapley_pair_correction
+from .ridge import (
     ADAPTIVE_FLOOR,
     ADAPTIVE_STEPS,
     RIDGE_GRID,
     complement_rows,
-    distinct_rows,
     even_part,
-    fourier_fit,
-    fourier_result,
     search_grid,
-    shapley_pair_correction,
 )
 
 # The public home of the class: registries and pickles name it by this path.
