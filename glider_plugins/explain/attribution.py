@@ -8,7 +8,6 @@ perturbation -> model queries -> detector in one pass.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,15 +15,15 @@ import numpy as np
 from captum.attr import Attribution
 from captum.log import log_usage
 
-from .._checks import check_int, check_number
+from .._checks import check_int
 from .._timing import collect
 from ..adapters.base import TargetType
 from ..adapters.dispatch import adapt
-from ..errors import ConstantOutputError, ConstantOutputWarning, InputError
 from ..interop.captum import check_captum_arguments, repeat_per_instance
 from ..layout import FeatureLayout
 from ..perturbations.base import PerturbationScheme
 from ..results import AttributionResult, LocalInteractions
+from .detection import check_constant, check_counts, detect_varying
 from .formatting import InputInfo, build_layout, format_extra, format_target
 from .groups import explain_by_groups
 from .querying import QueryPlan, design_per_instance, probe_instances, query_design
@@ -290,7 +289,7 @@ class InteractionAttribution(Attribution):
             local, metadata = explain_by_groups(lambda part, part_target, part_extra: self._attribute_on_features(
                 part, info, part_target, part_extra, **options), layout, groups, target, extra)
             result = _attribution_result(local, layout, info, metadata)
-        _check_constant(result.instances)
+        check_constant(result.instances)
         return result
 
     def _attribute_on_features(self, layout: FeatureLayout, info: InputInfo, target: Any, extra: tuple[Any, ...], *, n_samples: int,
@@ -307,7 +306,7 @@ class InteractionAttribution(Attribution):
         if hasattr(detector, "resolve"):  # "auto": the detector for this p and budget
             check_int("n_samples", n_samples)
             detector = detector.resolve(n_features, n_samples)
-        _check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width, chosen=chosen)
+        check_counts(n_samples, n_features, detector, max_order, top_k, kernel_width, chosen=chosen)
         rows, per_call = query_rows(layout, perturbations_per_eval)
         plan = QueryPlan(self.adapter, layout, self.perturbation, target, extra, rows, per_call)
         rng = np.random.default_rng(seed)
@@ -322,7 +321,7 @@ class InteractionAttribution(Attribution):
 
         detect_start = time.perf_counter()
         with collect() as parts:  # the detector's fits, within its detection
-            local = _detect(detector, masks, outputs, weights, max_order, rng, show_progress)
+            local = detect_varying(detector, masks, outputs, weights, max_order, rng, show_progress)
         detect_seconds = time.perf_counter() - detect_start
         for item in local:
             item.feature_names = layout.feature_names
@@ -357,44 +356,6 @@ class InteractionAttribution(Attribution):
         return True
 
 
-def _detect(detector: Any, masks: np.ndarray, outputs: np.ndarray, weights: np.ndarray | None, max_order: int | None, rng: np.random.Generator, show_progress: bool) -> list[LocalInteractions]:
-    """Run the detector on the instances whose output varies; constant ones get empty results
-    (``metadata["constant_output"]``, which :func:`_check_constant` reports)."""
-    spread = np.ptp(outputs, axis=1)
-    scale = np.maximum(1.0, np.abs(outputs).max(axis=1))
-    constant = spread <= 1e-9 * scale
-    keep = np.flatnonzero(~constant)
-    found = [] if keep.size == 0 else detector.detect(masks[keep], outputs[keep], None if weights is None else weights[keep], max_order=max_order, rng=rng, show_progress=show_progress)
-    if len(found) != keep.size:
-        raise RuntimeError(f"detector {detector!r} returned {len(found)} results for {keep.size} instances")
-    p = masks.shape[2]
-    results: list[LocalInteractions] = [  # a constant game: no effect but m(empty set), the output itself
-        LocalInteractions([], np.zeros(p), np.zeros((p, p)), metadata={"constant_output": True}, signed_values={}, baseline_value=float(outputs[i, 0]))
-        for i in range(outputs.shape[0])
-    ]
-    for index, item in zip(keep, found):
-        results[index] = item
-    return results
-
-
-def _check_constant(local: list[LocalInteractions]) -> None:
-    """Raise :class:`ConstantOutputError` when no instance's output changed under perturbation,
-    else warn naming those whose output did not (their results are empty)."""
-    constant = [i for i, item in enumerate(local) if item.metadata.get("constant_output")]
-    if constant and len(constant) == len(local):
-        raise ConstantOutputError(
-            "the model's output does not change under any perturbation of the given instances, so no interaction "
-            "can be detected; check the baselines (are they equal to the inputs?), the target, and the feature_mask"
-        )
-    if constant:
-        warnings.warn(
-            f"the model's output is constant under perturbation for instance(s) {constant[:10]}; "
-            "they get empty results (no interactions, zero main effects)",
-            ConstantOutputWarning,
-            stacklevel=4,
-        )
-
-
 def _attribution_result(local: list[LocalInteractions], layout: FeatureLayout, info: InputInfo, metadata: dict[str, Any]) -> AttributionResult:
     """The results of ``layout``'s instances, with how they were passed (``info``) and ``metadata``."""
     return AttributionResult(
@@ -409,24 +370,3 @@ def _attribution_result(local: list[LocalInteractions], layout: FeatureLayout, i
         input_devices=info.devices,
         metadata=metadata,
     )
-
-
-def _check_counts(n_samples: int, n_features: int, detector: Any, max_order: int | None, top_k: int | None,
-                  kernel_width: float | None, chosen: Any = None) -> None:
-    """Refuse counts a run cannot keep: a budget below what ``detector`` must query (a budget is a
-    promise: no detector queries more than ``n_samples`` per instance), named as the user chose it
-    (``chosen``: ``"auto"`` before it resolved)."""
-    if n_features < 2:
-        raise InputError(f"feature_mask: found {n_features} interpretable feature(s); interactions need at least 2")
-    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool):
-        raise InputError(f"n_samples must be an integer, got {type(n_samples).__name__}")
-    if n_samples < detector.min_samples(n_features):
-        named = chosen if chosen is not None else detector  # "auto" as the user chose it, not what it resolved to
-        needed = named.min_samples(n_features)
-        raise InputError(f"n_samples={n_samples} is too small for detector '{named.name}' with {n_features} features; "
-                         f"it queries at least {needed} masks per instance: pass n_samples >= {needed}")
-    if max_order is not None and (not isinstance(max_order, (int, np.integer)) or max_order < 2):
-        raise InputError(f"max_order must be an integer >= 2 (2 = pairs only), got {max_order!r}")
-    check_int("top_k", top_k, allow_none=True)
-    if kernel_width is not None:
-        check_number("kernel_width", kernel_width, low=0.0, low_open=True)
