@@ -16,8 +16,8 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
-    "INDICES", "all_masks", "check_index", "distinct_masks", "exact_index_values", "exact_pair_index", "game_values", "index_values",
-    "mask_keys", "moebius_transform", "pair_mass", "pair_matrix", "walsh_transform", "walsh_values",
+    "INDICES", "all_masks", "check_index", "distinct_masks", "exact_index_values", "exact_pair_index", "feature_codes", "game_values",
+    "index_values", "mask_keys", "moebius_transform", "pair_mass", "pair_matrix", "walsh_transform", "walsh_values",
 ]
 
 
@@ -30,11 +30,21 @@ def all_masks(n_features: int) -> np.ndarray:
 
 def mask_keys(masks: np.ndarray) -> np.ndarray:
     """Each row of ``masks`` (n, p) packed into one key, shape (n,): equal rows, equal keys; keys
-    sort like the rows' bits (feature 0 first)."""
+    sort like the rows' bits (feature 0 first). Unsigned 64-bit integers up to 64 features (their
+    bytes read big-endian: an integer sort), byte strings beyond."""
     packed = np.packbits(np.asarray(masks, dtype=bool), axis=1)
     if packed.shape[1] == 0:  # no features: every row the same
         packed = np.zeros((len(packed), 1), dtype=np.uint8)
+    if packed.shape[1] <= 8:
+        wide = np.zeros((len(packed), 8), dtype=np.uint8)
+        wide[:, : packed.shape[1]] = packed
+        return wide.view(">u8").ravel().astype(np.uint64)
     return np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+
+
+def feature_codes(masks: np.ndarray) -> np.ndarray:
+    """Each mask (n, p) as one integer, feature ``i`` its bit ``i``, shape (n,), int64 (p <= 62)."""
+    return masks.astype(np.int64) @ (np.int64(1) << np.arange(masks.shape[1], dtype=np.int64))
 
 
 def distinct_masks(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,20 +83,34 @@ def moebius_transform(values: np.ndarray) -> np.ndarray:
 
 
 def pair_mass(p: int, terms: Sequence[tuple[int, ...]], effects: np.ndarray) -> np.ndarray:
-    """Each pair's interaction mass, ``sum |m(S)|`` over the fitted terms holding it, (p, p)."""
-    mass = np.zeros((p, p))
+    """Each pair's interaction mass, ``sum |m(S)|`` over the fitted terms holding it, (p, p).
+
+    Each entry adds its terms' magnitudes in one pass, the pairs' own terms first, then the larger
+    sets, each group in the terms' order."""
     magnitudes = np.abs(np.asarray(effects, dtype=np.float64))
     sizes = np.fromiter((len(members) for members in terms), dtype=np.int64, count=len(terms))
+    starts, ends, weights = [], [], []
     pairs = np.flatnonzero(sizes == 2)
     if pairs.size:  # the pairs at once (most terms of a wide fit), in the terms' order
-        ends = np.array([terms[k] for k in pairs.tolist()], dtype=np.int64).reshape(-1, 2)
-        np.add.at(mass, (ends[:, 0], ends[:, 1]), magnitudes[pairs])
-        np.add.at(mass, (ends[:, 1], ends[:, 0]), magnitudes[pairs])
-    for k in np.flatnonzero(sizes > 2).tolist():
-        for a, b in itertools.combinations(terms[k], 2):
-            mass[a, b] += magnitudes[k]
-            mass[b, a] += magnitudes[k]
-    return mass
+        two = np.array([terms[k] for k in pairs.tolist()], dtype=np.int64).reshape(-1, 2)
+        starts.append(two[:, 0]), ends.append(two[:, 1]), weights.append(magnitudes[pairs])
+    larger = np.flatnonzero(sizes > 2)
+    if larger.size:  # every pair inside each larger set, in the terms' order
+        order, held = [], []
+        for size in np.unique(sizes[larger]).tolist():
+            rows = larger[sizes[larger] == size]
+            members = np.array([terms[k] for k in rows.tolist()], dtype=np.int64)
+            inside = np.array(list(itertools.combinations(range(size), 2)), dtype=np.int64)
+            held.append(np.stack([members[:, inside[:, 0]], members[:, inside[:, 1]]], axis=-1).reshape(-1, 2))
+            order.append(np.repeat(rows, len(inside)))
+        first = np.argsort(np.concatenate(order), kind="stable")
+        inner = np.concatenate(held)[first]
+        starts.append(inner[:, 0]), ends.append(inner[:, 1]), weights.append(magnitudes[np.concatenate(order)[first]])
+    if not starts:
+        return np.zeros((p, p))
+    a, b, w = np.concatenate(starts), np.concatenate(ends), np.concatenate(weights)
+    cells = np.stack([a * p + b, b * p + a], axis=1).ravel()  # both halves, each entry in the same order
+    return np.bincount(cells, weights=np.repeat(w, 2), minlength=p * p).reshape(p, p)
 
 
 #: Interaction indices of order 2 by shapiq's names: ``"Moebius"`` (the pure effects themselves;

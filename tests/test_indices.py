@@ -46,6 +46,7 @@ from glider_plugins.set_functions import (
     index_values,
     mask_keys,
     moebius_transform,
+    pair_mass,
     pair_matrix,
     walsh_transform,
     walsh_values,
@@ -287,6 +288,26 @@ def dense_model(p: int = 12):
         return np.log1p(np.exp(hidden.reshape(len(x), 4, 6).max(axis=2))).sum(axis=1)
 
     return model
+
+
+def test_pair_mass_adds_each_terms_magnitude_to_every_pair_inside_it_in_the_terms_order():
+    rng = np.random.default_rng(0)
+    for p in (3, 10, 16):
+        terms = [t for size in range(6) for t in itertools.combinations(range(p), size)][:700]
+        terms += [(0, 2, 1), (1, 2)] if p > 2 else []  # unsorted and repeated sets count as they come
+        rng.shuffle(terms)
+        effects = rng.normal(size=len(terms)) * 10.0 ** rng.integers(-8, 8, len(terms))
+        expected = np.zeros((p, p))
+        for members, value in zip(terms, effects, strict=True):  # pairs first, then the larger sets
+            if len(members) == 2:
+                expected[members] += abs(value)
+                expected[members[::-1]] += abs(value)
+        for members, value in zip(terms, effects, strict=True):
+            for a, b in itertools.combinations(members, 2) if len(members) > 2 else ():
+                expected[a, b] += abs(value)
+                expected[b, a] += abs(value)
+        np.testing.assert_array_equal(pair_mass(p, terms, effects), expected)  # bit for bit: the same sums in the same order
+    assert not pair_mass(4, [], np.zeros(0)).any()
 
 
 def test_auto_reports_banzhaf_for_a_dense_game_and_pure_effects_for_a_sparse_one():

@@ -275,7 +275,7 @@ def test_pairs_fitted_on_a_shared_design_are_the_direct_fits_numbers():
         terms = [()] + [(int(i),) for i in active] + list(itertools.combinations(active.tolist(), 2))
         main = rng.normal(size=p)
         y = z[:, active] @ main[active] + rng.normal(size=len(z))
-        fit = least_squares_fit(masks, y, terms, (0.0, main, None), 1e-12)
+        fit = least_squares_fit(masks, y, terms, (0.0, main, None), 1e-12, share=True)
         columns = cross_columns(masks, terms[1 + kept:])
         target = y - z[:, active] @ main[active]
         np.testing.assert_allclose(fit.coef[1 + kept:], np.linalg.lstsq(columns, target, rcond=None)[0], rtol=1e-6, atol=1e-8)

@@ -17,6 +17,7 @@ from ..adapters.base import ModelAdapter, Static, TargetType
 from ..errors import InputError, NonFiniteOutputError
 from ..layout import FeatureLayout
 from ..perturbations.base import PerturbationScheme
+from ..set_functions import mask_keys
 from .reproducibility import (
     ROW_ALIGN,
     background_generator,
@@ -28,7 +29,8 @@ from .reproducibility import (
 
 # ROW_ALIGN and default_rows_per_eval live in .reproducibility (the contract); re-exported here
 __all__ = [
-    "ROW_ALIGN", "QueryPlan", "default_rows_per_eval", "design_per_instance", "deterministic_scheme", "query_design", "query_masks",
+    "ROW_ALIGN", "QueryPlan", "RowSelection", "default_rows_per_eval", "design_per_instance", "deterministic_scheme", "query_design",
+    "query_masks", "select_rows",
 ]
 
 @dataclass
@@ -122,6 +124,7 @@ def query_masks(
     unperturbed: np.ndarray | None = None,
     show_progress: bool = False,
     dedupe: bool | None = None,
+    selection: RowSelection | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Query the model on every mask row.
 
@@ -144,6 +147,9 @@ def query_masks(
         Default: on when the perturbed input is a function of (instance, mask) alone
         (:func:`deterministic_scheme`); a scheme drawing background rows or noise per row is
         queried row by row.
+    selection : RowSelection, optional
+        :func:`select_rows` of these masks, ``unperturbed`` and ``dedupe`` (passes over the same
+        masks, one per background row, select once); made here when not given.
 
     Returns
     -------
@@ -157,19 +163,12 @@ def query_masks(
     if len(seeds) != n_instances:
         raise ValueError(f"seeds: expected one per instance ({n_instances}), got {len(seeds)}")
     flat = masks.reshape(n_instances * n_samples, -1)
-    instance_ids = np.repeat(np.arange(n_instances), n_samples)
     outputs = np.empty(n_instances * n_samples, dtype=np.float64)
-    todo = np.arange(flat.shape[0])
     start = time.perf_counter()
+    selection = selection or select_rows(plan, masks, unperturbed is not None, dedupe)
     if unperturbed is not None:
-        full = flat.all(axis=1)
-        outputs[full] = unperturbed[instance_ids[full]]
-        todo = np.flatnonzero(~full)
-    if dedupe is None:
-        dedupe = deterministic_scheme(plan)
-    inverse, n_answered = None, int(todo.size)
-    if dedupe and todo.size:
-        todo, inverse = _distinct_rows(flat, instance_ids, todo)
+        outputs[selection.full] = unperturbed[selection.full // n_samples]
+    todo, inverse, n_answered = selection.todo, selection.copies, selection.n_answered
     step = max(1, int(plan.rows_per_eval))  # perturbation blocks (and their random streams)
     pieces = _instance_blocks(todo, n_samples, step)
     calls = plan_call_rows(plan)
@@ -216,9 +215,11 @@ def query_design(
         rows = np.sort(background_generator(seeds).choice(count, rows_wanted, replace=False))
     total = np.zeros(masks.shape[:2])
     stats = {"n_queries": 0, "n_repeated": 0, "query_seconds": 0.0}
+    selection = None  # the same rows every pass: a fixed background row makes the scheme's input a function of the mask
     for row in rows:
         fixed = replace(plan, layout=layout.with_background_row(int(row)))
-        outputs, part = query_masks(fixed, masks, seeds, unperturbed=unperturbed, show_progress=show_progress)
+        selection = selection or select_rows(fixed, masks, True)
+        outputs, part = query_masks(fixed, masks, seeds, unperturbed=unperturbed, show_progress=show_progress, selection=selection)
         total += outputs
         for key in stats:
             stats[key] += part[key]
@@ -321,8 +322,33 @@ def deterministic_scheme(plan: QueryPlan) -> bool:
     return bool(getattr(plan.scheme, "deterministic", None))
 
 
+@dataclass(frozen=True)
+class RowSelection:
+    """Which of the flattened mask rows (N * n) :func:`query_masks` sends to the model."""
+
+    full: np.ndarray  #: the all-on rows answered by the instances' own scores (empty without them)
+    todo: np.ndarray  #: the rows to query, increasing
+    copies: tuple[np.ndarray, np.ndarray] | None  #: repeated rows and the queried row each copies
+    n_answered: int  #: the rows answered, repeats included (all but ``full``)
+
+
+def select_rows(plan: QueryPlan, masks: np.ndarray, answer_full: bool, dedupe: bool | None = None) -> RowSelection:
+    """The :class:`RowSelection` of ``masks`` (N, n, p): all but the all-on rows where
+    ``answer_full`` (the instances' own scores answer them), each distinct (instance, mask) once
+    where ``dedupe`` (default: :func:`deterministic_scheme`)."""
+    n_instances, n_samples, _ = masks.shape
+    flat = masks.reshape(n_instances * n_samples, -1)
+    full = np.flatnonzero(flat.all(axis=1)) if answer_full else np.zeros(0, dtype=np.int64)
+    todo = np.setdiff1d(np.arange(flat.shape[0]), full, assume_unique=True) if full.size else np.arange(flat.shape[0])
+    copies, n_answered = None, int(todo.size)
+    if (deterministic_scheme(plan) if dedupe is None else dedupe) and todo.size:
+        todo, copies = _distinct_rows(flat, todo // n_samples, todo)
+    return RowSelection(full, todo, copies, n_answered)
+
+
 def _distinct_rows(flat: np.ndarray, instance_ids: np.ndarray, todo: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-    """The first of every distinct (instance, mask) among ``todo``, and where repeats copy from.
+    """The first of every distinct (instance, mask) among ``todo`` (``instance_ids`` of those
+    rows), and where repeats copy from.
 
     Returns
     -------
@@ -331,9 +357,13 @@ def _distinct_rows(flat: np.ndarray, instance_ids: np.ndarray, todo: np.ndarray)
     copies : (targets, sources) or None
         Repeated rows and the queried row each copies; None when nothing repeats.
     """
-    packed = np.packbits(flat[todo], axis=1)
-    keys = np.concatenate([instance_ids[todo].astype("<i8").view(np.uint8).reshape(-1, 8), packed], axis=1)
-    keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
+    width = 8 * -(-flat.shape[1] // 8)  # the bits of a packed mask
+    if width + int(instance_ids.max(initial=0)).bit_length() <= 64:  # (instance, mask) as one integer
+        keys = (instance_ids.astype(np.uint64) << np.uint64(width)) | (mask_keys(flat[todo]) >> np.uint64(64 - width))
+    else:
+        packed = np.packbits(flat[todo], axis=1)
+        keys = np.concatenate([instance_ids.astype("<i8").view(np.uint8).reshape(-1, 8), packed], axis=1)
+        keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     if first.size == todo.size:
         return todo, None

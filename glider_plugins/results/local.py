@@ -88,6 +88,21 @@ class LocalInteractions:
             self.indices = {str(name): {_members(m): float(v) for m, v in dict(values).items()}
                             for name, values in dict(self.indices).items()}
 
+    @classmethod
+    def unchecked(cls, interactions: list[Interaction], main_effects: np.ndarray, pairwise_strengths: np.ndarray, *,
+                  metadata: dict[str, Any], signed_values: dict[tuple[int, ...], float] | None = None,
+                  baseline_value: float | None = None, indices: dict[str, dict[tuple[int, ...], float]] | None = None,
+                  feature_names: list[str] | None = None) -> LocalInteractions:
+        """A result from fields already in the form the constructor gives them, taken as they are:
+        sets as sorted tuples of Python ints, values as Python floats, float64 arrays of shapes
+        (p,) and (p, p), every reported set in ``signed_values``. For detectors that build them so
+        (hundreds of pairs an instance: the constructor's conversion would cost more than the fit)."""
+        result = cls.__new__(cls)
+        result.__dict__.update(interactions=interactions, main_effects=main_effects, pairwise_strengths=pairwise_strengths,
+                               feature_names=feature_names, metadata=metadata, signed_values=signed_values,
+                               baseline_value=baseline_value, indices=indices)
+        return result
+
     @property
     def n_features(self) -> int:
         return int(self.main_effects.shape[0])

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..._checks import check_int
 from ...errors import InputError
-from ...set_functions import all_masks
+from ...set_functions import all_masks, feature_codes
 from ..pure_effects.differences import archdetect_design
 
 __all__ = ["DESIGNS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "ROWS_PER_TERM", "SHAPLEY_FIXED_SHARE", "SHAPLEY_MIXTURE", "SIZE_MIXTURE",
@@ -124,25 +124,36 @@ def _distinct_pairs(p: int, sizes: np.ndarray, allocation: np.ndarray, count: in
     complements they are ``2 count`` distinct masks); sizes with no set left are drawn no more."""
     weights = allocation.copy()
     room = {int(t): comb(p, int(t)) for t in sizes}  # sets of each size not yet taken (or complemented)
-    seen: set[bytes] = set()
+    seen: set = set()  # each taken set, as its class with its complement (:func:`_set_classes`)
     out: list[np.ndarray] = []
-    while len(out) < count and weights.sum() > 0:
-        batch = 2 * (count - len(out)) + 8
+    taken = 0
+    while taken < count and weights.sum() > 0:
+        batch = 2 * (count - taken) + 8
         drawn = rng.choice(sizes, size=batch, p=weights / weights.sum())
         order = np.argsort(rng.random((batch, p)), axis=1)
         ranks = np.empty_like(order)  # each feature's rank in its row: the inverse permutation of the sort
         np.put_along_axis(ranks, order, np.broadcast_to(np.arange(p), order.shape), axis=1)
         rows = ranks < drawn[:, None]
-        keys, complements = np.packbits(rows, axis=1), np.packbits(~rows, axis=1)  # packed once, not row by row
-        for position, size in enumerate(drawn.tolist()):
-            key = keys[position].tobytes()
+        picked = []
+        for position, (size, key) in enumerate(zip(drawn.tolist(), _set_classes(rows, p), strict=True)):
             if key in seen or room[size] == 0:
                 continue
-            seen.update((key, complements[position].tobytes()))
-            out.append(rows[position])
-            for taken in {size, p - size} & room.keys():
-                room[taken] -= 1
-            if len(out) == count:
+            seen.add(key)
+            picked.append(position)
+            for each in {size, p - size} & room.keys():
+                room[each] -= 1
+            if taken + len(picked) == count:
                 break
+        out.append(rows[picked])
+        taken += len(picked)
         weights = np.where([room[int(t)] > 0 for t in sizes], weights, 0.0)
-    return np.asarray(out, dtype=bool).reshape(-1, p)
+    return np.concatenate(out) if out else np.zeros((0, p), dtype=bool)
+
+
+def _set_classes(rows: np.ndarray, p: int) -> list:
+    """Each row (n, p) and its complement as one key, length n: the smaller of their codes up to 62
+    features (:func:`~glider_plugins.set_functions.feature_codes`), else of their packed bytes."""
+    if p <= 62:
+        codes = feature_codes(rows)
+        return np.minimum(codes, codes ^ ((1 << p) - 1)).tolist()
+    return [min(key, complement) for key, complement in zip(map(bytes, np.packbits(rows, axis=1)), map(bytes, np.packbits(~rows, axis=1)), strict=True)]

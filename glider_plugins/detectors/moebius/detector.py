@@ -234,6 +234,7 @@ class MoebiusDetector(Detector):
         """One instance's fit from its :meth:`plan_instance`, sets reported up to ``report``
         features, with this detector's ``min_share`` and ``significance``
         (:func:`~glider_plugins.detectors.pure_effects.instance.fit_instance`); ``extra`` sets of
-        active features beyond the fit order get a term too."""
+        active features beyond the fit order get a term too. Its masks are one of a family's sets
+        (:func:`~.design.moebius_design`), so a fit of pairs shares their factorisation (``share``)."""
         return fit_instance(masks, plan, rtol, report, min_share=self.min_share, significance=self.significance,
-                            name=self.name, extra=extra)
+                            name=self.name, extra=extra, share=True)

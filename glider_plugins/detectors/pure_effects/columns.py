@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CODED_COLUMNS", "JITTER", "MAX_CODED_FEATURES", "MAX_SUBSET_FEATURES", "GramFactor", "count_gram", "cross_columns", "feature_codes", "jittered",
+from ...set_functions import feature_codes
+
+__all__ = ["CODED_COLUMNS", "JITTER", "MAX_CODED_FEATURES", "MAX_SUBSET_FEATURES", "GramFactor", "count_gram", "cross_columns", "jittered",
            "subset_count_gram", "term_codes"]
 
 #: The diagonal jitter of a Gram matrix, relative to its mean diagonal.
@@ -43,14 +45,15 @@ def cross_columns(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.ndarray
     return out
 
 
-def feature_codes(masks: np.ndarray) -> np.ndarray:
-    """Each mask (n, p) as one integer, feature ``i`` its bit ``i``, shape (n,), int64 (p <= 62)."""
-    return masks.astype(np.int64) @ (np.int64(1) << np.arange(masks.shape[1], dtype=np.int64))
-
-
 def term_codes(terms: list[tuple[int, ...]]) -> np.ndarray:
     """Each term as the integer of its features' bits, shape (len(terms),), int64."""
-    return np.array([sum(1 << int(f) for f in members) for members in terms], dtype=np.int64)
+    sizes = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+    out = np.zeros(len(terms), dtype=np.int64)
+    for size in np.unique(sizes[sizes > 0]).tolist():  # the terms of one size at once
+        rows = np.flatnonzero(sizes == size)
+        members = np.array([terms[k] for k in rows.tolist()], dtype=np.int64).reshape(-1, size)
+        out[rows] = np.bitwise_or.reduce(np.int64(1) << members, axis=1)
+    return out
 
 
 def count_gram(design: np.ndarray) -> np.ndarray:
@@ -69,7 +72,13 @@ def subset_count_gram(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.nda
     (a histogram of the masks on those features, summed over supersets). The same integers, in
     ``n k**2`` fewer operations; ``None`` where the terms span more than
     :data:`MAX_SUBSET_FEATURES` features (2**q counts would cost more)."""
-    features = sorted({int(f) for members in terms for f in members})
+    coded = masks.shape[1] <= MAX_CODED_FEATURES
+    codes = term_codes(terms) if coded else None
+    if codes is not None:
+        union = int(np.bitwise_or.reduce(codes)) if codes.size else 0
+        features = [f for f in range(masks.shape[1]) if union >> f & 1]
+    else:
+        features = sorted({int(f) for members in terms for f in members})
     q = len(features)
     if q > MAX_SUBSET_FEATURES:
         return None
@@ -78,8 +87,13 @@ def subset_count_gram(masks: np.ndarray, terms: list[tuple[int, ...]]) -> np.nda
     for bit in range(q):
         view = holding.reshape(-1, 2, 2**bit)
         view[:, 0, :] += view[:, 1, :]
-    place = {f: i for i, f in enumerate(features)}
-    wanted = term_codes([tuple(place[int(f)] for f in members) for members in terms])
+    if codes is not None:  # each term's bits moved to its features' places among ``features``
+        wanted = np.zeros_like(codes)
+        for place, f in enumerate(features):
+            wanted |= ((codes >> f) & 1) << place
+    else:
+        place = {f: i for i, f in enumerate(features)}
+        wanted = term_codes([tuple(place[int(f)] for f in members) for members in terms])
     return holding[wanted[:, None] | wanted[None, :]].astype(np.float64)
 
 
@@ -134,3 +148,13 @@ class GramFactor:
 
         whitened = torch.linalg.solve_triangular(self._lower.mT, torch.from_numpy(design), upper=True, left=False)  # design L^-T
         return whitened.square().sum(dim=1).numpy()
+
+    def leverage_of_rows(self, design_t: np.ndarray) -> np.ndarray:
+        """:meth:`leverage` of ``design_t.T`` given transposed, (k, n): the squared norms of the
+        columns of ``L^-1 design_t``."""
+        if self._lower is None:
+            return np.sum((self._inverse @ design_t) * design_t, axis=0)
+        import torch
+
+        whitened = torch.linalg.solve_triangular(self._lower, torch.from_numpy(np.ascontiguousarray(design_t)), upper=False)
+        return whitened.square().sum(dim=0).numpy()

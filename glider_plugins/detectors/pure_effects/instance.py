@@ -87,20 +87,24 @@ def plan_instance(masks: np.ndarray, y: np.ndarray, rtol: float, *, rows_per_ter
 
 
 def fit_instance(masks: np.ndarray, plan: Plan, rtol: float, report: int | None, *, min_share: float = 0.05,
-                 significance: float = 2.0, name: str = "moebius", extra: Sequence[tuple[int, ...]] = ()) -> LocalInteractions:
+                 significance: float = 2.0, name: str = "moebius", extra: Sequence[tuple[int, ...]] = (),
+                 share: bool = False) -> LocalInteractions:
     """One instance's fit from its :func:`plan_instance`, sets reported up to ``report`` features
     (``min_share`` and ``significance`` as :class:`~glider_plugins.detectors.moebius.MoebiusDetector`
     takes them; ``name`` goes into the result's metadata); ``extra`` sets of active features beyond
-    the fit order get a term too (NID's candidates). :func:`fit_terms`, then :func:`fitted_result`."""
-    return fitted_result(masks, plan, fit_terms(masks, plan, rtol, name, extra), rtol, report, min_share=min_share,
+    the fit order get a term too (NID's candidates); ``share`` as :func:`fit_terms` takes it.
+    :func:`fit_terms`, then :func:`fitted_result`."""
+    return fitted_result(masks, plan, fit_terms(masks, plan, rtol, name, extra, share=share), rtol, report, min_share=min_share,
                          significance=significance, name=name)
 
 
 def fit_terms(masks: np.ndarray, plan: Plan, rtol: float, name: str = "moebius",
-              extra: Sequence[tuple[int, ...]] = ()) -> MoebiusFit:
+              extra: Sequence[tuple[int, ...]] = (), *, share: bool = False) -> MoebiusFit:
     """The pure effects of every term the plan allows (and ``extra`` sets of active features beyond
     its order): the Moebius transform when every combination was queried, else least squares over
-    the exact low orders."""
+    the exact low orders; ``share``: the masks are a set other instances are fitted on too (one of
+    :func:`~glider_plugins.detectors.moebius.design.family_masks`), whose pair fit
+    :func:`~.least_squares.least_squares_fit` may share."""
     with spent("fit"):
         scale = float(np.abs(plan.target).max())
         if plan.saturated:  # every combination queried: the transform itself, no least squares
@@ -113,7 +117,7 @@ def fit_terms(masks: np.ndarray, plan: Plan, rtol: float, name: str = "moebius",
                 f"the {name!r} detector would fit {len(terms)} terms for {plan.active.size} features (at most {MAX_TERMS}); "
                 "use detector='auto' or 'nid' for this many features, or lower fit_order"
             )
-        return least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale)
+        return least_squares_fit(masks, plan.target, terms, plan.low, rtol * scale, share=share)
 
 
 def faithfulness_of(fit: MoebiusFit, plan: Plan) -> dict[str, float]:
@@ -168,17 +172,20 @@ def local_result(fit: MoebiusFit, sets: list[int], main: np.ndarray, name: str, 
     ``m(S)`` of every non-zero fitted term of two or more features and ``m({})``."""
     p = main.size
     pairs, main = np.zeros((p, p)), main.astype(np.float64).copy()
-    for members, value in zip(fit.terms, fit.coef, strict=True):
-        if len(members) == 1:
-            main[members] = value
-        elif len(members) == 2:
-            pairs[members] = pairs[members[::-1]] = value
-    set_effects = [(fit.terms[c], float(fit.coef[c])) for c in sets]
-    signed = {members: float(value) for members, value in zip(fit.terms, fit.coef, strict=True) if len(members) >= 2 and value != 0}
-    return LocalInteractions(
-        interactions=rank_interactions(pairs, set_effects),
-        main_effects=main,
-        pairwise_strengths=pair_mass(p, fit.terms, fit.coef),
+    sizes = np.fromiter(map(len, fit.terms), dtype=np.int64, count=len(fit.terms))
+    singles = np.flatnonzero(sizes == 1)
+    main[[fit.terms[k][0] for k in singles.tolist()]] = fit.coef[singles]
+    two = np.flatnonzero(sizes == 2)
+    ends = np.array([fit.terms[k] for k in two.tolist()], dtype=np.int64).reshape(-1, 2)
+    pairs[ends[:, 0], ends[:, 1]] = pairs[ends[:, 1], ends[:, 0]] = fit.coef[two]
+    set_effects = [(tuple(sorted(map(int, fit.terms[c]))), float(fit.coef[c])) for c in sets]
+    kept = np.flatnonzero((sizes >= 2) & (fit.coef != 0))
+    signed = dict(zip([tuple(sorted(map(int, fit.terms[k]))) if len(fit.terms[k]) > 2 else fit.terms[k] for k in kept.tolist()],
+                      fit.coef[kept].tolist(), strict=True))
+    return LocalInteractions.unchecked(
+        rank_interactions(pairs, set_effects),
+        main,
+        np.abs(pairs) if sizes.max(initial=0) <= 2 else pair_mass(p, fit.terms, fit.coef),  # a pair's mass: |m| of its own term
         signed_values=signed,
         baseline_value=float(fit.coef[fit.terms.index(())]),
         metadata={

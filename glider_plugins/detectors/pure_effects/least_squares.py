@@ -8,12 +8,11 @@ from functools import cached_property
 
 import numpy as np
 
-from ...set_functions import all_masks, moebius_transform
+from ...set_functions import all_masks, feature_codes, moebius_transform
 from .columns import (
     GramFactor,
     count_gram,
     cross_columns,
-    feature_codes,
     jittered,
     subset_count_gram,
 )
@@ -30,10 +29,10 @@ _LEVERAGE_TOL = 1e-8
 
 
 class MoebiusFit:
-    """One instance's fitted pure effects: ``coef`` and ``errors`` per term of ``terms``, and what
-    the leave-one-out check of a least-squares term needs (``design``, ``residual`` and the Cholesky
-    factor of the jittered Gram matrix, from which the inverse and the leverages are derived only
-    when asked for)."""
+    """One instance's fitted pure effects: ``coef`` per term of ``terms`` (their standard errors
+    from :meth:`errors_of`), and what the leave-one-out check of a least-squares term needs
+    (``design``, ``residual`` and the Cholesky factor of the jittered Gram matrix, from which the
+    inverse's columns and the leverages are derived only when asked for)."""
 
     def __init__(self, terms: list[tuple[int, ...]], coef: np.ndarray, errors: np.ndarray | None, fitted: np.ndarray,
                  noise: float, design: np.ndarray | PairSubset | None = None, factor: GramFactor | PairSubset | None = None,
@@ -50,19 +49,33 @@ class MoebiusFit:
         """The fitted terms' columns, (n, k) (``None`` without least squares)."""
         return self._design.matrix() if isinstance(self._design, PairSubset) else self._design
 
-    @cached_property
-    def errors(self) -> np.ndarray:
-        """The standard error of each term's ``coef``, (len(terms),): 0 for an exact term."""
+    def errors_of(self, terms: list[int]) -> np.ndarray:
+        """The standard error of the ``coef`` of each of ``terms`` (positions in :attr:`terms`),
+        shape (len(terms),): 0 for an exact term; from the diagonal of the inverse Gram matrix."""
         if self._errors is not None:
-            return self._errors
-        errors = np.zeros(len(self.terms))
-        errors[self.fitted] = np.sqrt(np.maximum(np.diag(self.inverse), 0.0) * self._variance)
-        return errors
+            return self._errors[terms]
+        out = np.zeros(len(terms))
+        fitted = [n for n, term in enumerate(terms) if self.fitted[term]]
+        if fitted:
+            place = np.cumsum(self.fitted) - 1  # each fitted term's place among the fitted columns
+            columns = place[[terms[n] for n in fitted]]
+            corners = self.inverse_columns(columns)[columns, np.arange(len(columns))]
+            out[fitted] = np.sqrt(np.maximum(corners, 0.0) * self._variance)
+        return out
 
     @cached_property
     def inverse(self) -> np.ndarray:
         """The inverse of the (jittered) Gram matrix of the fitted columns."""
         return self.factor.inverse()
+
+    def inverse_columns(self, columns: np.ndarray) -> np.ndarray:
+        """Columns of :attr:`inverse`, (k, len(columns)): solved for where the fit has its own
+        Cholesky factor (a few columns cost ``k**2`` each, the whole inverse ``k**3``)."""
+        if "inverse" in self.__dict__ or not isinstance(self.factor, GramFactor):
+            return self.inverse[:, columns]
+        unit = np.zeros((int(self.fitted.sum()), len(columns)))
+        unit[columns, np.arange(len(columns))] = 1.0
+        return self.factor.solve(unit)
 
     def held_out_gains(self, terms: list[int]) -> np.ndarray:
         """How much each of ``terms`` lowers the leave-one-out squared error of the fit (PRESS: each
@@ -79,11 +92,11 @@ class MoebiusFit:
             return out
         place = np.cumsum(self.fitted) - 1  # each fitted term's place among the fitted columns
         columns = place[[terms[n] for n in fitted]]
-        downdates = self.design[free] @ self.inverse[:, columns]  # (free rows, len(fitted))
+        inverse = self.inverse_columns(columns)  # (k, len(fitted))
+        downdates = self.design[free] @ inverse  # (free rows, len(fitted))
         residual, leverage = self.residual[free], self.leverage[free]
         with_term = self._press(residual, leverage)
-        for n, column, u in zip(fitted, columns.tolist(), downdates.T, strict=True):
-            corner = self.inverse[column, column]
+        for n, corner, u in zip(fitted, inverse[columns, np.arange(len(columns))].tolist(), downdates.T, strict=True):
             without = self._press(residual + u * self.coef[terms[n]] / corner, leverage - u**2 / corner)
             out[n] = 0.0 if without <= 0 else (without - with_term) / without
         return out
@@ -128,9 +141,13 @@ class MoebiusFit:
         return float(np.sum(np.where(np.abs(held_out) <= self.noise, 0.0, held_out) ** 2))
 
 
-def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, ...]], low: tuple | None, noise: float) -> MoebiusFit:
+def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, ...]], low: tuple | None, noise: float, *,
+                      share: bool = False) -> MoebiusFit:
     """Exact orders 0-2 (when ``low`` is given; orders 0-1 when its pairs are ``None``) and least
-    squares for the rest of ``terms``; fitted effects within ``noise`` are zero."""
+    squares for the rest of ``terms``; fitted effects within ``noise`` are zero. ``share``: the
+    masks are fitted for other instances too, and a fit of pairs reads its solves off their
+    :class:`~.shared.SharedPairs` (built once, kept: :func:`~.shared.shared_pairs`); else (masks of
+    one instance, where building it would cost more than the fit) the fit factors its own Gram matrix."""
     sizes = np.array([len(t) for t in terms])
     coef = np.zeros(len(terms))
     fitted = np.ones(len(terms), dtype=bool)
@@ -148,7 +165,7 @@ def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, .
     if not fitted.any():
         return MoebiusFit(terms, coef, errors, fitted, noise)
     fitted_terms = [t for t, f in zip(terms, fitted, strict=True) if f]
-    subset = _shared_subset(masks, fitted_terms, low)
+    subset = _shared_subset(masks, fitted_terms, low) if share and (sizes[fitted] == 2).all() else None
     if subset is not None:  # pairs of a design whose every pair was factored once (.shared)
         factor: GramFactor | PairSubset = subset
         moment, predict, width = subset.moment, subset.predict, subset.width
@@ -172,10 +189,10 @@ def least_squares_fit(masks: np.ndarray, y: np.ndarray, terms: list[tuple[int, .
 
 
 def _shared_subset(masks: np.ndarray, fitted_terms: list[tuple[int, ...]], low: tuple | None) -> PairSubset | None:
-    """The fitted terms within the design's :class:`~.shared.SharedPairs`, where the fit is of
-    pairs over exact orders 0-1 (``low`` given, its pairs ``None``) on a design that shares its
+    """The fitted terms (pairs) within the design's :class:`~.shared.SharedPairs`, where the fit is
+    over exact orders 0-1 (``low`` given, its pairs ``None``) on a design that shares its
     pairs (:func:`~.shared.shared_pairs`); else ``None``."""
-    if low is None or low[2] is not None or not fitted_terms or any(len(t) != 2 for t in fitted_terms):
+    if low is None or low[2] is not None or not fitted_terms:
         return None
     pairs = shared_pairs(masks)
     return None if pairs is None else pairs.subset(fitted_terms)
@@ -224,11 +241,9 @@ def confirmed_sets(fit: MoebiusFit, report: int | None, min_share: float, signif
     largest = np.abs(fit.coef[sizes >= 2]).max(initial=0.0)
     if largest <= 0:
         return []
-    candidates = []
-    for c in np.flatnonzero((sizes >= 3) & (sizes <= (report or sizes.max()))):
-        value = abs(fit.coef[c])
-        if value > 0 and value >= min_share * largest and value >= significance * fit.errors[c]:
-            candidates.append(int(c))
+    values = np.abs(fit.coef)
+    large = np.flatnonzero((sizes >= 3) & (sizes <= (report or sizes.max())) & (values > 0) & (values >= min_share * largest))
+    candidates = [c for c, error in zip(large.tolist(), fit.errors_of(large.tolist()), strict=True) if values[c] >= significance * error]
     if saturated or not candidates:
         return candidates
     return [c for c, gain in zip(candidates, fit.held_out_gains(candidates), strict=True) if gain > 0]

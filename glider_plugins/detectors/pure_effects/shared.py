@@ -7,7 +7,7 @@ factor and the rows' leverages per instance, ``n k**2`` operations for ``k`` pai
 at p = 39). Instances whose random masks are the same set (one of a small family:
 :func:`~glider_plugins.detectors.moebius.design.family_masks`) share the design's
 :class:`SharedPairs`: the columns ``X`` of every pair of all ``p`` features, their Gram matrix
-``G``, its inverse, ``W = X G^-1`` and each row's leverage ``h_F`` in the fit on every pair. An
+``G``, its inverse, ``W = X G^-1`` (kept transposed) and each row's leverage ``h_F`` in the fit on every pair. An
 instance keeping the pairs ``A`` and leaving out ``B`` (:class:`PairSubset`), with ``B`` the
 smaller, then needs only ``S = (G^-1)[B, B]`` factored (block inversion: ``S^-1`` is the Schur
 complement of ``G[A, A]``):
@@ -78,15 +78,32 @@ def forget_designs() -> None:
 
 
 class SharedPairs:
-    """One design's pair fit over all ``p`` features (see the module docstring): the AND-cross
-    columns of every pair, transposed (``X.T``, (P, n)), their jittered Gram matrix ``G`` (P, P),
-    its inverse, ``W = X G^-1`` (n, P) and each row's full leverage ``h_F`` (n,)."""
+    """One design's pair fit over all ``p`` features (see the module docstring): the masks (n, p)
+    as floats, the AND-cross columns of every pair, transposed (``X.T``, (P, n)), their jittered
+    Gram matrix ``G`` (P, P), its inverse, ``W.T = G^-1 X.T`` (P, n) and each row's full leverage
+    ``h_F`` (n,)."""
 
-    def __init__(self, pairs: list[tuple[int, int]], columns_t: np.ndarray, gram: np.ndarray, inverse: np.ndarray) -> None:
+    def __init__(self, masks: np.ndarray, pairs: list[tuple[int, int]], columns_t: np.ndarray, gram: np.ndarray,
+                 inverse: np.ndarray) -> None:
         self.position = {pair: column for column, pair in enumerate(pairs)}
+        self.ends = np.array(pairs, dtype=np.int64).reshape(-1, 2)  # each column's two features
+        self.masks = masks.astype(np.float64)
         self.columns_t, self.gram, self.inverse = columns_t, gram, inverse
-        self.weights = columns_t.T @ inverse
-        self.leverage = np.einsum("np,pn->n", self.weights, columns_t)
+        self.weights_t = inverse @ columns_t
+        self.leverage = np.einsum("pn,pn->n", self.weights_t, columns_t)
+
+    def pair_moments(self, values: np.ndarray) -> np.ndarray:
+        """``X.T values`` for every pair, (P,): the pairs' entries of ``M.T diag(values) M`` (the
+        masks ``M``), ``n p**2`` operations instead of ``n P``."""
+        crossed = (self.masks * values[:, None]).T @ self.masks
+        return crossed[self.ends[:, 0], self.ends[:, 1]]
+
+    def pair_predictions(self, coef: np.ndarray) -> np.ndarray:
+        """``X coef`` for ``coef`` over every pair (P,), (n,): each mask's ``m.T B m`` with the
+        pairs' coefficients in the upper triangle of ``B`` (p, p)."""
+        upper = np.zeros((self.masks.shape[1],) * 2)
+        upper[self.ends[:, 0], self.ends[:, 1]] = coef
+        return np.einsum("np,np->n", self.masks @ upper, self.masks)
 
     @classmethod
     def build(cls, masks: np.ndarray) -> SharedPairs | None:
@@ -97,7 +114,7 @@ class SharedPairs:
         factor = GramFactor(gram)
         if not factor.factored:
             return None
-        return cls(pairs, np.ascontiguousarray(design.T), gram, factor.inverse())
+        return cls(masks, pairs, np.ascontiguousarray(design.T), gram, factor.inverse())
 
     def subset(self, terms: list[tuple[int, ...]]) -> PairSubset | None:
         """The fit on ``terms`` (pairs of this design), or ``None`` if one is not a pair."""
@@ -117,7 +134,9 @@ class PairSubset:
 
     def __init__(self, shared: SharedPairs, columns: np.ndarray) -> None:
         self.shared, self.columns = shared, columns
-        self.left_out = np.setdiff1d(np.arange(len(shared.gram)), columns)
+        kept = np.zeros(len(shared.gram), dtype=bool)
+        kept[columns] = True
+        self.left_out = np.flatnonzero(~kept)
         self._schur: GramFactor | None = None  # S = (G^-1)[B, B], factored
         self._direct: GramFactor | None = None  # G[A, A], factored
         if len(self.left_out) < len(columns):
@@ -132,11 +151,11 @@ class PairSubset:
 
     def moment(self, values: np.ndarray) -> np.ndarray:
         """``X_A^T values``, (k,)."""
-        return (self.shared.columns_t @ values)[self.columns]
+        return self.shared.pair_moments(values)[self.columns]
 
     def predict(self, coef: np.ndarray) -> np.ndarray:
         """``X_A coef``, (n,)."""
-        return self.shared.columns_t.T @ self._padded(coef, self.columns)
+        return self.shared.pair_predictions(self._padded(coef, self.columns))
 
     def matrix(self) -> np.ndarray:
         """``X_A``, (n, k)."""
@@ -146,9 +165,9 @@ class PairSubset:
         """``G[A, A]^-1 right`` for ``right`` of shape (k,)."""
         if self._direct is not None:
             return self._direct.solve(right)
-        inverse = self.shared.inverse
+        inverse = self.shared.inverse  # symmetric: (G^-1)[:, B] v is v (G^-1)[B, :], rows B only
         full = inverse @ self._padded(right, self.columns)  # (G^-1)[:, A] right
-        return full[self.columns] - (inverse @ self._padded(self._schur.solve(full[self.left_out]), self.left_out))[self.columns]
+        return full[self.columns] - (self._schur.solve(full[self.left_out]) @ inverse[self.left_out])[self.columns]
 
     def inverse(self) -> np.ndarray:
         """``G[A, A]^-1``, (k, k)."""
@@ -163,7 +182,7 @@ class PairSubset:
         (``rowsum((W_B S^-1) * W_B)``, the leverages of ``W_B`` under ``S``)."""
         if self._direct is not None:
             return self._direct.leverage(self.matrix())
-        return self.shared.leverage - self._schur.leverage(np.ascontiguousarray(self.shared.weights[:, self.left_out]))
+        return self.shared.leverage - self._schur.leverage_of_rows(self.shared.weights_t[self.left_out])
 
     def _padded(self, values: np.ndarray, positions: np.ndarray) -> np.ndarray:
         out = np.zeros(len(self.shared.gram))
