@@ -352,6 +352,45 @@ def test_a_row_keeps_its_position_modulo_the_alignment_alone_or_in_a_batch():
         np.testing.assert_array_equal(alone[0].pairwise(), batch[k].pairwise())
 
 
+def test_rows_per_call_are_tuned_to_the_model_and_change_no_result():
+    """The default call size is tuned on the run's own calls: a model that is slower per row in
+    large calls (as a network whose activations leave the cache) gets the smallest candidate, one
+    with a large cost per call the largest; the results are the same before, during and after."""
+    from glider_plugins.explain.reproducibility import CALL_SIZE_TRIALS, CallSizes, call_sizes
+
+    def cache_bound(x):  # per row: 10 us per 100 rows of the call
+        time.sleep(len(x) ** 2 * 1e-7)
+        return planted(x) + 1e-7 * (np.arange(len(x)) % ROW_ALIGN)
+
+    def call_bound(x):  # 5 ms a call whatever its rows
+        time.sleep(5e-3)
+        return planted(x) + 1e-7 * (np.arange(len(x)) % ROW_ALIGN)
+
+    x = instances(n=6, seed=3)
+    for model, best in ((cache_bound, 256), (call_bound, 1024)):
+        ia = InteractionAttribution(model, detector="moebius")
+        first = ia.attribute_interactions(x, n_samples=1000, seed=0)
+        sizes = call_sizes(ia.adapter, 1024, ROW_ALIGN)
+        while sizes.chosen is None:  # more runs until every candidate has answered its trials
+            ia.attribute_interactions(x, n_samples=1000, seed=1)
+        assert sizes.sizes == [256, 512, 1024] and sizes.chosen == best
+        again = InteractionAttribution(model, detector="moebius").attribute_interactions(x, n_samples=1000, seed=0)
+        assert call_sizes(InteractionAttribution(model).adapter, 1024, ROW_ALIGN) is sizes  # kept for the model
+        for a, b in zip(first, again, strict=True):
+            np.testing.assert_array_equal(a.pairwise(), b.pairwise())
+    # a partial call, and each size's first, are not timed; a cap at the smallest call is not tuned
+    tuner = CallSizes(1024, ROW_ALIGN)
+    for size in tuner.sizes:
+        tuner.record(size, size, 1.0)  # first calls: set-up, ignored
+        tuner.record(size, size - ROW_ALIGN, 1e-9)  # partial: ignored
+    for _ in range(CALL_SIZE_TRIALS):
+        for size, seconds in zip(tuner.sizes, (3.0, 1.0, 4.0), strict=True):
+            assert tuner.chosen is None and tuner.next() in tuner.sizes
+            tuner.record(size, size, seconds * size)
+    assert tuner.chosen == 512 and tuner.next() == 512
+    assert CallSizes(64, ROW_ALIGN).chosen == 64 and CallSizes(40, 1).sizes == [40]
+
+
 def test_additional_forward_args_are_expanded_or_passed_unchanged():
     def f(x, scale, power):
         return scale[:, 0] * x[:, 0] * x[:, 1] ** power

@@ -7,7 +7,7 @@ instances go in, the model's score for every mask comes out, shape (N, n).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +23,7 @@ from .reproducibility import (
     background_generator,
     block_generator,
     call_rows,
+    call_sizes,
     default_rows_per_eval,
     row_alignment,
 )
@@ -87,14 +88,22 @@ def _score_calls(
     show_progress: bool = False,
     total: int | None = None,
 ) -> np.ndarray:
-    """Score instance blocks ``(rows, instance, arrays)`` in aligned calls (:func:`_model_calls`) into ``out[rows]``."""
+    """Score instance blocks ``(rows, instance, arrays)`` in aligned calls (:func:`_model_calls`) into
+    ``out[rows]``: of the rows the plan allows, or, where it leaves the call size to the default, of
+    the rows the model's :func:`~glider_plugins.explain.reproducibility.call_sizes` tunes."""
     step = plan_call_rows(plan)
-    for rows, ids, arrays in _progress(_model_calls(blocks, step, row_alignment(step)), show_progress, "model queries", total=total):
+    align = row_alignment(step)
+    tuned = call_sizes(plan.adapter, step, align) if plan.rows_per_call is not None else None
+    calls = _model_calls(blocks, (lambda: step) if tuned is None else tuned.next, align)
+    for size, rows, ids, arrays in _progress(calls, show_progress, "model queries", total=total):
         real = rows >= 0
+        start = time.perf_counter()
         try:
             scores = plan.score(arrays, ids)
         except NonFiniteOutputError as exc:
             raise _non_finite(plan, ids, real, exc) from exc
+        if tuned is not None:
+            tuned.record(size, rows.size, time.perf_counter() - start)
         out[rows[real]] = scores[real]
     return out
 
@@ -175,7 +184,9 @@ def query_masks(
     align = row_alignment(calls)
     padded = sum(-(-piece.size // align) * align for piece in pieces)  # rows sent, fillers included
     blocks = _perturbed(plan, flat, pieces, n_samples, step, seeds)
-    _score_calls(plan, blocks, outputs, show_progress, total=-(-padded // (calls - calls % align)))
+    tuned = call_sizes(plan.adapter, calls, align) if plan.rows_per_call is not None else None
+    per_call = calls - calls % align if tuned is None else tuned.chosen or max(tuned.sizes)  # while it tunes: the fewest calls
+    _score_calls(plan, blocks, outputs, show_progress, total=-(-padded // per_call))
     n_repeated = 0
     if inverse is not None:
         targets, sources = inverse
@@ -269,17 +280,23 @@ def _perturbed(
 
 
 def _model_calls(
-    blocks: Iterable[tuple[np.ndarray, int, tuple[np.ndarray, ...]]], step: int, align: int
-) -> Iterator[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]]:
-    """Pack instance blocks into model calls of at most ``step`` rows, each block starting at a
-    multiple of ``align`` within its call.
+    blocks: Iterable[tuple[np.ndarray, int, tuple[np.ndarray, ...]]], sizes: Callable[[], int], align: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]]:
+    """Pack instance blocks into model calls of at most ``sizes()`` rows (asked at the start of
+    each call), each block starting at a multiple of ``align`` within its call.
 
     A block is padded with copies of its last row up to a multiple of ``align`` (row index -1:
     their scores are dropped) and split across calls only at multiples of ``align``, so every
     row sits at the same position modulo ``align`` alone or in any batch (see
-    :data:`~glider_plugins.explain.reproducibility.ROW_ALIGN`). Yields ``(rows, instance ids, arrays)``.
+    :data:`~glider_plugins.explain.reproducibility.ROW_ALIGN`). Yields ``(size asked, rows, instance
+    ids, arrays)``.
     """
-    size = step - step % align
+
+    def asked() -> int:
+        wanted = max(1, int(sizes()))
+        return wanted - wanted % align if wanted >= align else wanted
+
+    size = asked()
     rows_held: list[np.ndarray] = []
     ids_held: list[np.ndarray] = []
     arrays_held: list[tuple[np.ndarray, ...]] = []
@@ -297,10 +314,11 @@ def _model_calls(
             held += take
             rows, arrays = rows[take:], tuple(a[take:] for a in arrays)
             if held == size:
-                yield _joined(rows_held, ids_held, arrays_held)
+                yield size, *_joined(rows_held, ids_held, arrays_held)
                 rows_held, ids_held, arrays_held, held = [], [], [], 0
+                size = asked()
     if held:
-        yield _joined(rows_held, ids_held, arrays_held)
+        yield size, *_joined(rows_held, ids_held, arrays_held)
 
 
 def _joined(
