@@ -288,6 +288,21 @@ def test_pairs_fitted_on_a_shared_design_are_the_direct_fits_numbers():
     assert shared_pairs(masks[:150]) is None  # 190 pairs need 238 masks
 
 
+def test_only_masks_other_instances_share_keep_a_shared_pair_fit():
+    """A family's set (the moebius design) keeps its shared pair fit for the next instances on it;
+    masks drawn for one instance alone (auto's Fourier design below 17 features) are fitted
+    directly and keep nothing (they would build a fit nobody reuses and push the family's out)."""
+    from glider_plugins.detectors.pure_effects.shared import forget_designs, kept_designs
+
+    forget_designs()
+    InteractionAttribution(chain).attribute_interactions(rows(3, 12), n_samples=300, seed=0)  # fits pairs over exact mains
+    assert kept_designs() == 0
+    InteractionAttribution(chain, detector="moebius").attribute_interactions(rows(3, 20), n_samples=400, seed=0)
+    assert 1 <= kept_designs() <= 3  # the sets the three instances' streams picked
+    forget_designs()
+    assert kept_designs() == 0
+
+
 def test_an_instances_random_masks_are_one_of_a_family_its_own_stream_picks():
     from glider_plugins.detectors.moebius.design import DESIGN_FAMILY, family_masks
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from .columns import GramFactor, count_gram, cross_columns, jittered
 
-__all__ = ["KEPT_DESIGNS", "MIN_ROWS_PER_PAIR", "PairSubset", "SharedPairs", "forget_designs", "shared_pairs"]
+__all__ = ["KEPT_DESIGNS", "MIN_ROWS_PER_PAIR", "PairSubset", "SharedPairs", "forget_designs", "kept_designs", "shared_pairs"]
 
 #: A design shares its pair fit when it has at least this many masks per pair of all its
 #: features (the pure-effect fit's own ``rows_per_term`` default): p = 39 at 1000 queries (741 pairs).
@@ -68,6 +68,12 @@ def shared_pairs(masks: np.ndarray) -> SharedPairs | None:
         while len(_kept) > KEPT_DESIGNS:
             _kept.popitem(last=False)
     return found
+
+
+def kept_designs() -> int:
+    """How many designs' :class:`SharedPairs` are kept (at most :data:`KEPT_DESIGNS`)."""
+    with _lock:
+        return len(_kept)
 
 
 def forget_designs() -> None:
