@@ -159,15 +159,17 @@ _tuned_lock = threading.Lock()
 
 def call_sizes(adapter: Any, cap: int, align: int) -> CallSizes:
     """The :class:`CallSizes` of the model behind ``adapter`` (its function, model or session:
-    kept across explainers of the same model, for as long as it lives) for calls of at most
-    ``cap`` rows aligned to ``align``."""
+    kept across explainers of the same model, for as long as it lives; the adapter's own where
+    the model cannot be held weakly, a fresh one where neither can) for calls of at most ``cap``
+    rows aligned to ``align``."""
     owner = next((held for held in (getattr(adapter, name, None) for name in ("func", "model", "session")) if held is not None), adapter)
     with _tuned_lock:
-        try:
-            per_owner = _tuned.setdefault(owner, {})
-        except TypeError:  # not weakly referable: tuned for this adapter only
-            per_owner = _tuned.setdefault(adapter, {})
-        return per_owner.setdefault((int(cap), int(align)), CallSizes(cap, align))
+        for holder in (owner, adapter):
+            try:
+                return _tuned.setdefault(holder, {}).setdefault((int(cap), int(align)), CallSizes(cap, align))
+            except TypeError:  # not hashable or not weakly referable: the adapter, else this call's own
+                continue
+        return CallSizes(cap, align)
 
 
 def instance_seeds(layout: Any, seed: int | None, rng: np.random.Generator) -> list[np.random.SeedSequence]:
