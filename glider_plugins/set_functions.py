@@ -89,26 +89,19 @@ def pair_mass(p: int, terms: Sequence[tuple[int, ...]], effects: np.ndarray) -> 
     sets, each group in the terms' order."""
     magnitudes = np.abs(np.asarray(effects, dtype=np.float64))
     sizes = np.fromiter((len(members) for members in terms), dtype=np.int64, count=len(terms))
-    starts, ends, weights = [], [], []
-    pairs = np.flatnonzero(sizes == 2)
-    if pairs.size:  # the pairs at once (most terms of a wide fit), in the terms' order
-        two = np.array([terms[k] for k in pairs.tolist()], dtype=np.int64).reshape(-1, 2)
-        starts.append(two[:, 0]), ends.append(two[:, 1]), weights.append(magnitudes[pairs])
-    larger = np.flatnonzero(sizes > 2)
-    if larger.size:  # every pair inside each larger set, in the terms' order
-        order, held = [], []
-        for size in np.unique(sizes[larger]).tolist():
-            rows = larger[sizes[larger] == size]
-            members = np.array([terms[k] for k in rows.tolist()], dtype=np.int64)
-            inside = np.array(list(itertools.combinations(range(size), 2)), dtype=np.int64)
-            held.append(np.stack([members[:, inside[:, 0]], members[:, inside[:, 1]]], axis=-1).reshape(-1, 2))
-            order.append(np.repeat(rows, len(inside)))
-        first = np.argsort(np.concatenate(order), kind="stable")
-        inner = np.concatenate(held)[first]
-        starts.append(inner[:, 0]), ends.append(inner[:, 1]), weights.append(magnitudes[np.concatenate(order)[first]])
-    if not starts:
+    held = np.flatnonzero(sizes >= 2)
+    if held.size == 0:
         return np.zeros((p, p))
-    a, b, w = np.concatenate(starts), np.concatenate(ends), np.concatenate(weights)
+    order, inner = [], []
+    for size in np.unique(sizes[held]).tolist():  # every pair inside each set of one size at once
+        rows = held[sizes[held] == size]
+        members = np.array([terms[k] for k in rows.tolist()], dtype=np.int64).reshape(-1, size)
+        inside = np.array(list(itertools.combinations(range(size), 2)), dtype=np.int64)
+        inner.append(np.stack([members[:, inside[:, 0]], members[:, inside[:, 1]]], axis=-1).reshape(-1, 2))
+        order.append(np.repeat(rows + len(terms) * (size > 2), len(inside)))  # the pairs' own terms first
+    first = np.argsort(np.concatenate(order), kind="stable")
+    a, b = np.concatenate(inner)[first].T
+    w = magnitudes[np.concatenate(order)[first] % len(terms)]
     cells = np.stack([a * p + b, b * p + a], axis=1).ravel()  # both halves, each entry in the same order
     return np.bincount(cells, weights=np.repeat(w, 2), minlength=p * p).reshape(p, p)
 

@@ -7,8 +7,8 @@ factor and the rows' leverages per instance, ``n k**2`` operations for ``k`` pai
 at p = 39). Instances whose random masks are the same set (one of a small family:
 :func:`~glider_plugins.detectors.moebius.design.family_masks`) share the design's
 :class:`SharedPairs`: the columns ``X`` of every pair of all ``p`` features, their Gram matrix
-``G``, its inverse, ``W = X G^-1`` (kept transposed) and each row's leverage ``h_F`` in the fit on every pair. An
-instance keeping the pairs ``A`` and leaving out ``B`` (:class:`PairSubset`), with ``B`` the
+``G``, its inverse, ``W = X G^-1`` (kept transposed) and each row's leverage ``h_F`` in the fit
+on every pair. An instance keeping the pairs ``A`` and leaving out ``B`` (:class:`PairSubset`), with ``B`` the
 smaller, then needs only ``S = (G^-1)[B, B]`` factored (block inversion: ``S^-1`` is the Schur
 complement of ``G[A, A]``):
 
