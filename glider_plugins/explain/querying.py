@@ -1,73 +1,37 @@
 """Realising masks as model inputs and querying the model, in streamed chunks.
 
 Shared by local detection (:mod:`glider_plugins.explain.attribution`) and global detection: masks of N
-instances go in, the model's score for every mask comes out, shape (N, n).
+instances go in, the model's score for every mask comes out, shape (N, n). Which rows are sent
+(:func:`select_rows`: all-on rows answered by the instances' own scores, repeats once) and how
+they are realised, in blocks whose random draws come from the instance's own stream, is here;
+packing them into model calls is :mod:`.calls`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..adapters.base import ModelAdapter, Static, TargetType
-from ..errors import InputError, NonFiniteOutputError
 from ..layout import FeatureLayout
 from ..perturbations.base import PerturbationScheme
 from ..set_functions import mask_keys
+from .calls import QueryPlan, call_count, score_calls
 from .reproducibility import (
     ROW_ALIGN,
     background_generator,
     block_generator,
-    call_rows,
-    call_sizes,
     default_rows_per_eval,
-    row_alignment,
 )
 
-# ROW_ALIGN and default_rows_per_eval live in .reproducibility (the contract); re-exported here
+# ROW_ALIGN and default_rows_per_eval live in .reproducibility (the contract), QueryPlan in .calls; re-exported here
 __all__ = [
     "ROW_ALIGN", "QueryPlan", "RowSelection", "default_rows_per_eval", "design_per_instance", "deterministic_scheme", "query_design",
     "query_masks", "select_rows",
 ]
-
-@dataclass
-class QueryPlan:
-    """Everything needed to turn mask rows into model calls, fixed for one attribution call."""
-
-    adapter: ModelAdapter
-    layout: FeatureLayout
-    scheme: PerturbationScheme
-    target: TargetType = None
-    additional_forward_args: tuple[Any, ...] = ()
-    rows_per_eval: int = 1024
-    #: The most rows of a model call (speed only); ``None``: ``rows_per_eval``.
-    rows_per_call: int | None = None
-
-    def model_inputs(self, arrays: tuple[np.ndarray, ...], instance_ids: np.ndarray) -> Any:
-        """Arrange perturbed arrays (and expanded extra arguments) the way the user passed inputs."""
-        extras = tuple(_expand_extra(a, instance_ids) for a in self.additional_forward_args)
-        if self.layout.input_names is not None:
-            if extras:
-                raise InputError("additional_forward_args: cannot be combined with dict inputs; put them in the dict")
-            return dict(zip(self.layout.input_names, arrays))
-        return tuple(arrays) + extras
-
-    def target_for(self, instance_ids: np.ndarray) -> TargetType:
-        """The target of each row: per-instance targets are expanded to the rows; none given: the
-        adapter's own (``InteractionAttribution(model, target=...)``)."""
-        if self.target is None:
-            return "default"
-        if isinstance(self.target, (int, np.integer, tuple)):
-            return self.target
-        per_instance = list(self.target)
-        return [per_instance[i] for i in instance_ids]
-
-    def score(self, arrays: tuple[np.ndarray, ...], instance_ids: np.ndarray) -> np.ndarray:
-        return self.adapter(self.model_inputs(arrays, instance_ids), target=self.target_for(instance_ids))
 
 
 def probe_instances(plan: QueryPlan) -> np.ndarray:
@@ -78,51 +42,7 @@ def probe_instances(plan: QueryPlan) -> np.ndarray:
     """
     inputs = plan.layout.inputs
     blocks = ((np.array([i]), i, tuple(a[i : i + 1] for a in inputs)) for i in range(plan.layout.n_instances))
-    return _score_calls(plan, blocks, np.empty(plan.layout.n_instances))
-
-
-def _score_calls(
-    plan: QueryPlan,
-    blocks: Iterable[tuple[np.ndarray, int, tuple[np.ndarray, ...]]],
-    out: np.ndarray,
-    show_progress: bool = False,
-    total: int | None = None,
-) -> np.ndarray:
-    """Score instance blocks ``(rows, instance, arrays)`` in aligned calls (:func:`_model_calls`) into
-    ``out[rows]``: of the rows the plan allows, or, where it leaves the call size to the default, of
-    the rows the model's :func:`~glider_plugins.explain.reproducibility.call_sizes` tunes."""
-    step = plan_call_rows(plan)
-    align = row_alignment(step)
-    tuned = call_sizes(plan.adapter, step, align) if plan.rows_per_call is not None else None
-    calls = _model_calls(blocks, (lambda: step) if tuned is None else tuned.next, align)
-    for size, rows, ids, arrays in _progress(calls, show_progress, "model queries", total=total):
-        real = rows >= 0
-        start = time.perf_counter()
-        try:
-            scores = plan.score(arrays, ids)
-        except NonFiniteOutputError as exc:
-            raise _non_finite(plan, ids, real, exc) from exc
-        if tuned is not None:
-            tuned.record(size, rows.size, time.perf_counter() - start)
-        out[rows[real]] = scores[real]
-    return out
-
-
-def _non_finite(plan: QueryPlan, ids: np.ndarray, real: np.ndarray, exc: NonFiniteOutputError) -> Exception:
-    """The adapter's NaN/inf report in the user's terms: which instances, and whether their own
-    inputs hold NaN/inf (then an InputError naming ``inputs``)."""
-    bad = np.zeros(ids.size, dtype=bool)
-    if exc.rows is not None:
-        bad[np.asarray(exc.rows, dtype=np.int64)] = True
-    instances = sorted({int(i) for i in ids[bad & real]}) if exc.rows is not None else sorted({int(i) for i in ids})
-    held = [i for i in instances if any(np.issubdtype(a.dtype, np.floating) and not np.isfinite(a[i]).all() for a in plan.layout.inputs)]
-    shown = f"{held[:10]}{' ...' if len(held) > 10 else ''}"
-    if held:
-        return InputError(f"inputs: instance(s) {shown} hold NaN or infinite values and the model's scores of them are not "
-                          "finite; fill them first, or pass check_finite=False to the model adapter if NaN is a value it handles")
-    return NonFiniteOutputError(f"the {plan.adapter.framework} model returned non-finite scores (NaN or inf) for perturbations of "
-                                f"instance(s) {instances[:10]}{' ...' if len(instances) > 10 else ''}; check the baselines and "
-                                "the perturbation scheme, or pass check_finite=False to the model adapter", rows=exc.rows)
+    return score_calls(plan, blocks, np.empty(plan.layout.n_instances))
 
 
 def query_masks(
@@ -180,13 +100,8 @@ def query_masks(
     todo, inverse, n_answered = selection.todo, selection.copies, selection.n_answered
     step = max(1, int(plan.rows_per_eval))  # perturbation blocks (and their random streams)
     pieces = _instance_blocks(todo, n_samples, step)
-    calls = plan_call_rows(plan)
-    align = row_alignment(calls)
-    padded = sum(-(-piece.size // align) * align for piece in pieces)  # rows sent, fillers included
     blocks = _perturbed(plan, flat, pieces, n_samples, step, seeds)
-    tuned = call_sizes(plan.adapter, calls, align) if plan.rows_per_call is not None else None
-    per_call = calls - calls % align if tuned is None else tuned.chosen or max(tuned.sizes)  # while it tunes: the fewest calls
-    _score_calls(plan, blocks, outputs, show_progress, total=-(-padded // per_call))
+    score_calls(plan, blocks, outputs, show_progress, total=call_count(plan, [piece.size for piece in pieces]))
     n_repeated = 0
     if inverse is not None:
         targets, sources = inverse
@@ -247,12 +162,6 @@ def design_per_instance(
     ])
 
 
-def plan_call_rows(plan: QueryPlan) -> int:
-    """:func:`~glider_plugins.explain.reproducibility.call_rows` for this plan's adapter."""
-    wanted = plan.rows_per_eval if plan.rows_per_call is None else min(plan.rows_per_eval, plan.rows_per_call)
-    return call_rows(wanted, plan.adapter.chunk_size())
-
-
 def _instance_blocks(todo: np.ndarray, n_samples: int, step: int) -> list[np.ndarray]:
     """``todo`` (increasing) cut into blocks: one instance's rows among samples ``[b * step, (b + 1) * step)``."""
     instance, sample = np.divmod(todo, n_samples)
@@ -277,56 +186,6 @@ def _perturbed(
         i, sample = divmod(int(rows[0]), n_samples)
         gen = block_generator(seeds[i], sample, step)
         yield rows, i, plan.scheme.perturb(plan.layout, flat[rows], np.full(rows.size, i), gen)
-
-
-def _model_calls(
-    blocks: Iterable[tuple[np.ndarray, int, tuple[np.ndarray, ...]]], sizes: Callable[[], int], align: int
-) -> Iterator[tuple[int, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]]:
-    """Pack instance blocks into model calls of at most ``sizes()`` rows (asked at the start of
-    each call), each block starting at a multiple of ``align`` within its call.
-
-    A block is padded with copies of its last row up to a multiple of ``align`` (row index -1:
-    their scores are dropped) and split across calls only at multiples of ``align``, so every
-    row sits at the same position modulo ``align`` alone or in any batch (see
-    :data:`~glider_plugins.explain.reproducibility.ROW_ALIGN`). Yields ``(size asked, rows, instance
-    ids, arrays)``.
-    """
-
-    def asked() -> int:
-        wanted = max(1, int(sizes()))
-        return wanted - wanted % align if wanted >= align else wanted
-
-    size = asked()
-    rows_held: list[np.ndarray] = []
-    ids_held: list[np.ndarray] = []
-    arrays_held: list[tuple[np.ndarray, ...]] = []
-    held = 0
-    for rows, instance, arrays in blocks:
-        pad = -rows.size % align
-        if pad:
-            rows = np.concatenate([rows, np.full(pad, -1)])
-            arrays = tuple(np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) for a in arrays)
-        while rows.size:
-            take = min(size - held, rows.size)
-            rows_held.append(rows[:take])
-            ids_held.append(np.full(take, instance))
-            arrays_held.append(tuple(a[:take] for a in arrays))
-            held += take
-            rows, arrays = rows[take:], tuple(a[take:] for a in arrays)
-            if held == size:
-                yield size, *_joined(rows_held, ids_held, arrays_held)
-                rows_held, ids_held, arrays_held, held = [], [], [], 0
-                size = asked()
-    if held:
-        yield size, *_joined(rows_held, ids_held, arrays_held)
-
-
-def _joined(
-    rows: list[np.ndarray], ids: list[np.ndarray], arrays: list[tuple[np.ndarray, ...]]
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    if len(rows) == 1:
-        return rows[0], ids[0], arrays[0]
-    return np.concatenate(rows), np.concatenate(ids), tuple(np.concatenate(parts) for parts in zip(*arrays, strict=True))
 
 
 def deterministic_scheme(plan: QueryPlan) -> bool:
@@ -388,19 +247,3 @@ def _distinct_rows(flat: np.ndarray, instance_ids: np.ndarray, todo: np.ndarray)
     source = todo[first][inverse.ravel()]
     repeat = source != todo
     return np.sort(todo[first]), (todo[repeat], source[repeat])
-
-
-def _expand_extra(value: Any, instance_ids: np.ndarray) -> Any:
-    """A formatted extra argument (:func:`~glider_plugins.explain.formatting.format_extra`) for the rows of
-    ``instance_ids``: per-row arrays expanded to one row per perturbation, shared values as they are."""
-    return value if isinstance(value, Static) else value[instance_ids]
-
-
-def _progress(iterable: Iterable[Any], show: bool, desc: str, total: int | None = None) -> Iterable[Any]:
-    """A tqdm bar over ``iterable`` when ``show``, unless it is known to be one step (a bar that
-    jumps from 0 to 1 says nothing)."""
-    if not show or (total is not None and total <= 1):
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, unit="batch", total=total)
