@@ -215,8 +215,8 @@ def select_rows(plan: QueryPlan, masks: np.ndarray, answer_full: bool, dedupe: b
     where ``dedupe`` (default: :func:`deterministic_scheme`)."""
     n_instances, n_samples, _ = masks.shape
     flat = masks.reshape(n_instances * n_samples, -1)
-    full = np.flatnonzero(flat.all(axis=1)) if answer_full else np.zeros(0, dtype=np.int64)
-    todo = np.setdiff1d(np.arange(flat.shape[0]), full, assume_unique=True) if full.size else np.arange(flat.shape[0])
+    all_on = flat.all(axis=1) if answer_full else np.zeros(len(flat), dtype=bool)
+    full, todo = np.flatnonzero(all_on), np.flatnonzero(~all_on)
     copies, n_answered = None, int(todo.size)
     if (deterministic_scheme(plan) if dedupe is None else dedupe) and todo.size:
         todo, copies = _distinct_rows(flat, todo // n_samples, todo)
