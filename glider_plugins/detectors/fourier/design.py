@@ -10,7 +10,7 @@ import numpy as np
 
 from ..._checks import check_int
 from ...errors import InputError
-from ...set_functions import all_masks, feature_codes
+from ...set_functions import all_masks, mask_keys
 from ..pure_effects.differences import archdetect_design
 
 __all__ = ["DESIGNS", "FIXED_SHARE", "MIN_ROWS_PER_TERM", "ROWS_PER_TERM", "SHAPLEY_FIXED_SHARE", "SHAPLEY_MIXTURE", "SIZE_MIXTURE",
@@ -135,7 +135,7 @@ def _distinct_pairs(p: int, sizes: np.ndarray, allocation: np.ndarray, count: in
         np.put_along_axis(ranks, order, np.broadcast_to(np.arange(p), order.shape), axis=1)
         rows = ranks < drawn[:, None]
         picked = []
-        for position, (size, key) in enumerate(zip(drawn.tolist(), _set_classes(rows, p), strict=True)):
+        for position, (size, key) in enumerate(zip(drawn.tolist(), _set_classes(rows), strict=True)):
             if key in seen or room[size] == 0:
                 continue
             seen.add(key)
@@ -150,10 +150,10 @@ def _distinct_pairs(p: int, sizes: np.ndarray, allocation: np.ndarray, count: in
     return np.concatenate(out) if out else np.zeros((0, p), dtype=bool)
 
 
-def _set_classes(rows: np.ndarray, p: int) -> list:
-    """Each row (n, p) and its complement as one key, length n: the smaller of their codes up to 62
-    features (:func:`~glider_plugins.set_functions.feature_codes`), else of their packed bytes."""
-    if p <= 62:
-        codes = feature_codes(rows)
-        return np.minimum(codes, codes ^ ((1 << p) - 1)).tolist()
-    return [min(key, complement) for key, complement in zip(map(bytes, np.packbits(rows, axis=1)), map(bytes, np.packbits(~rows, axis=1)), strict=True)]
+def _set_classes(rows: np.ndarray) -> list:
+    """Each row (n, p) and its complement as one key, length n: the smaller of their
+    :func:`~glider_plugins.set_functions.mask_keys` (integers up to 64 features, bytes beyond)."""
+    keys, complements = mask_keys(rows), mask_keys(~rows)
+    if keys.dtype == np.uint64:
+        return np.minimum(keys, complements).tolist()
+    return [min(key, complement) for key, complement in zip(keys.tolist(), complements.tolist(), strict=True)]
