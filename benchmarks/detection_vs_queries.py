@@ -112,7 +112,6 @@ def acceptance_on(args: argparse.Namespace, size: str) -> None:
         print(f"  planted groups {sorted(tuple(sorted(g)) for g in planted)}: {sum(hit)} of the top 5 hold a planted pair")
 
 
-
 def one_at_a_time(ia: InteractionAttribution, cat: np.ndarray, dense: np.ndarray, args: argparse.Namespace) -> tuple[list, tuple[float, float, float]]:
     """One ``attribute_interactions`` call per instance: the results, and the seconds in all,
     in the queries and in detection."""
