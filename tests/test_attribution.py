@@ -356,7 +356,7 @@ def test_rows_per_call_are_tuned_to_the_model_and_change_no_result():
     """The default call size is tuned on the run's own calls: a model that is slower per row in
     large calls (as a network whose activations leave the cache) gets the smallest candidate, one
     with a large cost per call the largest; the results are the same before, during and after."""
-    from glider_plugins.explain.reproducibility import CALL_SIZE_TRIALS, CallSizes, call_sizes
+    from glider_plugins.explain.calls import CALL_SIZE_TRIALS, CallSizes, call_sizes
 
     def cache_bound(x):  # per row: 10 us per 100 rows of the call
         time.sleep(len(x) ** 2 * 1e-7)

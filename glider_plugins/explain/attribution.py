@@ -205,7 +205,7 @@ class InteractionAttribution(Attribution):
             instance's random draws (a background row per query, noise) come in. Default: blocks
             of as many rows as fit in about 64 MB of model input (at most 2048), calls of up to
             about 512 KB (at most 1024 rows), their size tuned to the model on the run's own calls
-            (:class:`~glider_plugins.explain.reproducibility.CallSizes`). Random draws depend on the
+            (:class:`~glider_plugins.explain.calls.CallSizes`). Random draws depend on the
             block: keep it fixed to reproduce a run with ``seed``. From 16 on, each instance's rows start at a multiple
             of 16 in every call (:data:`~glider_plugins.explain.reproducibility.ROW_ALIGN`), so a model whose
             scores depend on a row's place in its kernel blocks still scores an instance the

@@ -15,13 +15,12 @@ chunk, executor or resumed run, for the same seed.
   of about :data:`CALL_BYTES` (speed only) or the ``perturbations_per_eval`` a caller gives, and
   never more than the adapter's own chunk size, so the adapter does not cut a call off the
   alignment. Within that, the default's rows per call are tuned to the model on the calls a run
-  makes anyway (:class:`CallSizes`): speed only, since the alignment holds at any size.
+  makes anyway (:class:`~glider_plugins.explain.calls.CallSizes`): speed only, since the
+  alignment holds at any size.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Any
 
 import numpy as np
@@ -29,8 +28,8 @@ import numpy as np
 from .._checks import check_int
 
 __all__ = [
-    "CALL_BYTES", "CALL_SIZE_TRIALS", "CHUNK_BYTES", "MAX_CALL_ROWS", "MAX_ROWS_PER_CALL", "MIN_ROWS_PER_CALL", "ROW_ALIGN", "CallSizes",
-    "background_generator", "block_generator", "call_rows", "call_sizes", "default_call_rows", "default_rows_per_eval", "instance_seeds", "query_rows", "row_alignment",
+    "CALL_BYTES", "CHUNK_BYTES", "MAX_CALL_ROWS", "MAX_ROWS_PER_CALL", "MIN_ROWS_PER_CALL", "ROW_ALIGN", "background_generator",
+    "block_generator", "call_rows", "default_call_rows", "default_rows_per_eval", "instance_seeds", "query_rows", "row_alignment",
 ]
 
 #: An instance's perturbed rows are realised in blocks of ``rows_per_eval`` samples, each block
@@ -98,78 +97,6 @@ def call_rows(rows_per_eval: int, adapter_chunk: int | None) -> int:
 def row_alignment(step: int) -> int:
     """The row alignment for calls of at most ``step`` rows: :data:`ROW_ALIGN`, or 1 below it."""
     return ROW_ALIGN if step >= ROW_ALIGN else 1
-
-
-#: Full calls timed at each candidate size before :class:`CallSizes` keeps the fastest.
-CALL_SIZE_TRIALS = 3
-
-
-class CallSizes:
-    """Rows per model call for one model, tuned on its calls: the largest size the run allows
-    (``cap``), half and a quarter of it (multiples of ``align``, at least
-    :data:`MIN_ROWS_PER_CALL`) take turns until each has answered :data:`CALL_SIZE_TRIALS` full
-    calls (after its first, which sets up the model's buffers), then the one with the least median
-    time per row is kept. How many rows a call holds is speed only: every instance's rows keep
-    their places modulo the alignment at any size, so no score, and no result, depends on it.
-    Measured: a small CNN on 8x8 digits answers 512-row calls 15-25 % faster per row than
-    1024-row ones, an MLP served by onnxruntime 10-25 % slower; input bytes alone
-    (:data:`CALL_BYTES`) cannot tell them apart.
-
-    Parameters
-    ----------
-    cap : int
-        The most rows of a call.
-    align : int
-        Calls hold a multiple of this many rows (:func:`row_alignment`).
-    """
-
-    def __init__(self, cap: int, align: int) -> None:
-        def aligned(size: int) -> int:
-            return size - size % align if size >= align else size
-
-        self.sizes = sorted({aligned(min(max(int(cap) // share, MIN_ROWS_PER_CALL), int(cap))) for share in (4, 2, 1)})
-        self.chosen: int | None = self.sizes[0] if len(self.sizes) == 1 else None
-        self._per_row: dict[int, list[float]] = {size: [] for size in self.sizes}
-        self._warm: set[int] = set()  # sizes called once already: a size's first call (buffers set up) is not timed
-        self._lock = threading.Lock()
-
-    def next(self) -> int:
-        """The size of the next call: the kept one, or the candidate timed least so far."""
-        with self._lock:
-            if self.chosen is not None:
-                return self.chosen
-            return min(self.sizes, key=lambda size: (len(self._per_row[size]), -size))
-
-    def record(self, size: int, rows: int, seconds: float) -> None:
-        """Time of a call of ``rows`` rows asked as ``size``: counted when the call was full."""
-        with self._lock:
-            if self.chosen is not None or rows != size or size not in self._per_row:
-                return
-            if size not in self._warm:
-                self._warm.add(size)
-                return
-            self._per_row[size].append(seconds / rows)
-            if all(len(times) >= CALL_SIZE_TRIALS for times in self._per_row.values()):
-                self.chosen = min(self.sizes, key=lambda s: (float(np.median(self._per_row[s])), -s))
-
-
-_tuned: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], CallSizes]] = weakref.WeakKeyDictionary()
-_tuned_lock = threading.Lock()
-
-
-def call_sizes(adapter: Any, cap: int, align: int) -> CallSizes:
-    """The :class:`CallSizes` of the model behind ``adapter`` (its function, model or session:
-    kept across explainers of the same model, for as long as it lives; the adapter's own where
-    the model cannot be held weakly, a fresh one where neither can) for calls of at most ``cap``
-    rows aligned to ``align``."""
-    owner = next((held for held in (getattr(adapter, name, None) for name in ("func", "model", "session")) if held is not None), adapter)
-    with _tuned_lock:
-        for holder in (owner, adapter):
-            try:
-                return _tuned.setdefault(holder, {}).setdefault((int(cap), int(align)), CallSizes(cap, align))
-            except TypeError:  # not hashable or not weakly referable: the adapter, else this call's own
-                continue
-        return CallSizes(cap, align)
 
 
 def instance_seeds(layout: Any, seed: int | None, rng: np.random.Generator) -> list[np.random.SeedSequence]:
